@@ -1,0 +1,50 @@
+/*
+ * Command-line options of the daemon.  Parsing is pure: it fills a struct
+ * and reports errors as text, so it is tested without starting anything.
+ */
+#ifndef DNSMARK_OPTIONS_H
+#define DNSMARK_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attrib.h"
+#include "log.h"
+
+#define OPTIONS_DEFAULT_QUEUE 53
+#define OPTIONS_DEFAULT_TIMEOUT_MS 5000
+#define OPTIONS_DEFAULT_MAX_PENDING 65536
+#define OPTIONS_DEFAULT_QUEUE_MAXLEN 4096
+
+enum options_action {
+	OPTIONS_RUN = 0,
+	OPTIONS_HELP,
+	OPTIONS_VERSION,
+};
+
+struct options {
+	enum options_action action;
+	uint16_t queue;
+	uint32_t mask;
+	uint64_t timeout_ms;
+	size_t max_pending;
+	uint32_t queue_maxlen;
+	struct attrib_policy policy;
+	enum log_level log_level;
+	int use_syslog;
+};
+
+/* Fills *opts with the defaults. */
+void options_defaults(struct options *opts);
+
+/*
+ * Parses argv into *opts (already holding defaults).  Returns 0, or -EINVAL
+ * with a message in err (size err_len).  Uses getopt_long: resets optind.
+ */
+int options_parse(int argc, char *const argv[], struct options *opts,
+    char *err, size_t err_len);
+
+/* Writes the usage text to the stream (a FILE *). */
+void options_usage(void *stream, const char *progname);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * The table of pending client questions: who asked what, with which mark,
+ * and when.  All memory is allocated by pending_new(); adding, matching and
+ * expiring never allocate.  A full table evicts its oldest entry.  Pure: time
+ * is passed in by the caller.
+ */
+#ifndef DNSMARK_PENDING_H
+#define DNSMARK_PENDING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dns.h"
+#include "packet.h"
+#include "siphash.h"
+
+struct pending_table;
+
+/* What one client asked. */
+struct pending_client {
+	struct packet_endpoint addr;
+	uint16_t id;		/* the client's DNS id */
+	uint32_t mark;		/* the client's mark (0 is a mark too) */
+};
+
+/* What pending_match() found among the entries asking the same question. */
+struct pending_match {
+	unsigned int count;		/* live entries asking it */
+	unsigned int distinct_marks;	/* 0, 1 or 2 (2 means "two or more") */
+	uint32_t first_mark;		/* mark of the oldest entry */
+	uint32_t last_mark;		/* mark of the newest entry */
+	int id_matched;			/* an entry's DNS id equals the query's */
+	uint32_t id_mark;		/* mark of the newest such entry */
+};
+
+/*
+ * Creates a table holding at most max_entries questions, each living
+ * timeout_ms after it was added, hashed under key.  Returns NULL on
+ * allocation failure or when max_entries is 0.  Free with pending_free().
+ */
+struct pending_table *pending_new(size_t max_entries, uint64_t timeout_ms,
+    const uint8_t key[SIPHASH_KEY_LEN]);
+
+/* Frees the table; pending_free(NULL) does nothing. */
+void pending_free(struct pending_table *table);
+
+/*
+ * Remembers that client asked q at now_ms (a monotonic clock that never goes
+ * back).  Expires old entries first; when the table is still full, evicts
+ * the oldest.  Returns 1 when it evicted a live entry, else 0.
+ */
+int pending_add(struct pending_table *table, const struct dns_question *q,
+    const struct pending_client *client, uint64_t now_ms);
+
+/*
+ * Looks for live entries asking q's name (case-insensitive), type and class
+ * at now_ms and summarises them in *match.  Returns match->count.
+ */
+unsigned int pending_match(struct pending_table *table,
+    const struct dns_question *q, uint64_t now_ms, struct pending_match *match);
+
+/* Drops every entry older than the timeout at now_ms; returns how many. */
+size_t pending_expire(struct pending_table *table, uint64_t now_ms);
+
+/* Returns the number of entries held. */
+size_t pending_count(const struct pending_table *table);
+
+/* Returns the bytes the table allocated, for the whole table. */
+size_t pending_memory(const struct pending_table *table);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * One NFQUEUE over libmnl: bind with fail-open in a single acknowledged
+ * configuration message, receive packets in batches, send the batch's
+ * verdicts in one sendmsg.  It decides nothing: the caller's callback gives
+ * each packet its verdict, and a packet it cannot hand over is accepted.
+ */
+#ifndef DNSMARK_QUEUE_H
+#define DNSMARK_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "judge.h"
+#include "stats.h"
+
+struct queue;
+
+/* A queued packet as the callback sees it; pointers live until it returns. */
+struct queue_packet {
+	uint32_t id;
+	struct judge_packet pkt;
+};
+
+/* Returns the verdict for one packet. */
+typedef struct judge_verdict (*queue_cb)(const struct queue_packet *packet,
+    void *arg);
+
+/*
+ * Opens netlink, binds queue number num with copy of whole packets,
+ * maximum length maxlen and fail-open, sizes the receive buffer for maxlen
+ * packets and asks for conntrack data where the kernel has it.  From then
+ * on every packet goes to cb with arg, even those arriving while it binds.
+ * Returns the queue or NULL with errno set; logs why.  Free with
+ * queue_close().
+ */
+struct queue *queue_open(uint16_t num, uint32_t maxlen, struct stats *stats,
+    queue_cb cb, void *arg);
+
+/* Returns non-zero when the kernel attaches conntrack data (NFQA_CT). */
+int queue_has_conntrack(const struct queue *queue);
+
+/* Returns the socket to poll for input. */
+int queue_fd(const struct queue *queue);
+
+/*
+ * Receives what the socket holds (without blocking), calls cb for every
+ * packet and sends all verdicts in one message.  Returns the number of
+ * packets handled, 0 when nothing was waiting, or a negative errno for an
+ * error the caller cannot survive.  ENOBUFS is counted and survived.
+ */
+int queue_process(struct queue *queue);
+
+/* Unbinds and closes; queue_close(NULL) does nothing. */
+void queue_close(struct queue *queue);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * Named counters of what dnsmark did with each packet.  Plain memory owned
+ * by the caller; counting is one increment.  The names are stable: they are
+ * what operators graph.
+ */
+#ifndef DNSMARK_STATS_H
+#define DNSMARK_STATS_H
+
+#include <stdint.h>
+
+enum stats_counter {
+	STATS_PACKETS,			/* packets received from the queue */
+	STATS_CLIENT_QUERIES,		/* client questions remembered */
+	STATS_UPSTREAM_QUERIES,		/* resolver queries judged */
+	STATS_UPSTREAM_MARKED,		/* ... and given a client's mark */
+	STATS_UPSTREAM_UNMARKED,	/* ... and left unmarked */
+	STATS_UPSTREAM_RESPONSES,	/* responses arriving from upstream */
+	STATS_ATTRIB_EXACT,
+	STATS_ATTRIB_EXACT_ID,
+	STATS_ATTRIB_CONFLICT,
+	STATS_ATTRIB_CONFLICT_UNMARKED,
+	STATS_ATTRIB_NONE,
+	STATS_PENDING_EVICTED,		/* live entries pushed out by the cap */
+	STATS_PENDING_EXPIRED,
+	STATS_IGNORED_HOOK,		/* queued from a hook dnsmark does not use */
+	STATS_IGNORED_NO_PAYLOAD,	/* TCP segments without a whole message */
+	STATS_IGNORED_CLIENT_RESPONSE,	/* QR=1 on the client side, or QR=0 from port 53 */
+	STATS_BAD_NETLINK,		/* queue message without packet or header */
+	STATS_BAD_PACKET,		/* IP/transport could not be decoded */
+	STATS_BAD_DNS,			/* DNS header/question could not be parsed */
+	STATS_BAD_DNS_SHORT,
+	STATS_BAD_DNS_NOT_QUERY,
+	STATS_BAD_DNS_QDCOUNT,
+	STATS_BAD_DNS_COMPRESSED,
+	STATS_BAD_DNS_NAME,
+	STATS_BAD_DNS_LDNS,
+	STATS_VERDICT_ERRORS,		/* verdict messages the kernel refused */
+	STATS_ENOBUFS,			/* receive buffer overruns */
+	STATS_COUNT
+};
+
+struct stats {
+	uint64_t counter[STATS_COUNT];
+};
+
+static inline void
+stats_inc(struct stats *stats, enum stats_counter counter)
+{
+	stats->counter[counter]++;
+}
+
+/* Returns the counter's stable name ("upstream_marked"). */
+const char *stats_name(enum stats_counter counter);
+
+/* Returns a description of the counter, one line, for exports. */
+const char *stats_help(enum stats_counter counter);
+
+/*
+ * Writes "name=value" pairs for every counter, separated by spaces, to buf
+ * of size len; returns the length it would have written, like snprintf.
+ */
+int stats_format(const struct stats *stats, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,230 @@
+/*
+ * dnsmark: start-up, signals and the event loop.  Start-up failures are
+ * fatal; once the queue is bound nothing exits but a signal, and every
+ * packet goes through judge_packet() for exactly one verdict.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "judge.h"
+#include "log.h"
+#include "options.h"
+#include "queue.h"
+#include "stats.h"
+
+struct daemon {
+	struct judge judge;
+	struct stats stats;
+	uint64_t now_ms;
+};
+
+static uint64_t
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static struct judge_verdict
+on_packet(const struct queue_packet *packet, void *arg)
+{
+	struct daemon *daemon = arg;
+
+	return judge_packet(&daemon->judge, &packet->pkt, daemon->now_ms);
+}
+
+static void
+log_stats(const struct daemon *daemon)
+{
+	char line[4096];
+
+	stats_format(&daemon->stats, line, sizeof(line));
+	log_info("pending=%zu %s", pending_count(daemon->judge.pending), line);
+}
+
+static int
+signals_open(void)
+{
+	sigset_t mask;
+	int fd;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		fatal("blocking signals: %s", strerror(errno));
+	fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0)
+		fatal("signalfd: %s", strerror(errno));
+	return fd;
+}
+
+static int
+expiry_timer_open(void)
+{
+	struct itimerspec every_second = {
+		.it_interval = { .tv_sec = 1 },
+		.it_value = { .tv_sec = 1 },
+	};
+	int fd;
+
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (fd < 0 || timerfd_settime(fd, 0, &every_second, NULL) < 0)
+		fatal("timerfd: %s", strerror(errno));
+	return fd;
+}
+
+static void
+epoll_watch(int epfd, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		fatal("epoll_ctl: %s", strerror(errno));
+}
+
+/* Returns non-zero when the daemon is to stop. */
+static int
+on_signal(int sigfd, struct daemon *daemon)
+{
+	struct signalfd_siginfo info;
+
+	while (read(sigfd, &info, sizeof(info)) == sizeof(info)) {
+		switch (info.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			log_info("signal %u: stopping", info.ssi_signo);
+			return 1;
+		case SIGUSR1:
+			log_stats(daemon);
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
+static void
+run(struct queue *queue, struct daemon *daemon)
+{
+	int epfd, sigfd, timerfd;
+	int qfd = queue_fd(queue);
+
+	sigfd = signals_open();
+	timerfd = expiry_timer_open();
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0)
+		fatal("epoll_create1: %s", strerror(errno));
+	epoll_watch(epfd, qfd);
+	epoll_watch(epfd, sigfd);
+	epoll_watch(epfd, timerfd);
+
+	for (;;) {
+		struct epoll_event events[4];
+		int n = epoll_wait(epfd, events, 4, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fatal("epoll_wait: %s", strerror(errno));
+		}
+		for (int i = 0; i < n; i++) {
+			int fd = events[i].data.fd;
+
+			if (fd == qfd) {
+				int ret;
+
+				/* Drain what is waiting, a batch at a time. */
+				do {
+					daemon->now_ms = monotonic_ms();
+					ret = queue_process(queue);
+				} while (ret > 0);
+				if (ret < 0)
+					log_warn("receiving from queue: %s",
+					    strerror(-ret));
+			} else if (fd == timerfd) {
+				uint64_t ticks;
+
+				if (read(timerfd, &ticks, sizeof(ticks)) < 0 &&
+				    errno != EAGAIN)
+					log_warn("timer: %s", strerror(errno));
+				judge_expire(&daemon->judge, monotonic_ms());
+			} else if (fd == sigfd && on_signal(sigfd, daemon)) {
+				close(epfd);
+				close(timerfd);
+				close(sigfd);
+				return;
+			}
+		}
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct daemon daemon;
+	uint8_t key[SIPHASH_KEY_LEN];
+	struct options opts;
+	struct queue *queue;
+	char err[256];
+
+	options_defaults(&opts);
+	if (options_parse(argc, argv, &opts, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\nTry '%s --help'.\n", PACKAGE, err,
+		    argv[0]);
+		return 2;
+	}
+	if (opts.action == OPTIONS_HELP) {
+		options_usage(stdout, argv[0]);
+		return 0;
+	}
+	if (opts.action == OPTIONS_VERSION) {
+		printf("%s %s\n", PACKAGE, PACKAGE_VERSION);
+		return 0;
+	}
+	log_init(PACKAGE, opts.log_level, opts.use_syslog);
+
+	if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key))
+		fatal("getrandom: %s", strerror(errno));
+	daemon.judge.pending = pending_new(opts.max_pending, opts.timeout_ms,
+	    key);
+	if (daemon.judge.pending == NULL)
+		fatal("cannot allocate the pending table (%zu entries)",
+		    opts.max_pending);
+	daemon.judge.stats = &daemon.stats;
+	daemon.judge.policy = opts.policy;
+	daemon.judge.mask = opts.mask;
+	daemon.now_ms = monotonic_ms();
+
+	queue = queue_open(opts.queue, opts.queue_maxlen, &daemon.stats,
+	    on_packet, &daemon);
+	if (queue == NULL)
+		fatal("cannot bind NFQUEUE %u", opts.queue);
+	log_info("%s %s: queue %u, mask 0x%x, timeout %llu ms, at most %zu "
+	    "pending (%zu bytes), conntrack data %s", PACKAGE, PACKAGE_VERSION,
+	    opts.queue, opts.mask, (unsigned long long)opts.timeout_ms,
+	    opts.max_pending, pending_memory(daemon.judge.pending),
+	    queue_has_conntrack(queue) ? "on" : "off");
+
+	run(queue, &daemon);
+
+	log_stats(&daemon);
+	queue_close(queue);
+	pending_free(daemon.judge.pending);
+	return 0;
+}

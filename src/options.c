@@ -1,0 +1,214 @@
+/*
+ * The daemon's command line.  Parsing fills a struct and explains what is
+ * wrong in words; it starts nothing, so every option is unit-tested.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "options.h"
+
+#define TIMEOUT_MAX_MS (3600ULL * 1000)
+#define MAX_PENDING_LIMIT (16UL * 1024 * 1024)
+#define QUEUE_MAXLEN_LIMIT (1024UL * 1024)
+
+void
+options_defaults(struct options *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->action = OPTIONS_RUN;
+	opts->queue = OPTIONS_DEFAULT_QUEUE;
+	opts->mask = 0xffffffffu;
+	opts->timeout_ms = OPTIONS_DEFAULT_TIMEOUT_MS;
+	opts->max_pending = OPTIONS_DEFAULT_MAX_PENDING;
+	opts->queue_maxlen = OPTIONS_DEFAULT_QUEUE_MAXLEN;
+	opts->policy.conflict = ATTRIB_CONFLICT_NONE;
+	opts->log_level = LOG_LEVEL_INFO;
+}
+
+static int
+fail(char *err, size_t err_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, err_len, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* Parses an unsigned number in [min, max], decimal or 0x hexadecimal. */
+static int
+parse_number(const char *text, unsigned long long min, unsigned long long max,
+    unsigned long long *value)
+{
+	char *end;
+
+	if (text[0] < '0' || text[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	*value = strtoull(text, &end, 0);
+	if (errno != 0 || *end != '\0' || *value < min || *value > max)
+		return -EINVAL;
+	return 0;
+}
+
+/* Parses seconds with up to three decimals ("5", "0.25") into milliseconds. */
+static int
+parse_seconds(const char *text, uint64_t *ms)
+{
+	unsigned long long whole = 0, frac = 0;
+	int digits = 0;
+	const char *p = text;
+
+	if (*p < '0' || *p > '9')
+		return -EINVAL;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		whole = whole * 10 + (unsigned long long)(*p - '0');
+		if (whole > TIMEOUT_MAX_MS)
+			return -EINVAL;
+	}
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			if (++digits > 3)
+				return -EINVAL;
+			frac = frac * 10 + (unsigned long long)(*p - '0');
+		}
+		for (; digits < 3; digits++)
+			frac *= 10;
+	}
+	if (*p != '\0')
+		return -EINVAL;
+	*ms = whole * 1000 + frac;
+	if (*ms == 0 || *ms > TIMEOUT_MAX_MS)
+		return -EINVAL;
+	return 0;
+}
+
+int
+options_parse(int argc, char *const argv[], struct options *opts, char *err,
+    size_t err_len)
+{
+	static const struct option longopts[] = {
+		{ "queue", required_argument, NULL, 'q' },
+		{ "mask", required_argument, NULL, 'm' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "max-pending", required_argument, NULL, 'n' },
+		{ "queue-maxlen", required_argument, NULL, 'l' },
+		{ "conflict", required_argument, NULL, 'c' },
+		{ "syslog", no_argument, NULL, 's' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long long value;
+	int c;
+
+	if (err_len > 0)
+		err[0] = '\0';
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":q:m:t:n:l:c:svhV", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'q':
+			if (parse_number(optarg, 0, 65535, &value) < 0)
+				return fail(err, err_len,
+				    "--queue wants a number from 0 to 65535, not '%s'",
+				    optarg);
+			opts->queue = (uint16_t)value;
+			break;
+		case 'm':
+			if (parse_number(optarg, 1, UINT32_MAX, &value) < 0)
+				return fail(err, err_len,
+				    "--mask wants a non-zero 32-bit number, not '%s'",
+				    optarg);
+			opts->mask = (uint32_t)value;
+			break;
+		case 't':
+			if (parse_seconds(optarg, &opts->timeout_ms) < 0)
+				return fail(err, err_len,
+				    "--timeout wants seconds above 0 and up to 3600 "
+				    "(three decimals at most), not '%s'", optarg);
+			break;
+		case 'n':
+			if (parse_number(optarg, 1, MAX_PENDING_LIMIT, &value) < 0)
+				return fail(err, err_len,
+				    "--max-pending wants a number from 1 to %lu, not '%s'",
+				    MAX_PENDING_LIMIT, optarg);
+			opts->max_pending = (size_t)value;
+			break;
+		case 'l':
+			if (parse_number(optarg, 1, QUEUE_MAXLEN_LIMIT, &value) < 0)
+				return fail(err, err_len,
+				    "--queue-maxlen wants a number from 1 to %lu, not '%s'",
+				    QUEUE_MAXLEN_LIMIT, optarg);
+			opts->queue_maxlen = (uint32_t)value;
+			break;
+		case 'c':
+			if (attrib_parse_conflict(optarg, &opts->policy) < 0)
+				return fail(err, err_len,
+				    "--conflict wants none, first, last or a mark, not '%s'",
+				    optarg);
+			break;
+		case 's':
+			opts->use_syslog = 1;
+			break;
+		case 'v':
+			opts->log_level = LOG_LEVEL_DEBUG;
+			break;
+		case 'h':
+			opts->action = OPTIONS_HELP;
+			break;
+		case 'V':
+			opts->action = OPTIONS_VERSION;
+			break;
+		case ':':
+			return fail(err, err_len, "option '%s' needs a value",
+			    argv[optind - 1]);
+		default:
+			return fail(err, err_len, "unknown option '%s'",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return fail(err, err_len, "unexpected argument '%s'",
+		    argv[optind]);
+	return 0;
+}
+
+void
+options_usage(void *stream, const char *progname)
+{
+	fprintf(stream,
+	    "Usage: %s [OPTION]...\n"
+	    "Carry each DNS client's netfilter mark onto the upstream queries a\n"
+	    "local resolver sends on its behalf.  Runs in the foreground.\n"
+	    "\n"
+	    "  -q, --queue N          NFQUEUE number to bind (default %d)\n"
+	    "  -m, --mask MASK        bits of the client's mark to carry\n"
+	    "                         (default 0xffffffff)\n"
+	    "  -t, --timeout SECONDS  how long a client question waits for the\n"
+	    "                         resolver's upstream queries (default %.1f)\n"
+	    "  -n, --max-pending N    client questions remembered at most; the\n"
+	    "                         oldest is evicted beyond (default %d)\n"
+	    "  -l, --queue-maxlen N   kernel queue length; beyond it packets pass\n"
+	    "                         unmarked (default %d)\n"
+	    "  -c, --conflict POLICY  clients with different marks wait on one\n"
+	    "                         upstream query: none, first, last, or a mark\n"
+	    "                         (default none)\n"
+	    "  -s, --syslog           log to syslog instead of stderr\n"
+	    "  -v, --verbose          log debug messages\n"
+	    "  -h, --help             show this help and exit\n"
+	    "  -V, --version          show the version and exit\n"
+	    "\n"
+	    "Signals: SIGTERM and SIGINT stop, SIGUSR1 logs the counters.\n"
+	    "See dnsmark(8).\n",
+	    progname, OPTIONS_DEFAULT_QUEUE, OPTIONS_DEFAULT_TIMEOUT_MS / 1000.0,
+	    OPTIONS_DEFAULT_MAX_PENDING, OPTIONS_DEFAULT_QUEUE_MAXLEN);
+}

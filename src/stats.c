@@ -1,0 +1,76 @@
+/*
+ * Names and descriptions of the counters, and their one-line text form for
+ * the log.  The names are an interface: exports and dashboards use them.
+ */
+#include <stdio.h>
+
+#include "stats.h"
+
+static const struct {
+	const char *name;
+	const char *help;
+} counters[STATS_COUNT] = {
+	[STATS_PACKETS] = { "packets", "Packets received from the queue." },
+	[STATS_CLIENT_QUERIES] = { "client_queries", "Client questions remembered." },
+	[STATS_UPSTREAM_QUERIES] = { "upstream_queries", "Resolver upstream queries judged." },
+	[STATS_UPSTREAM_MARKED] = { "upstream_marked", "Upstream queries given a client's mark." },
+	[STATS_UPSTREAM_UNMARKED] = { "upstream_unmarked", "Upstream queries left unmarked." },
+	[STATS_UPSTREAM_RESPONSES] = { "upstream_responses", "Responses from upstream servers seen." },
+	[STATS_ATTRIB_EXACT] = { "attrib_exact", "Upstream queries matched to one mark by their question." },
+	[STATS_ATTRIB_EXACT_ID] = { "attrib_exact_id", "Upstream queries matched among several marks by DNS id." },
+	[STATS_ATTRIB_CONFLICT] = { "attrib_conflict", "Upstream queries several marks waited on, marked by the conflict policy." },
+	[STATS_ATTRIB_CONFLICT_UNMARKED] = { "attrib_conflict_unmarked", "Upstream queries several marks waited on, left unmarked by the conflict policy." },
+	[STATS_ATTRIB_NONE] = { "attrib_none", "Upstream queries no pending client asked." },
+	[STATS_PENDING_EVICTED] = { "pending_evicted", "Live client questions evicted because the table was full." },
+	[STATS_PENDING_EXPIRED] = { "pending_expired", "Client questions expired." },
+	[STATS_IGNORED_HOOK] = { "ignored_hook", "Packets queued from a hook dnsmark does not use." },
+	[STATS_IGNORED_NO_PAYLOAD] = { "ignored_no_payload", "TCP segments without a whole DNS message." },
+	[STATS_IGNORED_CLIENT_RESPONSE] = { "ignored_misdirected", "DNS messages in the wrong direction for their hook." },
+	[STATS_BAD_NETLINK] = { "bad_netlink", "Queue messages without a packet or header." },
+	[STATS_BAD_PACKET] = { "bad_packet", "Packets whose IP or transport header could not be decoded." },
+	[STATS_BAD_DNS] = { "bad_dns", "DNS messages that could not be parsed." },
+	[STATS_BAD_DNS_SHORT] = { "bad_dns_short", "DNS messages too short for a header and question." },
+	[STATS_BAD_DNS_NOT_QUERY] = { "bad_dns_not_query", "DNS messages with an opcode other than QUERY." },
+	[STATS_BAD_DNS_QDCOUNT] = { "bad_dns_qdcount", "DNS messages without exactly one question." },
+	[STATS_BAD_DNS_COMPRESSED] = { "bad_dns_compressed", "DNS questions with a compression pointer." },
+	[STATS_BAD_DNS_NAME] = { "bad_dns_name", "DNS questions with a bad label or an overlong name." },
+	[STATS_BAD_DNS_LDNS] = { "bad_dns_ldns", "DNS questions ldns refused after the pre-check." },
+	[STATS_VERDICT_ERRORS] = { "verdict_errors", "Verdicts the kernel refused." },
+	[STATS_ENOBUFS] = { "enobufs", "Receive buffer overruns (packets passed by fail-open or lost)." },
+};
+
+const char *
+stats_name(enum stats_counter counter)
+{
+	if ((unsigned int)counter >= STATS_COUNT)
+		return "unknown";
+	return counters[counter].name;
+}
+
+const char *
+stats_help(enum stats_counter counter)
+{
+	if ((unsigned int)counter >= STATS_COUNT)
+		return "Unknown counter.";
+	return counters[counter].help;
+}
+
+int
+stats_format(const struct stats *stats, char *buf, size_t len)
+{
+	size_t total = 0;
+
+	if (len > 0)
+		buf[0] = '\0';
+	for (int i = 0; i < STATS_COUNT; i++) {
+		int n = snprintf(total < len ? buf + total : NULL,
+		    total < len ? len - total : 0, "%s%s=%llu",
+		    i == 0 ? "" : " ", counters[i].name,
+		    (unsigned long long)stats->counter[i]);
+
+		if (n < 0)
+			return n;
+		total += (size_t)n;
+	}
+	return (int)total;
+}

@@ -1,0 +1,37 @@
+#!/bin/sh
+# Installs, from Debian's archive, what dnsmark needs to build and what its
+# tests run: the libraries, real resolvers and authoritative servers, and the
+# netfilter tools.  Debian 12, as root.  Packages that come with a service
+# (unbound, nsd) must not start it on the host: a policy-rc.d denies it while
+# we install, unless the machine already has one.
+set -eu
+
+PACKAGES="
+autoconf automake make gcc pkg-config
+libnetfilter-queue-dev libmnl-dev libnfnetlink-dev libnetfilter-conntrack-dev
+libldns-dev libcriterion-dev
+iproute2 iptables nftables conntrack tcpdump
+unbound dnsmasq-base nsd dnsutils
+"
+
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps.sh: run me as root" >&2
+	exit 1
+fi
+
+policy=/usr/sbin/policy-rc.d
+own_policy=
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' > "$policy"
+	chmod 755 "$policy"
+	own_policy=yes
+fi
+cleanup() {
+	if [ -n "$own_policy" ]; then rm -f "$policy"; fi
+}
+trap cleanup EXIT INT TERM
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $PACKAGES
