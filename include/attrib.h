@@ -25,6 +25,11 @@ enum attrib_reason {
 	ATTRIB_EXACT_ID,	/* several marks; the DNS id told them apart */
 	ATTRIB_CONFLICT,	/* several marks; the conflict policy chose */
 	ATTRIB_CONFLICT_UNMARKED, /* several marks; policy "none" */
+	ATTRIB_ANCESTOR,	/* the name leads to a pending client's name */
+	ATTRIB_LEARNED,		/* a name an upstream response pointed to */
+	ATTRIB_TCP,		/* a TCP connection to a server that answered truncated */
+	ATTRIB_RECENT,		/* the question a client asked recently */
+	ATTRIB_SINGLE,		/* only one mark among all pending clients */
 	ATTRIB_REASON_COUNT
 };
 
@@ -39,7 +44,12 @@ struct attrib_result {
 	uint32_t mark;		/* the client mark, before merging */
 };
 
-/* Decides the mark for an upstream query from what pending_match() found. */
+/*
+ * Decides the mark for an upstream query from what pending_match() found
+ * in one table of evidence: ATTRIB_NONE when it found nothing, ATTRIB_EXACT
+ * for a single mark (the caller names the evidence), else the DNS id or the
+ * conflict policy decides.
+ */
 struct attrib_result attrib_decide(const struct attrib_policy *policy,
     const struct pending_match *match);
 

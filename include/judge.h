@@ -1,9 +1,9 @@
 /*
  * The per-packet decision: what a queued packet is (client query, upstream
  * query, upstream response, something else) and which mark its verdict
- * carries.  Pure apart from the pending table and counters it is given:
- * no sockets, no allocation.  Every packet gets a verdict; anything it
- * cannot understand is accepted unchanged and counted.
+ * carries.  Pure apart from the tables and counters it owns: no sockets,
+ * and after judge_init() no allocation.  Every packet gets a verdict;
+ * anything it cannot understand is accepted unchanged and counted.
  */
 #ifndef DNSMARK_JUDGE_H
 #define DNSMARK_JUDGE_H
@@ -13,17 +13,43 @@
 
 #include "attrib.h"
 #include "pending.h"
+#include "response.h"
 #include "stats.h"
 
 /* Netfilter hooks as the kernel numbers them (NF_INET_*). */
 #define JUDGE_HOOK_LOCAL_IN 1
 #define JUDGE_HOOK_LOCAL_OUT 3
 
+struct judge_config {
+	size_t max_pending;	/* client questions held at most */
+	uint64_t timeout_ms;	/* how long a client question is pending */
+	uint64_t recent_ms;	/* how long it is remembered as recent; 0: off */
+	struct attrib_policy policy;
+	uint32_t mask;
+	uint8_t key[SIPHASH_KEY_LEN];
+};
+
+/*
+ * The evidence, each a table of (name, type, class) -> marks:
+ * pending	the questions clients asked, for timeout_ms;
+ * ancestors	each such name and its ancestors but the root (type 0);
+ * learned	CNAME targets and referral NS names (and their ancestors)
+ *		from responses to marked upstream queries (type 0);
+ * inflight	the upstream queries dnsmark marked, with their DNS id;
+ * truncated	servers that answered a marked query truncated;
+ * recent	the questions clients asked, for recent_ms.
+ */
 struct judge {
 	struct pending_table *pending;
+	struct pending_table *ancestors;
+	struct pending_table *learned;
+	struct pending_table *inflight;
+	struct pending_table *truncated;
+	struct pending_table *recent;
 	struct stats *stats;
 	struct attrib_policy policy;
 	uint32_t mask;
+	struct response_facts facts;	/* scratch space for one response */
 };
 
 /* One queued packet, as the queue delivered it. */
@@ -42,13 +68,26 @@ struct judge_verdict {
 };
 
 /*
- * Decides the verdict for pkt at now_ms, remembering client questions and
- * counting what it saw.  Always returns a verdict to accept with.
+ * Allocates the tables for config and counts into stats (owned by the
+ * caller).  Returns 0 or -ENOMEM; free with judge_free() either way.
+ */
+int judge_init(struct judge *judge, const struct judge_config *config,
+    struct stats *stats);
+
+/* Frees the tables; the struct itself is the caller's. */
+void judge_free(struct judge *judge);
+
+/* Returns the bytes all tables allocated. */
+size_t judge_memory(const struct judge *judge);
+
+/*
+ * Decides the verdict for pkt at now_ms (a monotonic clock), learning from
+ * it and counting what it saw.  Always returns a verdict to accept with.
  */
 struct judge_verdict judge_packet(struct judge *judge,
     const struct judge_packet *pkt, uint64_t now_ms);
 
-/* Drops client questions older than the timeout at now_ms and counts them. */
+/* Drops entries older than their tables' timeouts at now_ms. */
 void judge_expire(struct judge *judge, uint64_t now_ms);
 
 #endif

@@ -13,7 +13,8 @@
 
 #define OPTIONS_DEFAULT_QUEUE 53
 #define OPTIONS_DEFAULT_TIMEOUT_MS 5000
-#define OPTIONS_DEFAULT_MAX_PENDING 65536
+#define OPTIONS_DEFAULT_MAX_PENDING 16384
+#define OPTIONS_DEFAULT_RECENT_MS 30000
 #define OPTIONS_DEFAULT_QUEUE_MAXLEN 4096
 
 enum options_action {
@@ -27,6 +28,7 @@ struct options {
 	uint16_t queue;
 	uint32_t mask;
 	uint64_t timeout_ms;
+	uint64_t recent_ms;
 	size_t max_pending;
 	uint32_t queue_maxlen;
 	struct attrib_policy policy;

@@ -38,6 +38,7 @@ struct packet_info {
 #define PACKET_TCP_FIN 0x01
 #define PACKET_TCP_SYN 0x02
 #define PACKET_TCP_RST 0x04
+#define PACKET_TCP_ACK 0x10
 
 /*
  * Decodes the IP packet in data[0..len) into *info.  payload points into
@@ -58,6 +59,15 @@ const char *packet_status_name(enum packet_status status);
  */
 int packet_dns_message(const struct packet_info *info, const uint8_t **msg,
     size_t *msg_len);
+
+/*
+ * Like packet_dns_message(), but a TCP payload may hold only the start of
+ * a message (a large response spans segments): *msg_len is then what the
+ * segment holds and *partial is set.  Returns 0, or -EINVAL when there is
+ * not even a length and a DNS header.
+ */
+int packet_dns_prefix(const struct packet_info *info, const uint8_t **msg,
+    size_t *msg_len, int *partial);
 
 /*
  * Writes the endpoint as text ("192.0.2.1:53" or "[2001:db8::1]:53") to

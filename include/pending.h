@@ -31,6 +31,7 @@ struct pending_match {
 	uint32_t last_mark;		/* mark of the newest entry */
 	int id_matched;			/* an entry's DNS id equals the query's */
 	uint32_t id_mark;		/* mark of the newest such entry */
+	struct packet_endpoint id_client; /* and the address it holds */
 };
 
 /*
@@ -61,6 +62,12 @@ unsigned int pending_match(struct pending_table *table,
 
 /* Drops every entry older than the timeout at now_ms; returns how many. */
 size_t pending_expire(struct pending_table *table, uint64_t now_ms);
+
+/*
+ * Returns 1 and sets *mark when every entry held carries the same mark,
+ * else 0.  Call pending_expire() first to consider live entries only.
+ */
+int pending_single_mark(const struct pending_table *table, uint32_t *mark);
 
 /* Returns the number of entries held. */
 size_t pending_count(const struct pending_table *table);

@@ -36,6 +36,16 @@ enum stats_counter {
 	STATS_BAD_DNS_LDNS,
 	STATS_VERDICT_ERRORS,		/* verdict messages the kernel refused */
 	STATS_ENOBUFS,			/* receive buffer overruns */
+	STATS_ATTRIB_ANCESTOR,
+	STATS_ATTRIB_LEARNED,
+	STATS_ATTRIB_TCP,
+	STATS_ATTRIB_RECENT,
+	STATS_ATTRIB_SINGLE,
+	STATS_NAMES_LEARNED,		/* CNAME targets and NS names learned */
+	STATS_RESPONSES_TRUNCATED,	/* truncated responses to marked queries */
+	STATS_RESPONSES_UNMATCHED,	/* responses to queries dnsmark did not mark */
+	STATS_BAD_RESPONSE,		/* responses that could not be walked */
+	STATS_UPSTREAM_SYN,		/* TCP connections opened upstream */
 	STATS_COUNT
 };
 

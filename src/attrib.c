@@ -60,6 +60,11 @@ attrib_reason_name(enum attrib_reason reason)
 		[ATTRIB_EXACT_ID] = "exact_id",
 		[ATTRIB_CONFLICT] = "conflict",
 		[ATTRIB_CONFLICT_UNMARKED] = "conflict_unmarked",
+		[ATTRIB_ANCESTOR] = "ancestor",
+		[ATTRIB_LEARNED] = "learned",
+		[ATTRIB_TCP] = "tcp",
+		[ATTRIB_RECENT] = "recent",
+		[ATTRIB_SINGLE] = "single",
 	};
 
 	if ((unsigned int)reason >= ATTRIB_REASON_COUNT)

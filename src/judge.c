@@ -2,12 +2,28 @@
  * What each queued packet is and which mark its verdict carries.  The hook
  * tells the role (DESIGN.md, fact 7): on LOCAL_IN a query is a client's and
  * a response is an upstream server's; on LOCAL_OUT a query is the
- * resolver's, going upstream.  Only upstream queries ever get a new mark;
- * everything else, understood or not, is accepted unchanged and counted.
+ * resolver's, going upstream.  Only upstream queries (and the SYNs that open
+ * upstream TCP connections) ever get a new mark; everything else, understood
+ * or not, is accepted unchanged and counted.
+ *
+ * An upstream query's mark comes from the strongest evidence that names
+ * any client, in this order: the question a client is waiting on; a name on
+ * the way to one (qname minimisation, DS); a name an upstream response to a
+ * marked query pointed to (CNAME target, referral name server); the
+ * question a client asked recently (prefetch, late retries); the only mark
+ * among all waiting clients.  The first evidence that names clients
+ * decides, conflict policy included: weaker evidence never overrides it.
  */
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
 #include "judge.h"
 #include "log.h"
 #include "packet.h"
+
+/* A pseudo question type for tables keyed by server address. */
+#define JUDGE_TYPE_SERVER 0xff00
 
 static const enum stats_counter dns_counters[DNS_STATUS_COUNT] = {
 	[DNS_OK] = STATS_BAD_DNS,
@@ -25,7 +41,137 @@ static const enum stats_counter reason_counters[ATTRIB_REASON_COUNT] = {
 	[ATTRIB_EXACT_ID] = STATS_ATTRIB_EXACT_ID,
 	[ATTRIB_CONFLICT] = STATS_ATTRIB_CONFLICT,
 	[ATTRIB_CONFLICT_UNMARKED] = STATS_ATTRIB_CONFLICT_UNMARKED,
+	[ATTRIB_ANCESTOR] = STATS_ATTRIB_ANCESTOR,
+	[ATTRIB_LEARNED] = STATS_ATTRIB_LEARNED,
+	[ATTRIB_TCP] = STATS_ATTRIB_TCP,
+	[ATTRIB_RECENT] = STATS_ATTRIB_RECENT,
+	[ATTRIB_SINGLE] = STATS_ATTRIB_SINGLE,
 };
+
+int
+judge_init(struct judge *judge, const struct judge_config *config,
+    struct stats *stats)
+{
+	size_t servers = config->max_pending / 16 + 16;
+
+	memset(judge, 0, sizeof(*judge));
+	judge->stats = stats;
+	judge->policy = config->policy;
+	judge->mask = config->mask;
+	judge->pending = pending_new(config->max_pending, config->timeout_ms,
+	    config->key);
+	/* Every question brings its ancestors; many share them. */
+	judge->ancestors = pending_new(2 * config->max_pending,
+	    config->timeout_ms, config->key);
+	judge->learned = pending_new(config->max_pending, config->timeout_ms,
+	    config->key);
+	judge->inflight = pending_new(config->max_pending, config->timeout_ms,
+	    config->key);
+	judge->truncated = pending_new(servers, config->timeout_ms,
+	    config->key);
+	if (config->recent_ms > 0)
+		judge->recent = pending_new(config->max_pending,
+		    config->recent_ms, config->key);
+	if (judge->pending == NULL || judge->ancestors == NULL ||
+	    judge->learned == NULL || judge->inflight == NULL ||
+	    judge->truncated == NULL ||
+	    (config->recent_ms > 0 && judge->recent == NULL))
+		return -ENOMEM;
+	return 0;
+}
+
+void
+judge_free(struct judge *judge)
+{
+	pending_free(judge->pending);
+	pending_free(judge->ancestors);
+	pending_free(judge->learned);
+	pending_free(judge->inflight);
+	pending_free(judge->truncated);
+	pending_free(judge->recent);
+	judge->pending = judge->ancestors = judge->learned = NULL;
+	judge->inflight = judge->truncated = judge->recent = NULL;
+}
+
+size_t
+judge_memory(const struct judge *judge)
+{
+	return pending_memory(judge->pending) +
+	    pending_memory(judge->ancestors) + pending_memory(judge->learned) +
+	    pending_memory(judge->inflight) + pending_memory(judge->truncated) +
+	    (judge->recent ? pending_memory(judge->recent) : 0);
+}
+
+void
+judge_expire(struct judge *judge, uint64_t now_ms)
+{
+	judge->stats->counter[STATS_PENDING_EXPIRED] +=
+	    pending_expire(judge->pending, now_ms);
+	pending_expire(judge->ancestors, now_ms);
+	pending_expire(judge->learned, now_ms);
+	pending_expire(judge->inflight, now_ms);
+	pending_expire(judge->truncated, now_ms);
+	if (judge->recent != NULL)
+		pending_expire(judge->recent, now_ms);
+}
+
+static int
+endpoint_equal(const struct packet_endpoint *a, const struct packet_endpoint *b)
+{
+	return a->family == b->family && a->port == b->port &&
+	    memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+}
+
+/*
+ * A response sent to port 53 is not an answer to the resolver's own query
+ * (those leave from random ports), and a query from port 53 to another port
+ * is no client's: both are accepted and counted, never learned from.
+ */
+static int
+misdirected(const struct packet_info *info, const struct dns_question *q)
+{
+	if (dns_is_response(q))
+		return info->dst.port == 53;
+	return info->src.port == 53 && info->dst.port != 53;
+}
+
+/* Makes the type-less key under which a name is filed. */
+static void
+name_key(const uint8_t *name, size_t len, struct dns_question *key)
+{
+	memset(key, 0, sizeof(*key) - sizeof(key->name));
+	key->name_len = (uint8_t)len;
+	memcpy(key->name, name, len);
+}
+
+/* Makes the key under which a server address is filed. */
+static void
+server_key(const struct packet_endpoint *server, struct dns_question *key)
+{
+	memset(key, 0, sizeof(*key) - sizeof(key->name));
+	key->qtype = JUDGE_TYPE_SERVER;
+	key->name[0] = 17;
+	key->name[1] = server->family;
+	memcpy(key->name + 2, server->addr, 16);
+	key->name[18] = 0;
+	key->name_len = 19;
+}
+
+/* Files the name and each of its ancestors but the root under mark. */
+static void
+add_name_and_ancestors(struct judge *judge, struct pending_table *table,
+    const uint8_t *name, size_t len, const struct pending_client *client,
+    uint64_t now_ms)
+{
+	struct dns_question key;
+
+	for (size_t offset = 0; offset < len && name[offset] != 0;
+	    offset += (size_t)name[offset] + 1) {
+		name_key(name + offset, len - offset, &key);
+		if (pending_add(table, &key, client, now_ms))
+			stats_inc(judge->stats, STATS_PENDING_EVICTED);
+	}
+}
 
 static void
 log_question(const char *what, const struct packet_info *info,
@@ -57,8 +203,96 @@ judge_client_query(struct judge *judge, const struct judge_packet *pkt,
 	judge_expire(judge, now_ms);
 	if (pending_add(judge->pending, q, &client, now_ms))
 		stats_inc(judge->stats, STATS_PENDING_EVICTED);
+	if (judge->recent != NULL)
+		pending_add(judge->recent, q, &client, now_ms);
+	add_name_and_ancestors(judge, judge->ancestors, q->name, q->name_len,
+	    &client, now_ms);
 	stats_inc(judge->stats, STATS_CLIENT_QUERIES);
 	log_question("client", info, q, client.mark, NULL);
+}
+
+/*
+ * Looks key up in one table of evidence.  Returns 0 when no client is
+ * filed there, else 1 with the decision in *result, named after reason.
+ * The DNS id tells clients apart only where it is the client's own.
+ */
+static int
+evidence(struct judge *judge, struct pending_table *table,
+    const struct dns_question *key, int use_id, enum attrib_reason reason,
+    uint64_t now_ms, struct attrib_result *result)
+{
+	struct pending_match match;
+
+	if (table == NULL || pending_match(table, key, now_ms, &match) == 0)
+		return 0;
+	if (!use_id)
+		match.id_matched = 0;
+	*result = attrib_decide(&judge->policy, &match);
+	if (result->reason == ATTRIB_EXACT)
+		result->reason = reason;
+	return 1;
+}
+
+/* The last resort: one mark among every client waiting. */
+static struct attrib_result
+single_mark(struct judge *judge)
+{
+	struct attrib_result result = { .reason = ATTRIB_NONE };
+
+	if (pending_single_mark(judge->pending, &result.mark)) {
+		result.reason = ATTRIB_SINGLE;
+		result.marked = 1;
+	}
+	return result;
+}
+
+static struct attrib_result
+attribute_question(struct judge *judge, const struct dns_question *q,
+    uint64_t now_ms)
+{
+	struct attrib_result result;
+	struct dns_question key;
+
+	if (evidence(judge, judge->pending, q, 1, ATTRIB_EXACT, now_ms,
+	    &result))
+		return result;
+	name_key(q->name, q->name_len, &key);
+	if (evidence(judge, judge->ancestors, &key, 0, ATTRIB_ANCESTOR, now_ms,
+	    &result))
+		return result;
+	/* BIND minimises as "_.example.test": the rest is the ancestor. */
+	if (q->name_len > 2 && q->name[0] == 1 && q->name[1] == '_') {
+		name_key(q->name + 2, q->name_len - 2u, &key);
+		if (evidence(judge, judge->ancestors, &key, 0, ATTRIB_ANCESTOR,
+		    now_ms, &result))
+			return result;
+		name_key(q->name, q->name_len, &key);
+	}
+	if (evidence(judge, judge->learned, &key, 0, ATTRIB_LEARNED, now_ms,
+	    &result))
+		return result;
+	if (evidence(judge, judge->recent, q, 0, ATTRIB_RECENT, now_ms,
+	    &result))
+		return result;
+	return single_mark(judge);
+}
+
+static struct judge_verdict
+apply(struct judge *judge, const struct judge_packet *pkt,
+    const struct attrib_result *result)
+{
+	struct judge_verdict verdict = { 0 };
+
+	stats_inc(judge->stats, reason_counters[result->reason]);
+	if (result->marked) {
+		verdict.set_mark = 1;
+		verdict.mark = attrib_merge_mark(pkt->mark, result->mark,
+		    judge->mask);
+		stats_inc(judge->stats, STATS_UPSTREAM_MARKED);
+	} else {
+		stats_inc(judge->stats, STATS_UPSTREAM_UNMARKED);
+	}
+	return verdict;
 }
 
 static struct judge_verdict
@@ -66,25 +300,98 @@ judge_upstream_query(struct judge *judge, const struct judge_packet *pkt,
     const struct packet_info *info, const struct dns_question *q,
     uint64_t now_ms)
 {
-	struct judge_verdict verdict = { 0 };
-	struct pending_match match;
 	struct attrib_result result;
+	struct judge_verdict verdict;
 
-	pending_match(judge->pending, q, now_ms, &match);
-	result = attrib_decide(&judge->policy, &match);
+	judge_expire(judge, now_ms);
+	result = attribute_question(judge, q, now_ms);
 	stats_inc(judge->stats, STATS_UPSTREAM_QUERIES);
-	stats_inc(judge->stats, reason_counters[result.reason]);
+	verdict = apply(judge, pkt, &result);
 	if (result.marked) {
-		verdict.set_mark = 1;
-		verdict.mark = attrib_merge_mark(pkt->mark, result.mark,
-		    judge->mask);
-		stats_inc(judge->stats, STATS_UPSTREAM_MARKED);
-	} else {
-		stats_inc(judge->stats, STATS_UPSTREAM_UNMARKED);
+		/* Remember it, to learn from its response. */
+		struct pending_client client = {
+			.addr = info->dst, .id = q->id, .mark = result.mark,
+		};
+
+		pending_add(judge->inflight, q, &client, now_ms);
 	}
 	log_question("upstream", info, q, verdict.set_mark ? verdict.mark :
 	    pkt->mark, attrib_reason_name(result.reason));
 	return verdict;
+}
+
+/* A SYN opening a TCP connection upstream: no question yet to go by. */
+static struct judge_verdict
+judge_upstream_syn(struct judge *judge, const struct judge_packet *pkt,
+    const struct packet_info *info, uint64_t now_ms)
+{
+	struct attrib_result result;
+	struct judge_verdict verdict;
+	struct dns_question key;
+	char dst[64];
+
+	judge_expire(judge, now_ms);
+	server_key(&info->dst, &key);
+	if (!evidence(judge, judge->truncated, &key, 0, ATTRIB_TCP, now_ms,
+	    &result))
+		result = single_mark(judge);
+	stats_inc(judge->stats, STATS_UPSTREAM_SYN);
+	verdict = apply(judge, pkt, &result);
+	if (log_enabled(LOG_LEVEL_DEBUG))
+		log_debug("upstream SYN -> %s mark 0x%x %s",
+		    packet_endpoint_format(&info->dst, dst, sizeof(dst)),
+		    verdict.set_mark ? verdict.mark : pkt->mark,
+		    attrib_reason_name(result.reason));
+	return verdict;
+}
+
+/* Learns from a response to a query dnsmark marked. */
+static void
+judge_upstream_response(struct judge *judge, const struct packet_info *info,
+    const uint8_t *msg, size_t msg_len, int partial, uint64_t now_ms)
+{
+	struct response_facts *facts = &judge->facts;
+	struct pending_client client = { .addr = info->src };
+	struct pending_match match;
+	enum response_status status;
+	struct dns_question key;
+
+	stats_inc(judge->stats, STATS_UPSTREAM_RESPONSES);
+	status = response_parse(msg, msg_len, partial, facts);
+	if (status != RESPONSE_OK) {
+		stats_inc(judge->stats, STATS_BAD_RESPONSE);
+		log_debug("unparsable upstream response (%s)",
+		    response_status_name(status));
+		return;
+	}
+	/* Only the server the query went to answers it (RFC 5452): anyone
+	 * else guessing the id must not teach names under a client's mark. */
+	pending_match(judge->inflight, &facts->question, now_ms, &match);
+	if (!match.id_matched || !endpoint_equal(&match.id_client, &info->src)) {
+		stats_inc(judge->stats, STATS_RESPONSES_UNMATCHED);
+		return;
+	}
+	client.mark = match.id_mark;
+	if (facts->truncated) {
+		server_key(&info->src, &key);
+		pending_add(judge->truncated, &key, &client, now_ms);
+		stats_inc(judge->stats, STATS_RESPONSES_TRUNCATED);
+	}
+	for (unsigned int i = 0; i < facts->name_count; i++) {
+		add_name_and_ancestors(judge, judge->learned,
+		    facts->names[i].name, facts->names[i].len, &client, now_ms);
+		stats_inc(judge->stats, STATS_NAMES_LEARNED);
+		if (log_enabled(LOG_LEVEL_DEBUG)) {
+			char name[4 * DNS_NAME_MAX + 1];
+
+			log_debug("learned %s %s for mark 0x%x",
+			    facts->names[i].kind == RESPONSE_CNAME_TARGET ?
+			    "CNAME target" : "name server",
+			    dns_name_format(facts->names[i].name,
+			    facts->names[i].len, name, sizeof(name)),
+			    client.mark);
+		}
+	}
 }
 
 struct judge_verdict
@@ -98,6 +405,7 @@ judge_packet(struct judge *judge, const struct judge_packet *pkt,
 	enum dns_status dns_status;
 	const uint8_t *msg;
 	size_t msg_len;
+	int partial;
 
 	stats_inc(judge->stats, STATS_PACKETS);
 	if (pkt->hook != JUDGE_HOOK_LOCAL_IN && pkt->hook != JUDGE_HOOK_LOCAL_OUT) {
@@ -111,7 +419,11 @@ judge_packet(struct judge *judge, const struct judge_packet *pkt,
 		    packet_status_name(packet_status), pkt->hook);
 		return verdict;
 	}
-	if (packet_dns_message(&info, &msg, &msg_len) < 0) {
+	if (pkt->hook == JUDGE_HOOK_LOCAL_OUT && info.protocol == IPPROTO_TCP &&
+	    (info.tcp_flags & (PACKET_TCP_SYN | PACKET_TCP_ACK)) ==
+	    PACKET_TCP_SYN)
+		return judge_upstream_syn(judge, pkt, &info, now_ms);
+	if (packet_dns_prefix(&info, &msg, &msg_len, &partial) < 0) {
 		stats_inc(judge->stats, STATS_IGNORED_NO_PAYLOAD);
 		return verdict;
 	}
@@ -123,11 +435,23 @@ judge_packet(struct judge *judge, const struct judge_packet *pkt,
 		    dns_status_name(dns_status), pkt->hook);
 		return verdict;
 	}
+	if (pkt->hook == JUDGE_HOOK_LOCAL_IN && misdirected(&info, &q)) {
+		stats_inc(judge->stats, STATS_IGNORED_CLIENT_RESPONSE);
+		return verdict;
+	}
+	if (pkt->hook == JUDGE_HOOK_LOCAL_IN && dns_is_response(&q)) {
+		judge_upstream_response(judge, &info, msg, msg_len, partial,
+		    now_ms);
+		return verdict;
+	}
+	/* A query is judged only whole: the question alone is not enough to
+	 * know that a client really sent it. */
+	if (partial) {
+		stats_inc(judge->stats, STATS_IGNORED_NO_PAYLOAD);
+		return verdict;
+	}
 	if (pkt->hook == JUDGE_HOOK_LOCAL_IN) {
-		if (dns_is_response(&q))
-			stats_inc(judge->stats, STATS_UPSTREAM_RESPONSES);
-		else
-			judge_client_query(judge, pkt, &info, &q, now_ms);
+		judge_client_query(judge, pkt, &info, &q, now_ms);
 		return verdict;
 	}
 	if (dns_is_response(&q)) {
@@ -135,12 +459,4 @@ judge_packet(struct judge *judge, const struct judge_packet *pkt,
 		return verdict;
 	}
 	return judge_upstream_query(judge, pkt, &info, &q, now_ms);
-}
-
-void
-judge_expire(struct judge *judge, uint64_t now_ms)
-{
-	size_t expired = pending_expire(judge->pending, now_ms);
-
-	judge->stats->counter[STATS_PENDING_EXPIRED] += expired;
 }

@@ -178,7 +178,7 @@ int
 main(int argc, char *argv[])
 {
 	static struct daemon daemon;
-	uint8_t key[SIPHASH_KEY_LEN];
+	struct judge_config config;
 	struct options opts;
 	struct queue *queue;
 	char err[256];
@@ -199,32 +199,35 @@ main(int argc, char *argv[])
 	}
 	log_init(PACKAGE, opts.log_level, opts.use_syslog);
 
-	if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key))
+	config.max_pending = opts.max_pending;
+	config.timeout_ms = opts.timeout_ms;
+	config.recent_ms = opts.recent_ms;
+	config.policy = opts.policy;
+	config.mask = opts.mask;
+	if (getrandom(config.key, sizeof(config.key), 0) !=
+	    (ssize_t)sizeof(config.key))
 		fatal("getrandom: %s", strerror(errno));
-	daemon.judge.pending = pending_new(opts.max_pending, opts.timeout_ms,
-	    key);
-	if (daemon.judge.pending == NULL)
-		fatal("cannot allocate the pending table (%zu entries)",
+	if (judge_init(&daemon.judge, &config, &daemon.stats) < 0)
+		fatal("cannot allocate the tables for %zu pending questions",
 		    opts.max_pending);
-	daemon.judge.stats = &daemon.stats;
-	daemon.judge.policy = opts.policy;
-	daemon.judge.mask = opts.mask;
 	daemon.now_ms = monotonic_ms();
 
 	queue = queue_open(opts.queue, opts.queue_maxlen, &daemon.stats,
 	    on_packet, &daemon);
 	if (queue == NULL)
 		fatal("cannot bind NFQUEUE %u", opts.queue);
-	log_info("%s %s: queue %u, mask 0x%x, timeout %llu ms, at most %zu "
-	    "pending (%zu bytes), conntrack data %s", PACKAGE, PACKAGE_VERSION,
-	    opts.queue, opts.mask, (unsigned long long)opts.timeout_ms,
-	    opts.max_pending, pending_memory(daemon.judge.pending),
+	log_info("%s %s: queue %u, mask 0x%x, timeout %llu ms, recent %llu ms, "
+	    "at most %zu pending (tables: %zu bytes), conntrack data %s",
+	    PACKAGE, PACKAGE_VERSION, opts.queue, opts.mask,
+	    (unsigned long long)opts.timeout_ms,
+	    (unsigned long long)opts.recent_ms, opts.max_pending,
+	    judge_memory(&daemon.judge),
 	    queue_has_conntrack(queue) ? "on" : "off");
 
 	run(queue, &daemon);
 
 	log_stats(&daemon);
 	queue_close(queue);
-	pending_free(daemon.judge.pending);
+	judge_free(&daemon.judge);
 	return 0;
 }

@@ -24,6 +24,7 @@ options_defaults(struct options *opts)
 	opts->queue = OPTIONS_DEFAULT_QUEUE;
 	opts->mask = 0xffffffffu;
 	opts->timeout_ms = OPTIONS_DEFAULT_TIMEOUT_MS;
+	opts->recent_ms = OPTIONS_DEFAULT_RECENT_MS;
 	opts->max_pending = OPTIONS_DEFAULT_MAX_PENDING;
 	opts->queue_maxlen = OPTIONS_DEFAULT_QUEUE_MAXLEN;
 	opts->policy.conflict = ATTRIB_CONFLICT_NONE;
@@ -57,9 +58,12 @@ parse_number(const char *text, unsigned long long min, unsigned long long max,
 	return 0;
 }
 
-/* Parses seconds with up to three decimals ("5", "0.25") into milliseconds. */
+/*
+ * Parses seconds with up to three decimals ("5", "0.25") into milliseconds,
+ * zero allowed only with allow_zero.
+ */
 static int
-parse_seconds(const char *text, uint64_t *ms)
+parse_seconds(const char *text, int allow_zero, uint64_t *ms)
 {
 	unsigned long long whole = 0, frac = 0;
 	int digits = 0;
@@ -84,7 +88,7 @@ parse_seconds(const char *text, uint64_t *ms)
 	if (*p != '\0')
 		return -EINVAL;
 	*ms = whole * 1000 + frac;
-	if (*ms == 0 || *ms > TIMEOUT_MAX_MS)
+	if ((*ms == 0 && !allow_zero) || *ms > TIMEOUT_MAX_MS)
 		return -EINVAL;
 	return 0;
 }
@@ -97,6 +101,7 @@ options_parse(int argc, char *const argv[], struct options *opts, char *err,
 		{ "queue", required_argument, NULL, 'q' },
 		{ "mask", required_argument, NULL, 'm' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "recent", required_argument, NULL, 'r' },
 		{ "max-pending", required_argument, NULL, 'n' },
 		{ "queue-maxlen", required_argument, NULL, 'l' },
 		{ "conflict", required_argument, NULL, 'c' },
@@ -113,7 +118,7 @@ options_parse(int argc, char *const argv[], struct options *opts, char *err,
 		err[0] = '\0';
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":q:m:t:n:l:c:svhV", longopts,
+	while ((c = getopt_long(argc, argv, ":q:m:t:r:n:l:c:svhV", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'q':
@@ -131,9 +136,15 @@ options_parse(int argc, char *const argv[], struct options *opts, char *err,
 			opts->mask = (uint32_t)value;
 			break;
 		case 't':
-			if (parse_seconds(optarg, &opts->timeout_ms) < 0)
+			if (parse_seconds(optarg, 0, &opts->timeout_ms) < 0)
 				return fail(err, err_len,
 				    "--timeout wants seconds above 0 and up to 3600 "
+				    "(three decimals at most), not '%s'", optarg);
+			break;
+		case 'r':
+			if (parse_seconds(optarg, 1, &opts->recent_ms) < 0)
+				return fail(err, err_len,
+				    "--recent wants seconds from 0 to 3600 "
 				    "(three decimals at most), not '%s'", optarg);
 			break;
 		case 'n':
@@ -195,6 +206,9 @@ options_usage(void *stream, const char *progname)
 	    "                         (default 0xffffffff)\n"
 	    "  -t, --timeout SECONDS  how long a client question waits for the\n"
 	    "                         resolver's upstream queries (default %.1f)\n"
+	    "  -r, --recent SECONDS   how long a question is remembered for\n"
+	    "                         prefetches and late retries; 0: never\n"
+	    "                         (default %.1f)\n"
 	    "  -n, --max-pending N    client questions remembered at most; the\n"
 	    "                         oldest is evicted beyond (default %d)\n"
 	    "  -l, --queue-maxlen N   kernel queue length; beyond it packets pass\n"
@@ -210,5 +224,6 @@ options_usage(void *stream, const char *progname)
 	    "Signals: SIGTERM and SIGINT stop, SIGUSR1 logs the counters.\n"
 	    "See dnsmark(8).\n",
 	    progname, OPTIONS_DEFAULT_QUEUE, OPTIONS_DEFAULT_TIMEOUT_MS / 1000.0,
+	    OPTIONS_DEFAULT_RECENT_MS / 1000.0,
 	    OPTIONS_DEFAULT_MAX_PENDING, OPTIONS_DEFAULT_QUEUE_MAXLEN);
 }

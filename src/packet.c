@@ -188,6 +188,29 @@ packet_dns_message(const struct packet_info *info, const uint8_t **msg,
 	return 0;
 }
 
+int
+packet_dns_prefix(const struct packet_info *info, const uint8_t **msg,
+    size_t *msg_len, int *partial)
+{
+	size_t len;
+
+	*partial = 0;
+	if (info->protocol != IPPROTO_TCP)
+		return packet_dns_message(info, msg, msg_len);
+	if (info->payload_len < 2 + 12)
+		return -EINVAL;
+	len = read16(info->payload);
+	if (len < 12)
+		return -EINVAL;
+	*msg = info->payload + 2;
+	*msg_len = len;
+	if (len > info->payload_len - 2) {
+		*msg_len = info->payload_len - 2;
+		*partial = 1;
+	}
+	return 0;
+}
+
 char *
 packet_endpoint_format(const struct packet_endpoint *ep, char *buf,
     size_t len)

@@ -26,8 +26,18 @@ struct pending_entry {
 	uint16_t id;		/* the last client's DNS id */
 };
 
+/* How many entries carry one mark: to know whether only one mark waits. */
+struct pending_mark {
+	uint32_t mark;
+	uint32_t refs;
+	uint32_t next;		/* next in bucket, or free list */
+};
+
 struct pending_table {
 	struct pending_entry *entries;	/* entries[0] unused: index 0 is NIL */
+	struct pending_mark *marks;	/* marks[0] unused */
+	uint32_t *mark_buckets;
+	size_t distinct_marks;
 	uint32_t *buckets;
 	size_t bucket_mask;
 	size_t max_entries;
@@ -36,6 +46,7 @@ struct pending_table {
 	uint32_t oldest;
 	uint32_t newest;
 	uint32_t free_list;
+	uint32_t mark_free;
 	uint8_t key[SIPHASH_KEY_LEN];
 };
 
@@ -55,7 +66,10 @@ pending_new(size_t max_entries, uint64_t timeout_ms,
 		return NULL;
 	table->entries = calloc(max_entries + 1, sizeof(*table->entries));
 	table->buckets = calloc(buckets, sizeof(*table->buckets));
-	if (table->entries == NULL || table->buckets == NULL) {
+	table->marks = calloc(max_entries + 1, sizeof(*table->marks));
+	table->mark_buckets = calloc(buckets / 2, sizeof(*table->mark_buckets));
+	if (table->entries == NULL || table->buckets == NULL ||
+	    table->marks == NULL || table->mark_buckets == NULL) {
 		pending_free(table);
 		return NULL;
 	}
@@ -66,6 +80,8 @@ pending_new(size_t max_entries, uint64_t timeout_ms,
 	for (size_t i = max_entries; i >= 1; i--) {
 		table->entries[i].chain_next = table->free_list;
 		table->free_list = (uint32_t)i;
+		table->marks[i].next = table->mark_free;
+		table->mark_free = (uint32_t)i;
 	}
 	return table;
 }
@@ -77,6 +93,8 @@ pending_free(struct pending_table *table)
 		return;
 	free(table->entries);
 	free(table->buckets);
+	free(table->marks);
+	free(table->mark_buckets);
 	free(table);
 }
 
@@ -150,9 +168,54 @@ chain_push(struct pending_table *table, uint32_t i)
 	*head = i;
 }
 
+static uint32_t *
+mark_bucket(struct pending_table *table, uint32_t mark)
+{
+	uint64_t hash = siphash24(table->key, &mark, sizeof(mark));
+
+	return &table->mark_buckets[hash & (table->bucket_mask >> 1)];
+}
+
+/* Counts one more entry with mark; a node is free for every entry. */
+static void
+mark_ref(struct pending_table *table, uint32_t mark)
+{
+	uint32_t *head = mark_bucket(table, mark), i;
+
+	for (i = *head; i != NIL; i = table->marks[i].next) {
+		if (table->marks[i].mark == mark) {
+			table->marks[i].refs++;
+			return;
+		}
+	}
+	i = table->mark_free;
+	table->mark_free = table->marks[i].next;
+	table->marks[i].mark = mark;
+	table->marks[i].refs = 1;
+	table->marks[i].next = *head;
+	*head = i;
+	table->distinct_marks++;
+}
+
+static void
+mark_unref(struct pending_table *table, uint32_t mark)
+{
+	uint32_t *link = mark_bucket(table, mark), i;
+
+	while ((i = *link) != NIL && table->marks[i].mark != mark)
+		link = &table->marks[i].next;
+	if (i == NIL || --table->marks[i].refs > 0)
+		return;
+	*link = table->marks[i].next;
+	table->marks[i].next = table->mark_free;
+	table->mark_free = i;
+	table->distinct_marks--;
+}
+
 static void
 entry_remove(struct pending_table *table, uint32_t i)
 {
+	mark_unref(table, table->entries[i].mark);
 	chain_unlink(table, i);
 	age_unlink(table, i);
 	table->entries[i].chain_next = table->free_list;
@@ -185,11 +248,13 @@ pending_add(struct pending_table *table, const struct dns_question *q,
     const struct pending_client *client, uint64_t now_ms)
 {
 	uint64_t hash = question_hash(table, q);
-	uint32_t i = *bucket_of(table, hash);
 	int evicted = 0;
 	struct pending_entry *e;
+	uint32_t i;
 
+	/* Expire first: an entry found below must not be freed under us. */
 	pending_expire(table, now_ms);
+	i = *bucket_of(table, hash);
 	for (int walked = 0; i != NIL && walked < PENDING_MAX_WALK; walked++) {
 		e = &table->entries[i];
 		if (e->hash == hash && e->mark == client->mark)
@@ -213,6 +278,7 @@ pending_add(struct pending_table *table, const struct dns_question *q,
 		e->hash = hash;
 		e->mark = client->mark;
 		e->first_ms = now_ms;
+		mark_ref(table, client->mark);
 	}
 	e = &table->entries[i];
 	e->last_ms = now_ms;
@@ -256,10 +322,20 @@ pending_match(struct pending_table *table, const struct dns_question *q,
 		if (e->id == q->id && (!match->id_matched || e->last_ms >= id_ms)) {
 			match->id_matched = 1;
 			match->id_mark = e->mark;
+			match->id_client = e->client;
 			id_ms = e->last_ms;
 		}
 	}
 	return match->count;
+}
+
+int
+pending_single_mark(const struct pending_table *table, uint32_t *mark)
+{
+	if (table->distinct_marks != 1)
+		return 0;
+	*mark = table->entries[table->oldest].mark;
+	return 1;
 }
 
 size_t
@@ -272,6 +348,8 @@ size_t
 pending_memory(const struct pending_table *table)
 {
 	return sizeof(*table) +
-	    (table->max_entries + 1) * sizeof(*table->entries) +
-	    (table->bucket_mask + 1) * sizeof(*table->buckets);
+	    (table->max_entries + 1) *
+	    (sizeof(*table->entries) + sizeof(*table->marks)) +
+	    (table->bucket_mask + 1) * sizeof(*table->buckets) +
+	    (table->bucket_mask + 1) / 2 * sizeof(*table->mark_buckets);
 }

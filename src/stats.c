@@ -37,6 +37,16 @@ static const struct {
 	[STATS_BAD_DNS_LDNS] = { "bad_dns_ldns", "DNS questions ldns refused after the pre-check." },
 	[STATS_VERDICT_ERRORS] = { "verdict_errors", "Verdicts the kernel refused." },
 	[STATS_ENOBUFS] = { "enobufs", "Receive buffer overruns (packets passed by fail-open or lost)." },
+	[STATS_ATTRIB_ANCESTOR] = { "attrib_ancestor", "Upstream queries for a name on the way to a pending client's name." },
+	[STATS_ATTRIB_LEARNED] = { "attrib_learned", "Upstream queries for a CNAME target or name server a response named." },
+	[STATS_ATTRIB_TCP] = { "attrib_tcp", "TCP connections to a server that answered a client's question truncated." },
+	[STATS_ATTRIB_RECENT] = { "attrib_recent", "Upstream queries for a question a client asked recently." },
+	[STATS_ATTRIB_SINGLE] = { "attrib_single", "Upstream queries marked because only one mark was pending." },
+	[STATS_NAMES_LEARNED] = { "names_learned", "CNAME targets and name server names learned from responses." },
+	[STATS_RESPONSES_TRUNCATED] = { "responses_truncated", "Truncated responses to marked upstream queries." },
+	[STATS_RESPONSES_UNMATCHED] = { "responses_unmatched", "Responses to upstream queries dnsmark did not mark." },
+	[STATS_BAD_RESPONSE] = { "bad_response", "Upstream responses that could not be walked." },
+	[STATS_UPSTREAM_SYN] = { "upstream_syn", "TCP connections the resolver opened upstream (SYN)." },
 };
 
 const char *

@@ -1,0 +1,1415 @@
+/*
+ * Unit tests for src/judge.c: whole IPv4/IPv6 packets carrying DNS, fed on
+ * the hooks the kernel would queue them from, and the verdicts and counters
+ * that come out.  Packets are built here by small helpers; the judge's tables
+ * are real ones, time a plain number.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <criterion/criterion.h>
+
+#include "judge.h"
+
+#define PACKET_BUF 2048
+#define HOOK_FORWARD 2
+
+#define TYPE_A 1
+#define TYPE_AAAA 28
+#define CLASS_IN 1
+
+#define FLAGS_QUERY 0x0100	/* RD */
+#define FLAGS_RESPONSE 0x8180	/* QR RD RA */
+
+#define CLIENT4 "192.0.2.10"
+#define CLIENT4_B "192.0.2.11"
+#define RESOLVER4 "192.0.2.1"
+#define WAN4 "198.51.100.1"
+#define SERVER4 "203.0.113.53"
+#define CLIENT6 "2001:db8:1::10"
+#define RESOLVER6 "2001:db8:1::1"
+#define WAN6 "2001:db8:ffff::1"
+#define SERVER6 "2001:db8:53::53"
+
+static const uint8_t test_key[SIPHASH_KEY_LEN] = {
+	1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+};
+
+struct bed {
+	struct judge judge;
+	struct stats stats;
+};
+
+/* A judge with its tables, counting into bed->stats. */
+static void
+bed_init_recent(struct bed *bed, size_t max_pending, uint64_t timeout_ms,
+    uint64_t recent_ms, enum attrib_conflict conflict, uint32_t mask)
+{
+	struct judge_config config;
+
+	memset(bed, 0, sizeof(*bed));
+	memset(&config, 0, sizeof(config));
+	config.max_pending = max_pending;
+	config.timeout_ms = timeout_ms;
+	config.recent_ms = recent_ms;
+	config.policy.conflict = conflict;
+	config.policy.conflict_mark = 0xc0ff;
+	config.mask = mask;
+	memcpy(config.key, test_key, sizeof(config.key));
+	cr_assert_eq(judge_init(&bed->judge, &config, &bed->stats), 0);
+	cr_assert_not_null(bed->judge.pending);
+}
+
+/* The same without the table of recent questions. */
+static void
+bed_init(struct bed *bed, size_t max_pending, uint64_t timeout_ms,
+    enum attrib_conflict conflict, uint32_t mask)
+{
+	bed_init_recent(bed, max_pending, timeout_ms, 0, conflict, mask);
+}
+
+static void
+bed_fini(struct bed *bed)
+{
+	judge_free(&bed->judge);
+}
+
+static uint64_t
+count(const struct bed *bed, enum stats_counter counter)
+{
+	return bed->stats.counter[counter];
+}
+
+static void
+put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+/* Writes the dotted name in wire form at p, case kept; returns its length. */
+static size_t
+put_name(uint8_t *p, const char *name)
+{
+	size_t len = 0;
+
+	while (*name != '\0' && strcmp(name, ".") != 0) {
+		const char *dot = strchr(name, '.');
+		size_t label = dot ? (size_t)(dot - name) : strlen(name);
+
+		p[len++] = (uint8_t)label;
+		memcpy(p + len, name, label);
+		len += label;
+		name += label + (dot ? 1 : 0);
+	}
+	p[len++] = 0;
+	return len;
+}
+
+/* A resource record of a response; records go in section order. */
+struct record {
+	int section;		/* 0 answer, 1 authority, 2 additional */
+	const char *owner;	/* NULL: a pointer to the question's name */
+	uint16_t type;
+	const char *target;	/* name data (CNAME, NS); NULL: an address */
+};
+
+/* Writes a DNS message: header, one question, then the records. */
+static size_t
+build_message(uint8_t *msg, uint16_t id, uint16_t flags, const char *name,
+    uint16_t qtype, const struct record *records, size_t count)
+{
+	uint16_t counts[3] = { 0, 0, 0 };
+	size_t len = 12;
+
+	memset(msg, 0, 12);
+	put16(msg, id);
+	put16(msg + 2, flags);
+	put16(msg + 4, 1);
+	len += put_name(msg + len, name);
+	put16(msg + len, qtype);
+	put16(msg + len + 2, CLASS_IN);
+	len += 4;
+	for (size_t i = 0; i < count; i++) {
+		size_t rdlength_at;
+
+		counts[records[i].section]++;
+		if (records[i].owner == NULL) {
+			msg[len++] = 0xc0;
+			msg[len++] = 12;
+		} else {
+			len += put_name(msg + len, records[i].owner);
+		}
+		put16(msg + len, records[i].type);
+		put16(msg + len + 2, CLASS_IN);
+		put32(msg + len + 4, 300);
+		rdlength_at = len + 8;
+		len += 10;
+		if (records[i].target != NULL) {
+			size_t n = put_name(msg + len, records[i].target);
+
+			put16(msg + rdlength_at, (uint16_t)n);
+			len += n;
+		} else {
+			put16(msg + rdlength_at, 4);
+			put32(msg + len, 0xc0000263);	/* 192.0.2.99 */
+			len += 4;
+		}
+	}
+	put16(msg + 6, counts[0]);
+	put16(msg + 8, counts[1]);
+	put16(msg + 10, counts[2]);
+	return len;
+}
+
+/* Writes a DNS message with one question for the dotted name. */
+static size_t
+build_dns(uint8_t *msg, uint16_t id, uint16_t flags, const char *name,
+    uint16_t qtype)
+{
+	return build_message(msg, id, flags, name, qtype, NULL, 0);
+}
+
+/* Writes the transport segment (UDP, or TCP with tcp_flags) at seg. */
+static size_t
+build_segment(uint8_t *seg, uint8_t protocol, uint16_t sport, uint16_t dport,
+    uint8_t tcp_flags, const uint8_t *payload, size_t payload_len)
+{
+	size_t header = protocol == IPPROTO_UDP ? 8 : 20;
+
+	put16(seg, sport);
+	put16(seg + 2, dport);
+	if (protocol == IPPROTO_UDP) {
+		put16(seg + 4, (uint16_t)(8 + payload_len));
+		put16(seg + 6, 0);
+	} else {
+		put32(seg + 4, 1000);
+		put32(seg + 8, 2000);
+		seg[12] = 5 << 4;
+		seg[13] = tcp_flags;
+		put16(seg + 14, 65535);
+		put32(seg + 16, 0);
+	}
+	if (payload_len > 0)
+		memcpy(seg + header, payload, payload_len);
+	return header + payload_len;
+}
+
+/* Writes an IPv4 or IPv6 packet (by the address's family) at pkt. */
+static size_t
+build_ip(uint8_t *pkt, const char *src, const char *dst, uint8_t protocol,
+    const uint8_t *segment, size_t segment_len)
+{
+	if (strchr(src, ':') == NULL) {
+		memset(pkt, 0, 20);
+		pkt[0] = 0x45;
+		put16(pkt + 2, (uint16_t)(20 + segment_len));
+		put16(pkt + 6, 0x4000);
+		pkt[8] = 64;
+		pkt[9] = protocol;
+		cr_assert_eq(inet_pton(AF_INET, src, pkt + 12), 1);
+		cr_assert_eq(inet_pton(AF_INET, dst, pkt + 16), 1);
+		memcpy(pkt + 20, segment, segment_len);
+		return 20 + segment_len;
+	}
+	memset(pkt, 0, 40);
+	pkt[0] = 0x60;
+	put16(pkt + 4, (uint16_t)segment_len);
+	pkt[6] = protocol;
+	pkt[7] = 64;
+	cr_assert_eq(inet_pton(AF_INET6, src, pkt + 8), 1);
+	cr_assert_eq(inet_pton(AF_INET6, dst, pkt + 24), 1);
+	memcpy(pkt + 40, segment, segment_len);
+	return 40 + segment_len;
+}
+
+/* A whole UDP packet carrying a DNS message with one question. */
+static size_t
+build_udp_dns(uint8_t *pkt, const char *src, uint16_t sport, const char *dst,
+    uint16_t dport, uint16_t id, uint16_t flags, const char *name)
+{
+	uint8_t msg[512], seg[PACKET_BUF];
+	size_t msg_len, seg_len;
+
+	msg_len = build_dns(msg, id, flags, name, TYPE_A);
+	seg_len = build_segment(seg, IPPROTO_UDP, sport, dport, 0, msg,
+	    msg_len);
+	return build_ip(pkt, src, dst, IPPROTO_UDP, seg, seg_len);
+}
+
+/* A whole UDP packet carrying the DNS message msg. */
+static size_t
+build_udp_message(uint8_t *pkt, const char *src, uint16_t sport,
+    const char *dst, uint16_t dport, const uint8_t *msg, size_t msg_len)
+{
+	uint8_t seg[PACKET_BUF];
+	size_t seg_len;
+
+	seg_len = build_segment(seg, IPPROTO_UDP, sport, dport, 0, msg,
+	    msg_len);
+	return build_ip(pkt, src, dst, IPPROTO_UDP, seg, seg_len);
+}
+
+/* A whole TCP segment carrying one length-prefixed DNS query. */
+static size_t
+build_tcp_dns(uint8_t *pkt, const char *src, uint16_t sport, const char *dst,
+    uint16_t dport, uint16_t id, const char *name)
+{
+	uint8_t stream[514], seg[PACKET_BUF];
+	size_t msg_len, seg_len;
+
+	msg_len = build_dns(stream + 2, id, FLAGS_QUERY, name, TYPE_A);
+	put16(stream, (uint16_t)msg_len);
+	seg_len = build_segment(seg, IPPROTO_TCP, sport, dport, 0x18, stream,
+	    2 + msg_len);
+	return build_ip(pkt, src, dst, IPPROTO_TCP, seg, seg_len);
+}
+
+static struct judge_verdict
+feed(struct bed *bed, unsigned int hook, const uint8_t *pkt, size_t len,
+    uint32_t mark, uint64_t now_ms)
+{
+	struct judge_packet packet = {
+		.hook = hook,
+		.data = pkt,
+		.len = len,
+		.mark = mark,
+	};
+
+	return judge_packet(&bed->judge, &packet, now_ms);
+}
+
+/* A client's query to the resolver, seen on LOCAL_IN. */
+static struct judge_verdict
+client_query(struct bed *bed, const char *client, uint16_t id,
+    const char *name, uint32_t mark, uint64_t now_ms)
+{
+	uint8_t pkt[PACKET_BUF];
+	const char *resolver = strchr(client, ':') ? RESOLVER6 : RESOLVER4;
+	size_t len;
+
+	len = build_udp_dns(pkt, client, 40000, resolver, 53, id, FLAGS_QUERY,
+	    name);
+	return feed(bed, JUDGE_HOOK_LOCAL_IN, pkt, len, mark, now_ms);
+}
+
+/* The resolver's query to an upstream server, seen on LOCAL_OUT. */
+static struct judge_verdict
+upstream_query(struct bed *bed, const char *wan, uint16_t id,
+    const char *name, uint32_t mark, uint64_t now_ms)
+{
+	uint8_t pkt[PACKET_BUF];
+	const char *server = strchr(wan, ':') ? SERVER6 : SERVER4;
+	size_t len;
+
+	len = build_udp_dns(pkt, wan, 33333, server, 53, id, 0, name);
+	return feed(bed, JUDGE_HOOK_LOCAL_OUT, pkt, len, mark, now_ms);
+}
+
+static void
+assert_unchanged(struct judge_verdict v, const char *what)
+{
+	cr_assert_eq(v.set_mark, 0, "%s: verdict sets mark 0x%x", what,
+	    v.mark);
+}
+
+Test(judge, marks_upstream_query_with_client_mark)
+{
+	struct bed bed;
+	struct judge_verdict v;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xff);
+	v = client_query(&bed, CLIENT4, 0x1111, "www.example.com", 0x5, 1000);
+	assert_unchanged(v, "client query");
+	cr_assert_eq(count(&bed, STATS_CLIENT_QUERIES), 1);
+	cr_assert_eq(pending_count(bed.judge.pending), 1);
+
+	v = upstream_query(&bed, WAN4, 0xabcd, "wWw.ExAmPlE.cOm", 0x100, 1010);
+	cr_assert_neq(v.set_mark, 0);
+	cr_assert_eq(v.mark, 0x105, "mark 0x%x", v.mark);
+	cr_assert_eq(count(&bed, STATS_PACKETS), 2);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_QUERIES), 1);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_MARKED), 1);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_UNMARKED), 0);
+	cr_assert_eq(count(&bed, STATS_ATTRIB_EXACT), 1);
+	cr_assert_eq(count(&bed, STATS_ATTRIB_NONE), 0);
+	bed_fini(&bed);
+}
+
+Test(judge, keeps_packet_bits_outside_mask)
+{
+	struct bed bed;
+	struct judge_verdict v;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xff00);
+	client_query(&bed, CLIENT4, 1, "example.net", 0xabcd, 0);
+	v = upstream_query(&bed, WAN4, 2, "example.net", 0x12345678, 1);
+	cr_assert_neq(v.set_mark, 0);
+	cr_assert_eq(v.mark, 0x1234ab78, "mark 0x%x", v.mark);
+	bed_fini(&bed);
+}
+
+Test(judge, leaves_query_unmarked_when_nobody_waits)
+{
+	struct bed bed;
+	struct judge_verdict v;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_FIRST, 0xffffffff);
+	v = upstream_query(&bed, WAN4, 2, "www.example.com", 0x100, 1);
+	assert_unchanged(v, "upstream query with no client waiting");
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_QUERIES), 1);
+	cr_assert_eq(count(&bed, STATS_ATTRIB_NONE), 1);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_UNMARKED), 1);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_MARKED), 0);
+	bed_fini(&bed);
+}
+
+Test(judge, leaves_unrelated_query_unmarked_among_several_marks)
+{
+	struct bed bed;
+	struct judge_verdict v;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_FIRST, 0xffffffff);
+	client_query(&bed, CLIENT4, 1, "www.example.com", 0x5, 0);
+	client_query(&bed, CLIENT4_B, 2, "mail.example.org", 0x6, 0);
+	v = upstream_query(&bed, WAN4, 3, "other.example.net", 0x100, 1);
+	assert_unchanged(v, "unasked upstream query");
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_QUERIES), 1);
+	cr_assert_eq(count(&bed, STATS_ATTRIB_NONE), 1);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_UNMARKED), 1);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_MARKED), 0);
+	bed_fini(&bed);
+}
+
+Test(judge, prefers_conntrack_mark)
+{
+	uint8_t pkt[PACKET_BUF];
+	struct judge_packet packet;
+	struct bed bed;
+	struct judge_verdict v;
+	size_t len;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	len = build_udp_dns(pkt, CLIENT4, 40000, RESOLVER4, 53, 1,
+	    FLAGS_QUERY, "ct.example");
+	packet = (struct judge_packet){
+		.hook = JUDGE_HOOK_LOCAL_IN, .data = pkt, .len = len,
+		.mark = 0x5, .has_ct_mark = 1, .ct_mark = 0x7,
+	};
+	assert_unchanged(judge_packet(&bed.judge, &packet, 0), "client");
+	v = upstream_query(&bed, WAN4, 2, "ct.example", 0, 1);
+	cr_assert_neq(v.set_mark, 0);
+	cr_assert_eq(v.mark, 0x7, "mark 0x%x", v.mark);
+	bed_fini(&bed);
+}
+
+Test(judge, uses_packet_mark_without_conntrack)
+{
+	uint8_t pkt[PACKET_BUF];
+	struct judge_packet packet;
+	struct bed bed;
+	struct judge_verdict v;
+	size_t len;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	len = build_udp_dns(pkt, CLIENT4, 40000, RESOLVER4, 53, 1,
+	    FLAGS_QUERY, "ct.example");
+	packet = (struct judge_packet){
+		.hook = JUDGE_HOOK_LOCAL_IN, .data = pkt, .len = len,
+		.mark = 0x5, .has_ct_mark = 0, .ct_mark = 0x7,
+	};
+	judge_packet(&bed.judge, &packet, 0);
+	v = upstream_query(&bed, WAN4, 2, "ct.example", 0, 1);
+	cr_assert_neq(v.set_mark, 0);
+	cr_assert_eq(v.mark, 0x5, "mark 0x%x", v.mark);
+	bed_fini(&bed);
+}
+
+Test(judge, accepts_garbage_unchanged)
+{
+	static const uint8_t garbage[] = {
+		0xde, 0xad, 0xbe, 0xef, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55,
+		0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
+		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
+	};
+	static const uint8_t truncated_ipv4[] = { 0x45, 0x00, 0x00, 0x40 };
+	static const unsigned int hooks[] = {
+		JUDGE_HOOK_LOCAL_IN, JUDGE_HOOK_LOCAL_OUT,
+	};
+	struct bed bed;
+	uint64_t fed = 0;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_FIRST, 0xffffffff);
+	for (size_t h = 0; h < 2; h++) {
+		assert_unchanged(feed(&bed, hooks[h], garbage,
+		    sizeof(garbage), 0x5, 0), "garbage");
+		assert_unchanged(feed(&bed, hooks[h], truncated_ipv4,
+		    sizeof(truncated_ipv4), 0x5, 0), "truncated IPv4");
+		assert_unchanged(feed(&bed, hooks[h], garbage, 0, 0x5, 0),
+		    "empty packet");
+		fed += 3;
+	}
+	cr_assert_eq(count(&bed, STATS_BAD_PACKET), fed);
+	cr_assert_eq(count(&bed, STATS_PACKETS), fed);
+	cr_assert_eq(count(&bed, STATS_CLIENT_QUERIES), 0);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_QUERIES), 0);
+	cr_assert_eq(pending_count(bed.judge.pending), 0);
+	bed_fini(&bed);
+}
+
+Test(judge, accepts_non_dns_payload_unchanged)
+{
+	static const uint8_t not_dns[] = { 'h', 'e', 'l', 'l', 'o' };
+	uint8_t pkt[PACKET_BUF], seg[PACKET_BUF];
+	struct bed bed;
+	size_t len, seg_len;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_FIRST, 0xffffffff);
+	seg_len = build_segment(seg, IPPROTO_UDP, 40000, 53, 0, not_dns,
+	    sizeof(not_dns));
+	len = build_ip(pkt, CLIENT4, RESOLVER4, IPPROTO_UDP, seg, seg_len);
+	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 5, 0),
+	    "short UDP payload");
+	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_OUT, pkt, len, 5, 0),
+	    "short UDP payload");
+	cr_assert_eq(count(&bed, STATS_BAD_DNS_SHORT), 2);
+	cr_assert_eq(count(&bed, STATS_CLIENT_QUERIES), 0);
+	cr_assert_eq(pending_count(bed.judge.pending), 0);
+	bed_fini(&bed);
+}
+
+/* A DNS message of the given shape inside a whole client UDP packet. */
+static size_t
+build_bad_dns_packet(uint8_t *pkt, int shape)
+{
+	uint8_t msg[512], seg[PACKET_BUF];
+	size_t msg_len, seg_len;
+
+	msg_len = build_dns(msg, 1, FLAGS_QUERY, "www.example.com", TYPE_A);
+	switch (shape) {
+	case DNS_COMPRESSED:
+		/* "www" then a pointer to offset 12. */
+		msg[16] = 0xc0;
+		msg[17] = 12;
+		msg_len = 18 + 4;
+		put16(msg + 18, TYPE_A);
+		put16(msg + 20, CLASS_IN);
+		break;
+	case DNS_QDCOUNT:
+		put16(msg + 4, 2);
+		break;
+	case DNS_NOT_QUERY:
+		put16(msg + 2, 5 << 11);	/* UPDATE */
+		break;
+	case DNS_SHORT:
+		msg_len -= 2;
+		break;
+	case DNS_BAD_NAME:
+		msg[16] = 0x40;
+		break;
+	}
+	seg_len = build_segment(seg, IPPROTO_UDP, 40000, 53, 0, msg, msg_len);
+	return build_ip(pkt, CLIENT4, RESOLVER4, IPPROTO_UDP, seg, seg_len);
+}
+
+Test(judge, counts_each_dns_failure)
+{
+	static const struct {
+		int shape;
+		enum stats_counter counter;
+	} cases[] = {
+		{ DNS_COMPRESSED, STATS_BAD_DNS_COMPRESSED },
+		{ DNS_QDCOUNT, STATS_BAD_DNS_QDCOUNT },
+		{ DNS_NOT_QUERY, STATS_BAD_DNS_NOT_QUERY },
+		{ DNS_SHORT, STATS_BAD_DNS_SHORT },
+		{ DNS_BAD_NAME, STATS_BAD_DNS_NAME },
+	};
+	static const unsigned int hooks[] = {
+		JUDGE_HOOK_LOCAL_IN, JUDGE_HOOK_LOCAL_OUT,
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint8_t pkt[PACKET_BUF];
+		struct bed bed;
+		size_t len = build_bad_dns_packet(pkt, cases[i].shape);
+
+		bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_FIRST, 0xffffffff);
+		/* Someone asked the name; a bad message still gets no mark. */
+		client_query(&bed, CLIENT4_B, 9, "www.example.com", 0x5, 0);
+		for (size_t h = 0; h < 2; h++)
+			assert_unchanged(feed(&bed, hooks[h], pkt, len, 0x5,
+			    1), stats_name(cases[i].counter));
+		cr_assert_eq(count(&bed, cases[i].counter), 2, "%s: %llu",
+		    stats_name(cases[i].counter),
+		    (unsigned long long)count(&bed, cases[i].counter));
+		cr_assert_eq(count(&bed, STATS_BAD_PACKET), 0);
+		cr_assert_eq(count(&bed, STATS_CLIENT_QUERIES), 1);
+		cr_assert_eq(count(&bed, STATS_UPSTREAM_QUERIES), 0);
+		cr_assert_eq(count(&bed, STATS_PACKETS), 3);
+		cr_assert_eq(pending_count(bed.judge.pending), 1);
+		bed_fini(&bed);
+	}
+}
+
+Test(judge, ignores_other_hooks)
+{
+	static const unsigned int hooks[] = { 0, HOOK_FORWARD, 4, 5, 99 };
+	uint8_t pkt[PACKET_BUF];
+	struct bed bed;
+	size_t len;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_FIRST, 0xffffffff);
+	len = build_udp_dns(pkt, CLIENT4, 40000, RESOLVER4, 53, 1,
+	    FLAGS_QUERY, "fwd.example");
+	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++)
+		assert_unchanged(feed(&bed, hooks[i], pkt, len, 0x5, 0),
+		    "other hook");
+	cr_assert_eq(count(&bed, STATS_IGNORED_HOOK),
+	    sizeof(hooks) / sizeof(hooks[0]));
+	cr_assert_eq(count(&bed, STATS_CLIENT_QUERIES), 0);
+	cr_assert_eq(pending_count(bed.judge.pending), 0);
+	/* Forwarded, not asked of the resolver: nothing to carry. */
+	assert_unchanged(upstream_query(&bed, WAN4, 2, "fwd.example", 0, 1),
+	    "upstream after forward");
+	bed_fini(&bed);
+}
+
+Test(judge, counts_upstream_response)
+{
+	uint8_t pkt[PACKET_BUF];
+	struct bed bed;
+	size_t len;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_FIRST, 0xffffffff);
+	len = build_udp_dns(pkt, SERVER4, 53, WAN4, 33333, 0xabcd,
+	    FLAGS_RESPONSE, "www.example.com");
+	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0x5, 0),
+	    "upstream response");
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_RESPONSES), 1);
+	cr_assert_eq(count(&bed, STATS_RESPONSES_UNMATCHED), 1);
+	cr_assert_eq(count(&bed, STATS_CLIENT_QUERIES), 0);
+	cr_assert_eq(pending_count(bed.judge.pending), 0);
+	assert_unchanged(upstream_query(&bed, WAN4, 2, "www.example.com", 0,
+	    1), "a response is not a client's question");
+	bed_fini(&bed);
+}
+
+Test(judge, ignores_response_on_local_out)
+{
+	uint8_t pkt[PACKET_BUF];
+	struct bed bed;
+	size_t len;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_FIRST, 0xffffffff);
+	client_query(&bed, CLIENT4, 1, "www.example.com", 0x5, 0);
+	/* The resolver answering its client, queued by a broad rule. */
+	len = build_udp_dns(pkt, RESOLVER4, 53, CLIENT4, 40000, 1,
+	    FLAGS_RESPONSE, "www.example.com");
+	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_OUT, pkt, len, 0, 1),
+	    "resolver's answer");
+	cr_assert_eq(count(&bed, STATS_IGNORED_CLIENT_RESPONSE), 1);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_QUERIES), 0);
+	bed_fini(&bed);
+}
+
+/*
+ * stats.h: STATS_IGNORED_CLIENT_RESPONSE counts "QR=1 on the client side,
+ * or QR=0 from port 53".  On LOCAL_IN the client side is port 53 of the
+ * resolver; a query from port 53 to another port is not a client's.
+ */
+Test(judge, ignores_misdirected_messages_on_local_in)
+{
+	uint8_t pkt[PACKET_BUF];
+	struct bed bed;
+	size_t len;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_FIRST, 0xffffffff);
+	len = build_udp_dns(pkt, CLIENT4, 40000, RESOLVER4, 53, 1,
+	    FLAGS_RESPONSE, "to-port-53.example");
+	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0x5, 0),
+	    "response to port 53");
+	len = build_udp_dns(pkt, SERVER4, 53, WAN4, 33333, 1, FLAGS_QUERY,
+	    "from-port-53.example");
+	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0x5, 0),
+	    "query from port 53");
+	cr_assert_eq(count(&bed, STATS_IGNORED_CLIENT_RESPONSE), 2,
+	    "ignored_client_response %llu, upstream_responses %llu, "
+	    "client_queries %llu",
+	    (unsigned long long)count(&bed, STATS_IGNORED_CLIENT_RESPONSE),
+	    (unsigned long long)count(&bed, STATS_UPSTREAM_RESPONSES),
+	    (unsigned long long)count(&bed, STATS_CLIENT_QUERIES));
+	cr_assert_eq(count(&bed, STATS_CLIENT_QUERIES), 0);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_RESPONSES), 0);
+	cr_assert_eq(pending_count(bed.judge.pending), 0);
+	bed_fini(&bed);
+}
+
+Test(judge, reads_tcp_client_query_like_udp)
+{
+	uint8_t pkt[PACKET_BUF];
+	struct bed bed;
+	struct judge_verdict v;
+	size_t len;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	len = build_tcp_dns(pkt, CLIENT4, 51000, RESOLVER4, 53, 0x2222,
+	    "tcp.example.org");
+	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0x9, 0),
+	    "TCP client query");
+	cr_assert_eq(count(&bed, STATS_CLIENT_QUERIES), 1);
+	v = upstream_query(&bed, WAN4, 0x3333, "TCP.example.org", 0, 1);
+	cr_assert_neq(v.set_mark, 0);
+	cr_assert_eq(v.mark, 0x9, "mark 0x%x", v.mark);
+
+	/* The resolver retrying upstream over TCP. */
+	len = build_tcp_dns(pkt, WAN4, 52000, SERVER4, 53, 0x4444,
+	    "tcp.EXAMPLE.org");
+	v = feed(&bed, JUDGE_HOOK_LOCAL_OUT, pkt, len, 0, 2);
+	cr_assert_neq(v.set_mark, 0);
+	cr_assert_eq(v.mark, 0x9, "mark 0x%x", v.mark);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_MARKED), 2);
+	bed_fini(&bed);
+}
+
+Test(judge, ignores_tcp_segment_without_message)
+{
+	uint8_t pkt[PACKET_BUF], seg[PACKET_BUF];
+	struct bed bed;
+	size_t len, seg_len;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	client_query(&bed, CLIENT4_B, 1, "pending.example", 0x9, 0);
+	seg_len = build_segment(seg, IPPROTO_TCP, 51000, 53, PACKET_TCP_SYN,
+	    NULL, 0);
+	len = build_ip(pkt, CLIENT4, RESOLVER4, IPPROTO_TCP, seg, seg_len);
+	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0x9, 0),
+	    "client SYN");
+	seg_len = build_segment(seg, IPPROTO_TCP, 52000, 53, PACKET_TCP_ACK,
+	    NULL, 0);
+	len = build_ip(pkt, WAN4, SERVER4, IPPROTO_TCP, seg, seg_len);
+	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_OUT, pkt, len, 0, 0),
+	    "upstream ACK");
+	cr_assert_eq(count(&bed, STATS_IGNORED_NO_PAYLOAD), 2);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_QUERIES), 0);
+	cr_assert_eq(count(&bed, STATS_BAD_PACKET), 0);
+	cr_assert_eq(count(&bed, STATS_PACKETS), 3);
+	bed_fini(&bed);
+}
+
+Test(judge, marks_ipv6_and_across_families)
+{
+	struct bed bed;
+	struct judge_verdict v;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	assert_unchanged(client_query(&bed, CLIENT6, 1, "six.example", 0x6,
+	    0), "IPv6 client query");
+	v = upstream_query(&bed, WAN6, 2, "SIX.example", 0, 1);
+	cr_assert_neq(v.set_mark, 0);
+	cr_assert_eq(v.mark, 0x6);
+	v = upstream_query(&bed, WAN4, 3, "six.EXAMPLE", 0, 2);
+	cr_assert_neq(v.set_mark, 0, "IPv6 client, IPv4 upstream");
+	cr_assert_eq(v.mark, 0x6);
+
+	client_query(&bed, CLIENT4, 4, "four.example", 0x4, 3);
+	v = upstream_query(&bed, WAN6, 5, "four.example", 0, 4);
+	cr_assert_neq(v.set_mark, 0, "IPv4 client, IPv6 upstream");
+	cr_assert_eq(v.mark, 0x4);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_MARKED), 3);
+	bed_fini(&bed);
+}
+
+Test(judge, applies_conflict_policy)
+{
+	static const struct {
+		enum attrib_conflict conflict;
+		int marked;
+		uint32_t mark;
+		enum stats_counter reason;
+	} cases[] = {
+		{ ATTRIB_CONFLICT_NONE, 0, 0, STATS_ATTRIB_CONFLICT_UNMARKED },
+		{ ATTRIB_CONFLICT_FIRST, 1, 0x1, STATS_ATTRIB_CONFLICT },
+		{ ATTRIB_CONFLICT_LAST, 1, 0x2, STATS_ATTRIB_CONFLICT },
+		{ ATTRIB_CONFLICT_FIXED, 1, 0xc0ff, STATS_ATTRIB_CONFLICT },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct bed bed;
+		struct judge_verdict v;
+
+		bed_init(&bed, 64, 5000, cases[i].conflict, 0xffffffff);
+		client_query(&bed, CLIENT4, 0x1111, "merged.example", 0x1, 0);
+		client_query(&bed, CLIENT4_B, 0x2222, "merged.example", 0x2,
+		    10);
+		v = upstream_query(&bed, WAN4, 0x9999, "merged.example", 0, 20);
+		cr_assert_eq(!!v.set_mark, cases[i].marked, "policy %d",
+		    cases[i].conflict);
+		if (cases[i].marked)
+			cr_assert_eq(v.mark, cases[i].mark, "policy %d: 0x%x",
+			    cases[i].conflict, v.mark);
+		cr_assert_eq(count(&bed, cases[i].reason), 1, "policy %d",
+		    cases[i].conflict);
+		cr_assert_eq(count(&bed, cases[i].marked ?
+		    STATS_UPSTREAM_MARKED : STATS_UPSTREAM_UNMARKED), 1);
+		bed_fini(&bed);
+	}
+}
+
+Test(judge, tells_merged_clients_apart_by_id)
+{
+	struct bed bed;
+	struct judge_verdict v;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	client_query(&bed, CLIENT4, 0x1111, "merged.example", 0x1, 0);
+	client_query(&bed, CLIENT4_B, 0x2222, "merged.example", 0x2, 10);
+	/* A forwarder that keeps its client's id. */
+	v = upstream_query(&bed, WAN4, 0x1111, "merged.example", 0, 20);
+	cr_assert_neq(v.set_mark, 0);
+	cr_assert_eq(v.mark, 0x1);
+	cr_assert_eq(count(&bed, STATS_ATTRIB_EXACT_ID), 1);
+	bed_fini(&bed);
+}
+
+Test(judge, forgets_client_after_timeout)
+{
+	struct bed bed;
+	struct judge_verdict v;
+
+	bed_init(&bed, 64, 1000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	client_query(&bed, CLIENT4, 1, "slow.example", 0x5, 0);
+	v = upstream_query(&bed, WAN4, 2, "slow.example", 0, 999);
+	cr_assert_neq(v.set_mark, 0, "still pending just before the timeout");
+	v = upstream_query(&bed, WAN4, 3, "slow.example", 0, 1001);
+	assert_unchanged(v, "after the timeout");
+	cr_assert_eq(count(&bed, STATS_ATTRIB_NONE), 1);
+	bed_fini(&bed);
+}
+
+Test(judge, counts_expired_questions)
+{
+	struct bed bed;
+
+	bed_init(&bed, 64, 1000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	client_query(&bed, CLIENT4, 1, "a.example", 0x5, 0);
+	client_query(&bed, CLIENT4, 2, "b.example", 0x5, 0);
+	client_query(&bed, CLIENT4, 3, "c.example", 0x5, 500);
+	judge_expire(&bed.judge, 999);
+	cr_assert_eq(count(&bed, STATS_PENDING_EXPIRED), 0);
+	judge_expire(&bed.judge, 1200);
+	cr_assert_eq(count(&bed, STATS_PENDING_EXPIRED), 2);
+	cr_assert_eq(pending_count(bed.judge.pending), 1);
+	judge_expire(&bed.judge, 5000);
+	cr_assert_eq(count(&bed, STATS_PENDING_EXPIRED), 3);
+	cr_assert_eq(pending_count(bed.judge.pending), 0);
+	bed_fini(&bed);
+}
+
+Test(judge, counts_evictions)
+{
+	struct bed bed;
+	struct judge_verdict v;
+
+	bed_init(&bed, 2, 60000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	client_query(&bed, CLIENT4, 1, "a.example", 0x5, 0);
+	client_query(&bed, CLIENT4, 2, "b.example", 0x5, 1);
+	cr_assert_eq(count(&bed, STATS_PENDING_EVICTED), 0);
+	client_query(&bed, CLIENT4, 3, "c.example", 0x5, 2);
+	cr_assert_eq(count(&bed, STATS_PENDING_EVICTED), 1);
+	cr_assert_eq(pending_count(bed.judge.pending), 2);
+	v = upstream_query(&bed, WAN4, 9, "c.example", 0, 3);
+	cr_assert_neq(v.set_mark, 0);
+	cr_assert_eq(v.mark, 0x5);
+	cr_assert_eq(count(&bed, STATS_ATTRIB_EXACT), 1);
+	bed_fini(&bed);
+}
+
+Test(judge, does_not_remember_upstream_queries)
+{
+	struct bed bed;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	assert_unchanged(upstream_query(&bed, WAN4, 1, "self.example", 0x5,
+	    0), "first upstream query");
+	assert_unchanged(upstream_query(&bed, WAN4, 1, "self.example", 0x5,
+	    1), "second upstream query");
+	cr_assert_eq(pending_count(bed.judge.pending), 0);
+	cr_assert_eq(count(&bed, STATS_CLIENT_QUERIES), 0);
+	cr_assert_eq(count(&bed, STATS_ATTRIB_NONE), 2);
+	bed_fini(&bed);
+}
+
+Test(judge, counts_every_packet)
+{
+	static const uint8_t garbage[] = { 0x00, 0x01, 0x02 };
+	uint8_t pkt[PACKET_BUF];
+	struct bed bed;
+	size_t len;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	client_query(&bed, CLIENT4, 1, "a.example", 0x5, 0);
+	client_query(&bed, CLIENT6, 2, "b.example", 0x6, 0);
+	upstream_query(&bed, WAN4, 3, "a.example", 0, 1);
+	upstream_query(&bed, WAN4, 4, "nobody.example", 0, 1);
+	feed(&bed, JUDGE_HOOK_LOCAL_IN, garbage, sizeof(garbage), 0, 2);
+	len = build_udp_dns(pkt, CLIENT4, 40000, RESOLVER4, 53, 1,
+	    FLAGS_QUERY, "fwd.example");
+	feed(&bed, HOOK_FORWARD, pkt, len, 0, 2);
+	len = build_udp_dns(pkt, SERVER4, 53, WAN4, 33333, 3, FLAGS_RESPONSE,
+	    "a.example");
+	feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0, 3);
+	len = build_bad_dns_packet(pkt, DNS_COMPRESSED);
+	feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0, 4);
+	cr_assert_eq(count(&bed, STATS_PACKETS), 8);
+	cr_assert_eq(count(&bed, STATS_CLIENT_QUERIES), 2);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_QUERIES), 2);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_MARKED), 1);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_UNMARKED), 1);
+	cr_assert_eq(count(&bed, STATS_BAD_PACKET), 1);
+	cr_assert_eq(count(&bed, STATS_IGNORED_HOOK), 1);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_RESPONSES), 1);
+	cr_assert_eq(count(&bed, STATS_BAD_DNS_COMPRESSED), 1);
+	bed_fini(&bed);
+}
+
+Test(judge, marks_with_the_only_waiting_mark)
+{
+	struct bed bed;
+	struct judge_verdict v;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	client_query(&bed, CLIENT4, 1, "www.example.com", 0x5, 0);
+	client_query(&bed, CLIENT4_B, 2, "mail.example.org", 0x5, 0);
+	/* A nameserver address lookup nothing else ties to a client. */
+	v = upstream_query(&bed, WAN4, 3, "ns7.unrelated.net", 0, 1);
+	cr_assert_neq(v.set_mark, 0);
+	cr_assert_eq(v.mark, 0x5);
+	cr_assert_eq(count(&bed, STATS_ATTRIB_SINGLE), 1);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_MARKED), 1);
+	bed_fini(&bed);
+}
+
+Test(judge, marks_ancestors_of_pending_names)
+{
+	static const struct {
+		const char *name;
+		uint16_t qtype;
+		int marked;
+		uint32_t mark;
+		enum stats_counter reason;
+	} cases[] = {
+		{ "example.com", 2, 1, 0x5, STATS_ATTRIB_ANCESTOR },
+		{ "EXAMPLE.com", 43, 1, 0x5, STATS_ATTRIB_ANCESTOR },	/* DS */
+		{ "com", 2, 1, 0x5, STATS_ATTRIB_ANCESTOR },
+		{ "_.example.com", TYPE_A, 1, 0x5, STATS_ATTRIB_ANCESTOR },
+		{ "example.org", 2, 1, 0x6, STATS_ATTRIB_ANCESTOR },
+		{ "org", 2, 1, 0x6, STATS_ATTRIB_ANCESTOR },
+		/* Not ancestors: the root, a suffix inside a label, a child. */
+		{ ".", 2, 0, 0, STATS_ATTRIB_NONE },
+		{ "ample.com", 2, 0, 0, STATS_ATTRIB_NONE },
+		{ "a.www.example.com", TYPE_A, 0, 0, STATS_ATTRIB_NONE },
+		{ "net", 2, 0, 0, STATS_ATTRIB_NONE },
+	};
+	uint8_t pkt[PACKET_BUF], msg[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct bed bed;
+		struct judge_verdict v;
+		size_t len;
+
+		bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+		client_query(&bed, CLIENT4, 1, "www.example.com", 0x5, 0);
+		client_query(&bed, CLIENT4_B, 2, "mail.example.org", 0x6, 0);
+		len = build_dns(msg, 0x7000, 0, cases[i].name, cases[i].qtype);
+		len = build_udp_message(pkt, WAN4, 33333, SERVER4, 53, msg,
+		    len);
+		v = feed(&bed, JUDGE_HOOK_LOCAL_OUT, pkt, len, 0, 1);
+		cr_assert_eq(!!v.set_mark, cases[i].marked, "%s type %u",
+		    cases[i].name, cases[i].qtype);
+		if (cases[i].marked)
+			cr_assert_eq(v.mark, cases[i].mark, "%s: 0x%x",
+			    cases[i].name, v.mark);
+		cr_assert_eq(count(&bed, cases[i].reason), 1, "%s: not %s",
+		    cases[i].name, stats_name(cases[i].reason));
+		bed_fini(&bed);
+	}
+}
+
+Test(judge, applies_conflict_policy_to_shared_ancestors)
+{
+	struct bed bed;
+	struct judge_verdict v;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	client_query(&bed, CLIENT4, 1, "www.example.com", 0x5, 0);
+	client_query(&bed, CLIENT4_B, 2, "mail.example.com", 0x6, 10);
+	v = upstream_query(&bed, WAN4, 3, "example.com", 0, 20);
+	assert_unchanged(v, "ancestor of two marks, policy none");
+	cr_assert_eq(count(&bed, STATS_ATTRIB_CONFLICT_UNMARKED), 1);
+	bed_fini(&bed);
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_LAST, 0xffffffff);
+	client_query(&bed, CLIENT4, 1, "www.example.com", 0x5, 0);
+	client_query(&bed, CLIENT4_B, 2, "mail.example.com", 0x6, 10);
+	v = upstream_query(&bed, WAN4, 3, "example.com", 0, 20);
+	cr_assert_neq(v.set_mark, 0);
+	cr_assert_eq(v.mark, 0x6);
+	cr_assert_eq(count(&bed, STATS_ATTRIB_CONFLICT), 1);
+	bed_fini(&bed);
+}
+
+/* The resolver's query for www.example.com, marked 0x5, id 0x7777. */
+static void
+ask_marked_upstream(struct bed *bed)
+{
+	struct judge_verdict v;
+
+	client_query(bed, CLIENT4, 0x1111, "www.example.com", 0x5, 0);
+	client_query(bed, CLIENT4_B, 0x2222, "mail.example.org", 0x6, 0);
+	v = upstream_query(bed, WAN4, 0x7777, "www.example.com", 0, 10);
+	cr_assert_neq(v.set_mark, 0);
+	cr_assert_eq(v.mark, 0x5);
+}
+
+/* An upstream server's response, seen on LOCAL_IN. */
+static void
+upstream_response(struct bed *bed, uint16_t id, uint16_t flags,
+    const struct record *records, size_t count_records, uint64_t now_ms)
+{
+	uint8_t pkt[PACKET_BUF], msg[1024];
+	size_t len;
+
+	len = build_message(msg, id, flags, "www.example.com", TYPE_A, records,
+	    count_records);
+	len = build_udp_message(pkt, SERVER4, 53, WAN4, 33333, msg, len);
+	assert_unchanged(feed(bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0, now_ms),
+	    "upstream response");
+}
+
+Test(judge, learns_cname_target_of_marked_query)
+{
+	static const struct record cname[] = {
+		{ 0, NULL, 5, "cdn.Example.NET" },
+	};
+	struct bed bed;
+	struct judge_verdict v;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	ask_marked_upstream(&bed);
+	upstream_response(&bed, 0x7777, FLAGS_RESPONSE, cname, 1, 20);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_RESPONSES), 1);
+	cr_assert_eq(count(&bed, STATS_NAMES_LEARNED), 1);
+	v = upstream_query(&bed, WAN4, 0x7778, "cdn.example.net", 0, 30);
+	cr_assert_neq(v.set_mark, 0, "CNAME target");
+	cr_assert_eq(v.mark, 0x5);
+	cr_assert_eq(count(&bed, STATS_ATTRIB_LEARNED), 1);
+	v = upstream_query(&bed, WAN4, 0x7779, "example.net", 2, 31);
+	cr_assert_neq(v.set_mark, 0, "ancestor of the CNAME target");
+	cr_assert_eq(v.mark, 0x5);
+	cr_assert_eq(count(&bed, STATS_ATTRIB_LEARNED), 2);
+	bed_fini(&bed);
+}
+
+Test(judge, learns_referral_name_servers)
+{
+	static const struct record referral[] = {
+		{ 1, "example.com", 2, "ns1.dnshost.net" },
+		{ 1, "example.com", 2, "ns2.dnshost.net" },
+	};
+	uint8_t pkt[PACKET_BUF], msg[512];
+	struct bed bed;
+	struct judge_verdict v;
+	size_t len;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	ask_marked_upstream(&bed);
+	upstream_response(&bed, 0x7777, 0x8000, referral, 2, 20);
+	cr_assert_eq(count(&bed, STATS_NAMES_LEARNED), 2);
+	v = upstream_query(&bed, WAN4, 0x7001, "NS2.dnshost.net", 0, 30);
+	cr_assert_neq(v.set_mark, 0, "referral name server");
+	cr_assert_eq(v.mark, 0x5);
+	len = build_dns(msg, 0x7002, 0, "ns1.dnshost.net", TYPE_AAAA);
+	len = build_udp_message(pkt, WAN4, 33333, SERVER4, 53, msg, len);
+	v = feed(&bed, JUDGE_HOOK_LOCAL_OUT, pkt, len, 0, 31);
+	cr_assert_neq(v.set_mark, 0, "its address, any type");
+	cr_assert_eq(v.mark, 0x5);
+	cr_assert_eq(count(&bed, STATS_ATTRIB_LEARNED), 2);
+	bed_fini(&bed);
+}
+
+Test(judge, learns_nothing_from_unmatched_response)
+{
+	static const struct record cname[] = {
+		{ 0, NULL, 5, "cdn.example.net" },
+	};
+	struct bed bed;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	ask_marked_upstream(&bed);
+	/* Another id: not the response to the marked query. */
+	upstream_response(&bed, 0x7778, FLAGS_RESPONSE, cname, 1, 20);
+	cr_assert_eq(count(&bed, STATS_RESPONSES_UNMATCHED), 1);
+	cr_assert_eq(count(&bed, STATS_NAMES_LEARNED), 0);
+	assert_unchanged(upstream_query(&bed, WAN4, 0x7779, "cdn.example.net",
+	    0, 30), "CNAME target of an unmatched response");
+	cr_assert_eq(count(&bed, STATS_ATTRIB_NONE), 1);
+	bed_fini(&bed);
+}
+
+Test(judge, learns_nothing_from_response_to_unmarked_query)
+{
+	static const struct record cname[] = {
+		{ 0, NULL, 5, "cdn.example.net" },
+	};
+	struct bed bed;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	client_query(&bed, CLIENT4, 1, "a.example.org", 0x5, 0);
+	client_query(&bed, CLIENT4_B, 2, "b.example.org", 0x6, 0);
+	assert_unchanged(upstream_query(&bed, WAN4, 0x7777, "www.example.com",
+	    0, 10), "nobody asked");
+	upstream_response(&bed, 0x7777, FLAGS_RESPONSE, cname, 1, 20);
+	cr_assert_eq(count(&bed, STATS_NAMES_LEARNED), 0);
+	assert_unchanged(upstream_query(&bed, WAN4, 0x7778, "cdn.example.net",
+	    0, 30), "CNAME target of an unmarked query");
+	bed_fini(&bed);
+}
+
+Test(judge, counts_unwalkable_response)
+{
+	uint8_t pkt[PACKET_BUF], msg[512];
+	struct bed bed;
+	size_t len;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	ask_marked_upstream(&bed);
+	/* ANCOUNT 1 and no record behind the question. */
+	len = build_dns(msg, 0x7777, FLAGS_RESPONSE, "www.example.com",
+	    TYPE_A);
+	put16(msg + 6, 1);
+	len = build_udp_message(pkt, SERVER4, 53, WAN4, 33333, msg, len);
+	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0, 20),
+	    "bad response");
+	cr_assert_eq(count(&bed, STATS_BAD_RESPONSE), 1);
+	cr_assert_eq(count(&bed, STATS_NAMES_LEARNED), 0);
+	bed_fini(&bed);
+}
+
+/* The first segment of a TCP response too large for it. */
+Test(judge, learns_from_first_segment_of_tcp_response)
+{
+	static const struct record cname[] = {
+		{ 0, NULL, 5, "cdn.example.net" },
+		{ 0, "cdn.example.net", 1, NULL },
+	};
+	uint8_t pkt[PACKET_BUF], stream[1024], seg[PACKET_BUF];
+	struct bed bed;
+	struct judge_verdict v;
+	size_t msg_len, seg_len, len;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	ask_marked_upstream(&bed);
+	msg_len = build_message(stream + 2, 0x7777, FLAGS_RESPONSE,
+	    "www.example.com", TYPE_A, cname, 2);
+	/* The length says 600 bytes; this segment holds the first part. */
+	put16(stream, 600);
+	seg_len = build_segment(seg, IPPROTO_TCP, 53, 52000, 0x18, stream,
+	    2 + msg_len);
+	len = build_ip(pkt, SERVER4, WAN4, IPPROTO_TCP, seg, seg_len);
+	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0, 20),
+	    "partial TCP response");
+	cr_assert_eq(count(&bed, STATS_NAMES_LEARNED), 1);
+	v = upstream_query(&bed, WAN4, 0x7778, "cdn.example.net", 0, 30);
+	cr_assert_neq(v.set_mark, 0);
+	cr_assert_eq(v.mark, 0x5);
+	bed_fini(&bed);
+}
+
+Test(judge, ignores_partial_tcp_query)
+{
+	uint8_t pkt[PACKET_BUF], stream[600], seg[PACKET_BUF];
+	struct bed bed;
+	size_t msg_len, seg_len, len;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	msg_len = build_dns(stream + 2, 1, FLAGS_QUERY, "part.example",
+	    TYPE_A);
+	put16(stream, (uint16_t)(msg_len + 100));
+	seg_len = build_segment(seg, IPPROTO_TCP, 51000, 53, 0x18, stream,
+	    2 + msg_len);
+	len = build_ip(pkt, CLIENT4, RESOLVER4, IPPROTO_TCP, seg, seg_len);
+	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0x5, 0),
+	    "partial TCP query");
+	cr_assert_eq(count(&bed, STATS_IGNORED_NO_PAYLOAD), 1);
+	cr_assert_eq(count(&bed, STATS_CLIENT_QUERIES), 0);
+	cr_assert_eq(pending_count(bed.judge.pending), 0);
+	bed_fini(&bed);
+}
+
+/* A SYN from the resolver to an upstream server, seen on LOCAL_OUT. */
+static struct judge_verdict
+upstream_syn(struct bed *bed, const char *server, uint64_t now_ms)
+{
+	uint8_t pkt[PACKET_BUF], seg[PACKET_BUF];
+	size_t len, seg_len;
+
+	seg_len = build_segment(seg, IPPROTO_TCP, 52000, 53, PACKET_TCP_SYN,
+	    NULL, 0);
+	len = build_ip(pkt, WAN4, server, IPPROTO_TCP, seg, seg_len);
+	return feed(bed, JUDGE_HOOK_LOCAL_OUT, pkt, len, 0, now_ms);
+}
+
+Test(judge, marks_tcp_connection_after_truncated_answer)
+{
+	struct bed bed;
+	struct judge_verdict v;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	ask_marked_upstream(&bed);
+	upstream_response(&bed, 0x7777, FLAGS_RESPONSE | DNS_FLAG_TC, NULL, 0,
+	    20);
+	cr_assert_eq(count(&bed, STATS_RESPONSES_TRUNCATED), 1);
+	v = upstream_syn(&bed, SERVER4, 21);
+	cr_assert_neq(v.set_mark, 0, "SYN to the server that truncated");
+	cr_assert_eq(v.mark, 0x5);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_SYN), 1);
+	cr_assert_eq(count(&bed, STATS_ATTRIB_TCP), 1);
+	/* Another server: two marks wait, nothing ties the SYN to one. */
+	v = upstream_syn(&bed, "203.0.113.99", 22);
+	assert_unchanged(v, "SYN to another server");
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_SYN), 2);
+	bed_fini(&bed);
+}
+
+Test(judge, leaves_syn_unmarked_without_evidence)
+{
+	struct bed bed;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	assert_unchanged(upstream_syn(&bed, SERVER4, 0), "SYN, nobody waits");
+	client_query(&bed, CLIENT4, 1, "a.example.org", 0x5, 1);
+	client_query(&bed, CLIENT4_B, 2, "b.example.org", 0x6, 1);
+	assert_unchanged(upstream_syn(&bed, SERVER4, 2), "SYN, two marks");
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_SYN), 2);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_MARKED), 0);
+	bed_fini(&bed);
+}
+
+Test(judge, remembers_recent_questions)
+{
+	struct bed bed;
+	struct judge_verdict v;
+
+	bed_init_recent(&bed, 64, 1000, 30000, ATTRIB_CONFLICT_NONE,
+	    0xffffffff);
+	client_query(&bed, CLIENT4, 1, "www.example.com", 0x5, 0);
+	client_query(&bed, CLIENT4_B, 2, "mail.example.org", 0x6, 0);
+	/* A prefetch long after the client was answered. */
+	v = upstream_query(&bed, WAN4, 3, "WWW.example.com", 0, 20000);
+	cr_assert_neq(v.set_mark, 0, "recent question");
+	cr_assert_eq(v.mark, 0x5);
+	cr_assert_eq(count(&bed, STATS_ATTRIB_RECENT), 1);
+	v = upstream_query(&bed, WAN4, 4, "www.example.com", 0, 30001);
+	assert_unchanged(v, "after the recent window");
+	bed_fini(&bed);
+}
+
+Test(judge, keeps_memory_constant)
+{
+	struct bed bed;
+	size_t memory;
+	char name[64];
+
+	bed_init_recent(&bed, 256, 5000, 30000, ATTRIB_CONFLICT_NONE,
+	    0xffffffff);
+	memory = judge_memory(&bed.judge);
+	cr_assert_gt(memory, 0);
+	for (unsigned int i = 0; i < 2000; i++) {
+		snprintf(name, sizeof(name), "q%u.zone%u.example", i, i % 7);
+		client_query(&bed, CLIENT4, (uint16_t)i, name, i % 3, i);
+		upstream_query(&bed, WAN4, (uint16_t)(i + 1), name, 0, i);
+	}
+	cr_assert_eq(judge_memory(&bed.judge), memory);
+	cr_assert_leq(pending_count(bed.judge.pending), 256);
+	bed_fini(&bed);
+}
+
+Test(judge, frees_after_failed_init)
+{
+	struct judge_config config;
+	struct stats stats;
+	struct judge judge;
+
+	memset(&config, 0, sizeof(config));
+	memset(&stats, 0, sizeof(stats));
+	config.max_pending = 0;
+	config.timeout_ms = 5000;
+	config.mask = 0xffffffff;
+	cr_assert_lt(judge_init(&judge, &config, &stats), 0,
+	    "a judge without room for one question");
+	judge_free(&judge);
+	judge_free(&judge);
+}
+
+/* A client asking again after its question expired: nothing else is lost. */
+Test(judge, keeps_capacity_when_a_client_asks_again)
+{
+	struct bed bed;
+	char name[64];
+
+	bed_init(&bed, 64, 1000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	client_query(&bed, CLIENT4, 1, "again.example", 0x5, 0);
+	client_query(&bed, CLIENT4, 2, "again.example", 0x5, 2000);
+	for (unsigned int i = 0; i < 10; i++) {
+		snprintf(name, sizeof(name), "q%u.example", i);
+		client_query(&bed, CLIENT4_B, (uint16_t)(10 + i), name,
+		    0x10 + i, 2001 + i);
+	}
+	cr_assert_eq(count(&bed, STATS_PENDING_EVICTED), 0,
+	    "%llu evicted from a table of 64",
+	    (unsigned long long)count(&bed, STATS_PENDING_EVICTED));
+	for (unsigned int i = 0; i < 10; i++) {
+		struct judge_verdict v;
+
+		snprintf(name, sizeof(name), "q%u.example", i);
+		v = upstream_query(&bed, WAN4, (uint16_t)(100 + i), name, 0,
+		    2100);
+		cr_assert_neq(v.set_mark, 0, "%s unmarked", name);
+		cr_assert_eq(v.mark, 0x10 + i, "%s: 0x%x", name, v.mark);
+	}
+	cr_assert_eq(count(&bed, STATS_ATTRIB_EXACT), 10);
+	bed_fini(&bed);
+}
+
+/*
+ * A name learned again just after its first lesson expired, before
+ * anything else expired the table: every later lesson still holds.
+ */
+Test(judge, keeps_learning_after_a_lesson_expires)
+{
+	struct bed bed;
+	struct judge_verdict v;
+	char target[64], name[64];
+
+	bed_init(&bed, 64, 1000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	ask_marked_upstream(&bed);
+	{
+		static const struct record cname[] = {
+			{ 0, NULL, 5, "cdn.example.net" },
+		};
+
+		upstream_response(&bed, 0x7777, FLAGS_RESPONSE, cname, 1, 20);
+		/* The clients ask again; the lesson of t=20 lives to 1020. */
+		client_query(&bed, CLIENT4, 0x1112, "www.example.com", 0x5,
+		    1005);
+		client_query(&bed, CLIENT4_B, 0x2223, "mail.example.org", 0x6,
+		    1005);
+		v = upstream_query(&bed, WAN4, 0x8888, "www.example.com", 0,
+		    1010);
+		cr_assert_eq(v.mark, 0x5);
+		upstream_response(&bed, 0x8888, FLAGS_RESPONSE, cname, 1,
+		    1030);
+	}
+	for (unsigned int i = 0; i < 8; i++) {
+		struct record cname[] = { { 0, NULL, 5, target } };
+
+		snprintf(name, sizeof(name), "www%u.example.com", i);
+		snprintf(target, sizeof(target), "edge%u.cdn%u.test", i, i);
+		client_query(&bed, CLIENT4, (uint16_t)(0x300 + i), name, 0x5,
+		    1040 + i);
+		v = upstream_query(&bed, WAN4, (uint16_t)(0x900 + i), name, 0,
+		    1040 + i);
+		cr_assert_eq(v.mark, 0x5);
+		/* The response names the client's question. */
+		{
+			uint8_t pkt[PACKET_BUF], msg[1024];
+			size_t len;
+
+			len = build_message(msg, (uint16_t)(0x900 + i),
+			    FLAGS_RESPONSE, name, TYPE_A, cname, 1);
+			len = build_udp_message(pkt, SERVER4, 53, WAN4, 33333,
+			    msg, len);
+			feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0, 1050 + i);
+		}
+	}
+	cr_assert_eq(count(&bed, STATS_PENDING_EVICTED), 0,
+	    "%llu evicted from tables of 64",
+	    (unsigned long long)count(&bed, STATS_PENDING_EVICTED));
+	for (unsigned int i = 0; i < 8; i++) {
+		snprintf(target, sizeof(target), "edge%u.cdn%u.test", i, i);
+		v = upstream_query(&bed, WAN4, (uint16_t)(0xa00 + i), target, 0,
+		    1100);
+		cr_assert_eq(v.mark, 0x5, "%s: 0x%x", target, v.mark);
+	}
+	cr_assert_eq(count(&bed, STATS_ATTRIB_LEARNED), 8,
+	    "%llu of 8 CNAME targets attributed as learned",
+	    (unsigned long long)count(&bed, STATS_ATTRIB_LEARNED));
+	bed_fini(&bed);
+}
+
+/*
+ * Only the server a marked query went to can answer it (RFC 5452 matches a
+ * response by server address, port, id and question): anyone else who
+ * guesses the id must not teach names under a client's mark.
+ */
+Test(judge, learns_nothing_from_response_by_another_server)
+{
+	static const struct record cname[] = {
+		{ 0, NULL, 5, "cdn.example.net" },
+	};
+	uint8_t pkt[PACKET_BUF], msg[1024];
+	struct bed bed;
+	size_t len;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	ask_marked_upstream(&bed);
+	len = build_message(msg, 0x7777, FLAGS_RESPONSE, "www.example.com",
+	    TYPE_A, cname, 1);
+	len = build_udp_message(pkt, "203.0.113.99", 53, WAN4, 33333, msg,
+	    len);
+	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0, 20),
+	    "response from another server");
+	cr_assert_eq(count(&bed, STATS_NAMES_LEARNED), 0,
+	    "learned %llu names from a server never asked",
+	    (unsigned long long)count(&bed, STATS_NAMES_LEARNED));
+	assert_unchanged(upstream_query(&bed, WAN4, 0x7778, "cdn.example.net",
+	    0, 30), "name taught by another server");
+	bed_fini(&bed);
+}
+
+Test(judge, learns_nothing_from_client_posing_as_server)
+{
+	static const struct record cname[] = {
+		{ 0, NULL, 5, "cdn.example.net" },
+	};
+	uint8_t pkt[PACKET_BUF], msg[1024];
+	struct bed bed;
+	size_t len;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	ask_marked_upstream(&bed);
+	/* A client sends a "response" to the resolver's port 53. */
+	len = build_message(msg, 0x7777, FLAGS_RESPONSE, "www.example.com",
+	    TYPE_A, cname, 1);
+	len = build_udp_message(pkt, CLIENT4_B, 40000, RESOLVER4, 53, msg,
+	    len);
+	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0x6, 20),
+	    "client's forged response");
+	cr_assert_eq(count(&bed, STATS_NAMES_LEARNED), 0,
+	    "learned %llu names from a client",
+	    (unsigned long long)count(&bed, STATS_NAMES_LEARNED));
+	assert_unchanged(upstream_query(&bed, WAN4, 0x7778, "cdn.example.net",
+	    0, 30), "name taught by a client");
+	bed_fini(&bed);
+}

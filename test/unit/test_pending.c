@@ -1,0 +1,770 @@
+/*
+ * Unit tests for src/pending.c: the table of pending client questions.
+ * Questions are built as DNS messages and parsed by dns_parse_question(), so
+ * the table sees what the daemon feeds it; time is a plain number.
+ */
+#include <arpa/inet.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <criterion/criterion.h>
+
+#include "dns.h"
+#include "pending.h"
+
+#define TYPE_A 1
+#define TYPE_AAAA 28
+#define CLASS_IN 1
+#define CLASS_CH 3
+
+static const uint8_t test_key[SIPHASH_KEY_LEN] = {
+	0x6b, 0x65, 0x79, 0x20, 0x66, 0x6f, 0x72, 0x20,
+	0x70, 0x65, 0x6e, 0x64, 0x69, 0x6e, 0x67, 0x21,
+};
+
+static void
+put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* Writes the dotted name in wire form, case kept; returns its length. */
+static size_t
+name_to_wire(const char *name, uint8_t *wire)
+{
+	size_t out = 0;
+
+	while (*name != '\0' && strcmp(name, ".") != 0) {
+		const char *dot = strchr(name, '.');
+		size_t label = dot ? (size_t)(dot - name) : strlen(name);
+
+		wire[out++] = (uint8_t)label;
+		memcpy(wire + out, name, label);
+		out += label;
+		name += label;
+		if (*name == '.')
+			name++;
+	}
+	wire[out++] = 0;
+	return out;
+}
+
+/* Builds the query message for name and parses it, as the daemon does. */
+static struct dns_question
+question(const char *name, uint16_t qtype, uint16_t qclass, uint16_t id)
+{
+	uint8_t msg[512];
+	struct dns_question q;
+	size_t len = 12;
+
+	memset(msg, 0, 12);
+	put16(msg, id);
+	put16(msg + 2, 0x0100);
+	put16(msg + 4, 1);
+	len += name_to_wire(name, msg + len);
+	put16(msg + len, qtype);
+	put16(msg + len + 2, qclass);
+	len += 4;
+	memset(&q, 0, sizeof(q));
+	cr_assert_eq(dns_parse_question(msg, len, &q), DNS_OK, "%s", name);
+	return q;
+}
+
+static struct dns_question
+question_a(const char *name, uint16_t id)
+{
+	return question(name, TYPE_A, CLASS_IN, id);
+}
+
+/* A client at 192.0.2.<host>:40000+host with the given id and mark. */
+static struct pending_client
+client(unsigned int host, uint16_t id, uint32_t mark)
+{
+	struct pending_client c;
+	char addr[32];
+
+	memset(&c, 0, sizeof(c));
+	snprintf(addr, sizeof(addr), "192.0.2.%u", host % 256);
+	c.addr.family = AF_INET;
+	cr_assert_eq(inet_pton(AF_INET, addr, c.addr.addr), 1);
+	c.addr.port = (uint16_t)(40000 + host);
+	c.id = id;
+	c.mark = mark;
+	return c;
+}
+
+static struct pending_table *
+table_new(size_t max_entries, uint64_t timeout_ms)
+{
+	struct pending_table *table;
+
+	table = pending_new(max_entries, timeout_ms, test_key);
+	cr_assert_not_null(table);
+	return table;
+}
+
+static unsigned int
+match_at(struct pending_table *table, const struct dns_question *q,
+    uint64_t now_ms, struct pending_match *match)
+{
+	memset(match, 0xa5, sizeof(*match));
+	return pending_match(table, q, now_ms, match);
+}
+
+Test(pending, matches_added_question)
+{
+	struct pending_table *table = table_new(16, 5000);
+	struct dns_question asked = question_a("www.example.com", 0x1111);
+	struct dns_question upstream = question_a("www.example.com", 0x9999);
+	struct pending_client c = client(10, 0x1111, 0x5);
+	struct pending_match m;
+
+	cr_assert_eq(pending_add(table, &asked, &c, 1000), 0);
+	cr_assert_eq(pending_count(table), 1);
+	cr_assert_eq(match_at(table, &upstream, 1001, &m), 1);
+	cr_assert_eq(m.count, 1);
+	cr_assert_eq(m.distinct_marks, 1);
+	cr_assert_eq(m.first_mark, 0x5);
+	cr_assert_eq(m.last_mark, 0x5);
+	cr_assert_eq(m.id_matched, 0);
+	pending_free(table);
+}
+
+Test(pending, finds_nothing_in_empty_table)
+{
+	struct pending_table *table = table_new(16, 5000);
+	struct dns_question q = question_a("www.example.com", 1);
+	struct pending_match m;
+
+	cr_assert_eq(match_at(table, &q, 0, &m), 0);
+	cr_assert_eq(m.count, 0);
+	cr_assert_eq(m.distinct_marks, 0);
+	cr_assert_eq(m.id_matched, 0);
+	cr_assert_eq(pending_count(table), 0);
+	pending_free(table);
+}
+
+Test(pending, matches_regardless_of_case)
+{
+	struct pending_table *table = table_new(16, 5000);
+	struct dns_question asked = question_a("www.example.com", 1);
+	struct dns_question upstream = question_a("wWw.ExAmPlE.cOm", 2);
+	struct dns_question shouted = question_a("WWW.EXAMPLE.COM", 3);
+	struct pending_client c = client(10, 1, 0x7);
+	struct pending_match m;
+
+	cr_assert_eq(pending_add(table, &asked, &c, 0), 0);
+	cr_assert_eq(match_at(table, &upstream, 1, &m), 1);
+	cr_assert_eq(m.first_mark, 0x7);
+	cr_assert_eq(match_at(table, &shouted, 1, &m), 1);
+
+	/* The other way round: a mixed-case client, a lower-case upstream. */
+	asked = question_a("MiXeD.ExAmPlE.NeT", 4);
+	upstream = question_a("mixed.example.net", 5);
+	cr_assert_eq(pending_add(table, &asked, &c, 2), 0);
+	cr_assert_eq(match_at(table, &upstream, 3, &m), 1);
+	pending_free(table);
+}
+
+Test(pending, tells_questions_apart)
+{
+	static const struct {
+		const char *name;
+		uint16_t qtype, qclass;
+	} others[] = {
+		{ "www.example.com", TYPE_AAAA, CLASS_IN },	/* type */
+		{ "www.example.com", TYPE_A, CLASS_CH },	/* class */
+		{ "example.com", TYPE_A, CLASS_IN },		/* ancestor */
+		{ "ww.example.com", TYPE_A, CLASS_IN },
+		{ "www.example.co", TYPE_A, CLASS_IN },
+		{ "www.example.com.example.com", TYPE_A, CLASS_IN },
+		{ "wwwexample.com", TYPE_A, CLASS_IN },
+		{ ".", TYPE_A, CLASS_IN },
+	};
+	struct pending_table *table = table_new(16, 5000);
+	struct dns_question asked = question_a("www.example.com", 1);
+	struct pending_client c = client(10, 1, 0x7);
+	struct pending_match m;
+
+	cr_assert_eq(pending_add(table, &asked, &c, 0), 0);
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		struct dns_question q = question(others[i].name,
+		    others[i].qtype, others[i].qclass, 1);
+
+		cr_assert_eq(match_at(table, &q, 1, &m), 0,
+		    "%s type %u class %u matched", others[i].name,
+		    others[i].qtype, others[i].qclass);
+		cr_assert_eq(m.count, 0);
+		cr_assert_eq(m.distinct_marks, 0);
+		cr_assert_eq(m.id_matched, 0);
+	}
+	pending_free(table);
+}
+
+/* "each living timeout_ms after it was added" */
+Test(pending, lives_for_timeout_after_add)
+{
+	struct pending_table *table = table_new(16, 5000);
+	struct dns_question q = question_a("www.example.com", 1);
+	struct pending_client c = client(10, 1, 0x7);
+	struct pending_match m;
+
+	cr_assert_eq(pending_add(table, &q, &c, 1000), 0);
+	cr_assert_eq(match_at(table, &q, 1000, &m), 1);
+	cr_assert_eq(match_at(table, &q, 1000 + 5000 - 1, &m), 1);
+	cr_assert_eq(match_at(table, &q, 1000 + 5000 + 1, &m), 0);
+	cr_assert_eq(m.distinct_marks, 0);
+	cr_assert_eq(match_at(table, &q, 1000000, &m), 0);
+	pending_free(table);
+}
+
+Test(pending, expires_and_counts)
+{
+	struct pending_table *table = table_new(16, 1000);
+	struct pending_match m;
+	char name[64];
+
+	for (unsigned int i = 0; i < 3; i++) {
+		struct dns_question q;
+		struct pending_client c = client(i, (uint16_t)i, i);
+
+		snprintf(name, sizeof(name), "early%u.example", i);
+		q = question_a(name, (uint16_t)i);
+		cr_assert_eq(pending_add(table, &q, &c, 0), 0);
+	}
+	for (unsigned int i = 0; i < 2; i++) {
+		struct dns_question q;
+		struct pending_client c = client(i, (uint16_t)i, i);
+
+		snprintf(name, sizeof(name), "late%u.example", i);
+		q = question_a(name, (uint16_t)i);
+		cr_assert_eq(pending_add(table, &q, &c, 100), 0);
+	}
+	cr_assert_eq(pending_count(table), 5);
+	cr_assert_eq(pending_expire(table, 999), 0);
+	cr_assert_eq(pending_count(table), 5);
+	cr_assert_eq(pending_expire(table, 1050), 3);
+	cr_assert_eq(pending_count(table), 2);
+	cr_assert_eq(pending_expire(table, 1050), 0);
+	{
+		struct dns_question late = question_a("late1.example", 9);
+		struct dns_question early = question_a("early1.example", 9);
+
+		cr_assert_eq(match_at(table, &late, 1050, &m), 1);
+		cr_assert_eq(match_at(table, &early, 1050, &m), 0);
+	}
+	cr_assert_eq(pending_expire(table, 1150), 2);
+	cr_assert_eq(pending_count(table), 0);
+	cr_assert_eq(pending_expire(table, 5000), 0);
+	pending_free(table);
+}
+
+Test(pending, evicts_oldest_when_full)
+{
+	struct pending_table *table = table_new(4, 60000);
+	struct dns_question q[5];
+	struct pending_match m;
+	char name[64];
+
+	for (unsigned int i = 0; i < 5; i++) {
+		snprintf(name, sizeof(name), "host%u.example.org", i);
+		q[i] = question_a(name, (uint16_t)(100 + i));
+	}
+	for (unsigned int i = 0; i < 4; i++) {
+		struct pending_client c = client(i, (uint16_t)(100 + i),
+		    0x10 + i);
+
+		cr_assert_eq(pending_add(table, &q[i], &c, i), 0,
+		    "add %u evicted", i);
+		cr_assert_eq(pending_count(table), i + 1);
+	}
+	{
+		struct pending_client c = client(4, 104, 0x14);
+
+		cr_assert_eq(pending_add(table, &q[4], &c, 4), 1);
+	}
+	cr_assert_eq(pending_count(table), 4);
+	cr_assert_eq(match_at(table, &q[0], 5, &m), 0, "oldest still there");
+	for (unsigned int i = 1; i < 5; i++) {
+		cr_assert_eq(match_at(table, &q[i], 5, &m), 1, "host%u lost",
+		    i);
+		cr_assert_eq(m.first_mark, 0x10 + i);
+	}
+	pending_free(table);
+}
+
+Test(pending, never_holds_more_than_cap)
+{
+	struct pending_table *table = table_new(4, 60000);
+	char name[64];
+
+	for (unsigned int i = 0; i < 40; i++) {
+		struct pending_client c = client(i, (uint16_t)i, i);
+		struct dns_question q;
+		int evicted;
+
+		snprintf(name, sizeof(name), "n%u.example", i);
+		q = question_a(name, (uint16_t)i);
+		evicted = pending_add(table, &q, &c, i);
+		cr_assert_eq(evicted, i >= 4 ? 1 : 0, "add %u", i);
+		cr_assert_eq(pending_count(table), i < 4 ? i + 1 : 4,
+		    "after add %u", i);
+	}
+	pending_free(table);
+}
+
+/* Expired entries make room before anything live is evicted. */
+Test(pending, expires_before_evicting)
+{
+	struct pending_table *table = table_new(4, 100);
+	struct pending_match m;
+	char name[64];
+
+	for (unsigned int i = 0; i < 4; i++) {
+		struct pending_client c = client(i, (uint16_t)i, i);
+		struct dns_question q;
+
+		snprintf(name, sizeof(name), "old%u.example", i);
+		q = question_a(name, (uint16_t)i);
+		cr_assert_eq(pending_add(table, &q, &c, 0), 0);
+	}
+	{
+		struct pending_client c = client(9, 9, 9);
+		struct dns_question q = question_a("new.example", 9);
+
+		cr_assert_eq(pending_add(table, &q, &c, 200), 0,
+		    "evicted an expired entry and called it live");
+		cr_assert_eq(match_at(table, &q, 201, &m), 1);
+		cr_assert_eq(m.first_mark, 9);
+	}
+	cr_assert_leq(pending_count(table), 4);
+	pending_free(table);
+}
+
+/*
+ * The same client asks the same question again after its first entry
+ * expired: the table must stay whole, with room for as many entries as
+ * before.
+ */
+Test(pending, stays_whole_when_question_returns_after_expiry)
+{
+	struct pending_table *table = table_new(8, 100);
+	struct dns_question q = question_a("again.example", 1);
+	struct pending_client c = client(1, 1, 0x42);
+	struct pending_match m;
+	char name[64];
+
+	cr_assert_eq(pending_add(table, &q, &c, 0), 0);
+	cr_assert_eq(pending_add(table, &q, &c, 500), 0);
+	cr_assert_eq(pending_count(table), 1, "%zu entries after asking again",
+	    pending_count(table));
+	cr_assert_eq(match_at(table, &q, 550, &m), 1);
+	cr_assert_eq(m.first_mark, 0x42);
+	for (unsigned int i = 0; i < 7; i++) {
+		struct pending_client other = client(10 + i, (uint16_t)i,
+		    0x100 + i);
+		struct dns_question oq;
+
+		snprintf(name, sizeof(name), "other%u.example", i);
+		oq = question_a(name, (uint16_t)i);
+		cr_assert_eq(pending_add(table, &oq, &other, 510 + i), 0,
+		    "add %u of 7 evicted with room for 8", i);
+	}
+	cr_assert_eq(pending_count(table), 8);
+	cr_assert_eq(match_at(table, &q, 550, &m), 1,
+	    "lost the returning question");
+	cr_assert_eq(m.first_mark, 0x42);
+	for (unsigned int i = 0; i < 7; i++) {
+		struct dns_question oq;
+
+		snprintf(name, sizeof(name), "other%u.example", i);
+		oq = question_a(name, 0);
+		cr_assert_eq(match_at(table, &oq, 550, &m), 1, "%s lost",
+		    name);
+		cr_assert_eq(m.first_mark, 0x100 + i);
+	}
+	cr_assert_eq(pending_expire(table, 10000), 8);
+	cr_assert_eq(pending_count(table), 0);
+	pending_free(table);
+}
+
+/* Expiry and reuse many times over: the table neither leaks nor shrinks. */
+Test(pending, keeps_capacity_through_expiry_cycles)
+{
+	struct pending_table *table = table_new(16, 10);
+	struct pending_match m;
+	char name[64];
+	uint64_t now = 0;
+
+	for (unsigned int round = 0; round < 50; round++) {
+		for (unsigned int i = 0; i < 16; i++) {
+			struct pending_client c = client(i, (uint16_t)i,
+			    i % 2 ? round : 0x7);
+			struct dns_question q;
+
+			/* Half the names come back every round, same mark. */
+			snprintf(name, sizeof(name), "r%u-n%u.example",
+			    i % 2 ? round : 0, i);
+			q = question_a(name, (uint16_t)i);
+			cr_assert_eq(pending_add(table, &q, &c, now), 0,
+			    "round %u add %u evicted", round, i);
+		}
+		cr_assert_eq(pending_count(table), 16, "round %u: %zu entries",
+		    round, pending_count(table));
+		for (unsigned int i = 0; i < 16; i++) {
+			struct dns_question q;
+
+			snprintf(name, sizeof(name), "r%u-n%u.example",
+			    i % 2 ? round : 0, i);
+			q = question_a(name, 0);
+			cr_assert_eq(match_at(table, &q, now, &m), 1,
+			    "round %u: %s", round, name);
+			cr_assert_eq(m.last_mark, i % 2 ? round : 0x7);
+		}
+		now += 100;
+	}
+	pending_free(table);
+}
+
+Test(pending, counts_distinct_marks_in_time_order)
+{
+	struct pending_table *table = table_new(16, 5000);
+	struct dns_question q = question_a("shared.example", 0x4444);
+	struct pending_client alice = client(1, 0x1111, 0x1);
+	struct pending_client bob = client(2, 0x2222, 0x2);
+	struct pending_match m;
+
+	cr_assert_eq(pending_add(table, &q, &alice, 100), 0);
+	cr_assert_eq(pending_add(table, &q, &bob, 200), 0);
+	cr_assert_eq(match_at(table, &q, 300, &m), 2);
+	cr_assert_eq(m.count, 2);
+	cr_assert_eq(m.distinct_marks, 2);
+	cr_assert_eq(m.first_mark, 0x1);
+	cr_assert_eq(m.last_mark, 0x2);
+	cr_assert_eq(m.id_matched, 0);
+	pending_free(table);
+
+	/* The same two, the other way round. */
+	table = table_new(16, 5000);
+	cr_assert_eq(pending_add(table, &q, &bob, 100), 0);
+	cr_assert_eq(pending_add(table, &q, &alice, 200), 0);
+	cr_assert_eq(match_at(table, &q, 300, &m), 2);
+	cr_assert_eq(m.first_mark, 0x2);
+	cr_assert_eq(m.last_mark, 0x1);
+	pending_free(table);
+}
+
+Test(pending, counts_one_mark_shared_by_clients)
+{
+	struct pending_table *table = table_new(16, 5000);
+	struct dns_question q = question_a("shared.example", 0x4444);
+	struct pending_match m;
+
+	for (unsigned int i = 0; i < 3; i++) {
+		struct pending_client c = client(i, (uint16_t)(0x100 + i), 0x9);
+
+		cr_assert_eq(pending_add(table, &q, &c, 100 + i), 0);
+	}
+	cr_assert_geq(match_at(table, &q, 200, &m), 1);
+	cr_assert_eq(m.distinct_marks, 1);
+	cr_assert_eq(m.first_mark, 0x9);
+	cr_assert_eq(m.last_mark, 0x9);
+	pending_free(table);
+}
+
+Test(pending, counts_three_marks_as_two_or_more)
+{
+	struct pending_table *table = table_new(16, 5000);
+	struct dns_question q = question_a("shared.example", 0x4444);
+	struct pending_match m;
+
+	for (unsigned int i = 0; i < 3; i++) {
+		struct pending_client c = client(i, (uint16_t)(0x100 + i),
+		    0x10 * (i + 1));
+
+		cr_assert_eq(pending_add(table, &q, &c, 100 + i), 0);
+	}
+	cr_assert_eq(match_at(table, &q, 200, &m), 3);
+	cr_assert_eq(m.distinct_marks, 2);
+	cr_assert_eq(m.first_mark, 0x10);
+	cr_assert_eq(m.last_mark, 0x30);
+	pending_free(table);
+}
+
+Test(pending, treats_mark_zero_as_a_mark)
+{
+	struct pending_table *table = table_new(16, 5000);
+	struct dns_question q = question_a("zero.example", 1);
+	struct pending_client unmarked = client(1, 1, 0);
+	struct pending_client marked = client(2, 2, 0x5);
+	struct pending_match m;
+
+	cr_assert_eq(pending_add(table, &q, &unmarked, 0), 0);
+	cr_assert_eq(match_at(table, &q, 1, &m), 1);
+	cr_assert_eq(m.distinct_marks, 1);
+	cr_assert_eq(m.first_mark, 0);
+	cr_assert_eq(pending_add(table, &q, &marked, 2), 0);
+	cr_assert_eq(match_at(table, &q, 3, &m), 2);
+	cr_assert_eq(m.distinct_marks, 2);
+	cr_assert_eq(m.first_mark, 0);
+	cr_assert_eq(m.last_mark, 0x5);
+	pending_free(table);
+}
+
+Test(pending, only_live_entries_count_among_marks)
+{
+	struct pending_table *table = table_new(16, 1000);
+	struct dns_question q = question_a("shared.example", 1);
+	struct pending_client early = client(1, 1, 0x1);
+	struct pending_client late = client(2, 2, 0x2);
+	struct pending_match m;
+
+	cr_assert_eq(pending_add(table, &q, &early, 0), 0);
+	cr_assert_eq(pending_add(table, &q, &late, 800), 0);
+	cr_assert_eq(match_at(table, &q, 900, &m), 2);
+	cr_assert_eq(match_at(table, &q, 1500, &m), 1);
+	cr_assert_eq(m.distinct_marks, 1);
+	cr_assert_eq(m.first_mark, 0x2);
+	cr_assert_eq(m.last_mark, 0x2);
+	pending_free(table);
+}
+
+/* pending_match() takes the upstream query, whose id is the resolver's. */
+Test(pending, reports_id_match)
+{
+	struct pending_table *table = table_new(16, 5000);
+	struct dns_question alice_q = question_a("shared.example", 0x1111);
+	struct dns_question bob_q = question_a("shared.example", 0x2222);
+	struct pending_client alice = client(1, 0x1111, 0x1);
+	struct pending_client bob = client(2, 0x2222, 0x2);
+	struct pending_match m;
+	struct dns_question upstream;
+
+	cr_assert_eq(pending_add(table, &alice_q, &alice, 100), 0);
+	cr_assert_eq(pending_add(table, &bob_q, &bob, 200), 0);
+
+	upstream = question_a("SHARED.example", 0x2222);
+	cr_assert_eq(match_at(table, &upstream, 300, &m), 2);
+	cr_assert_eq(m.id_matched, 1);
+	cr_assert_eq(m.id_mark, 0x2);
+
+	upstream = question_a("shared.EXAMPLE", 0x1111);
+	cr_assert_eq(match_at(table, &upstream, 300, &m), 2);
+	cr_assert_eq(m.id_matched, 1);
+	cr_assert_eq(m.id_mark, 0x1);
+
+	upstream = question_a("shared.example", 0x3333);
+	cr_assert_eq(match_at(table, &upstream, 300, &m), 2);
+	cr_assert_eq(m.id_matched, 0);
+	pending_free(table);
+}
+
+Test(pending, reports_newest_entry_with_matching_id)
+{
+	struct pending_table *table = table_new(16, 5000);
+	struct dns_question q = question_a("shared.example", 0x1111);
+	struct pending_client alice = client(1, 0x1111, 0x1);
+	struct pending_client bob = client(2, 0x2222, 0x2);
+	struct pending_client carol = client(3, 0x1111, 0x3);
+	struct pending_match m;
+
+	cr_assert_eq(pending_add(table, &q, &alice, 100), 0);
+	cr_assert_eq(pending_add(table, &q, &bob, 200), 0);
+	cr_assert_eq(pending_add(table, &q, &carol, 300), 0);
+	cr_assert_eq(match_at(table, &q, 400, &m), 3);
+	cr_assert_eq(m.id_matched, 1);
+	cr_assert_eq(m.id_mark, 0x3);
+	cr_assert_eq(m.first_mark, 0x1);
+	cr_assert_eq(m.last_mark, 0x3);
+	pending_free(table);
+}
+
+Test(pending, does_not_match_id_of_other_question)
+{
+	struct pending_table *table = table_new(16, 5000);
+	struct dns_question asked = question_a("one.example", 0x1111);
+	struct dns_question other = question_a("two.example", 0x2222);
+	struct pending_client alice = client(1, 0x1111, 0x1);
+	struct pending_client bob = client(2, 0x2222, 0x2);
+	struct dns_question upstream = question_a("one.example", 0x2222);
+	struct pending_match m;
+
+	cr_assert_eq(pending_add(table, &asked, &alice, 100), 0);
+	cr_assert_eq(pending_add(table, &other, &bob, 100), 0);
+	cr_assert_eq(match_at(table, &upstream, 200, &m), 1);
+	cr_assert_eq(m.id_matched, 0);
+	cr_assert_eq(m.first_mark, 0x1);
+	pending_free(table);
+}
+
+Test(pending, frees_null)
+{
+	pending_free(NULL);
+}
+
+Test(pending, refuses_zero_entries)
+{
+	cr_assert_null(pending_new(0, 5000, test_key));
+}
+
+Test(pending, matches_each_of_many_questions)
+{
+	struct pending_table *table = table_new(2048, 60000);
+	struct pending_match m;
+	char name[64];
+
+	for (unsigned int i = 0; i < 2000; i++) {
+		struct pending_client c = client(i, (uint16_t)i, i * 3);
+		struct dns_question q;
+
+		snprintf(name, sizeof(name), "q%u.example", i);
+		q = question_a(name, (uint16_t)i);
+		cr_assert_eq(pending_add(table, &q, &c, i), 0);
+	}
+	cr_assert_eq(pending_count(table), 2000);
+	for (unsigned int i = 0; i < 2000; i++) {
+		struct dns_question q;
+
+		snprintf(name, sizeof(name), "Q%u.EXAMPLE", i);
+		q = question_a(name, 0xffff);
+		cr_assert_eq(match_at(table, &q, 3000, &m), 1, "%s", name);
+		cr_assert_eq(m.distinct_marks, 1);
+		cr_assert_eq(m.first_mark, i * 3, "%s", name);
+	}
+	pending_free(table);
+}
+
+Test(pending, stays_bounded_under_flood)
+{
+	const size_t cap = 65536, adds = 100000;
+	struct pending_table *table = table_new(cap, 60000);
+	struct pending_match m;
+	size_t memory, evictions = 0;
+	char name[64];
+
+	memory = pending_memory(table);
+	cr_assert_gt(memory, 0);
+	for (size_t i = 0; i < adds; i++) {
+		struct pending_client c = client((unsigned int)i, (uint16_t)i,
+		    (uint32_t)i);
+		struct dns_question q;
+
+		snprintf(name, sizeof(name), "flood%zu.example.com", i);
+		q = question_a(name, (uint16_t)i);
+		evictions += (size_t)pending_add(table, &q, &c, i / 100);
+		cr_assert_leq(pending_count(table), cap);
+	}
+	cr_assert_eq(pending_count(table), cap);
+	cr_assert_eq(evictions, adds - cap);
+	cr_assert_eq(pending_memory(table), memory, "memory grew from %zu",
+	    memory);
+	{
+		struct dns_question first = question_a("flood0.example.com", 0);
+		struct dns_question last = question_a("flood99999.example.com",
+		    0);
+		struct dns_question oldest_kept = question_a(
+		    "flood34464.example.com", 0);
+		struct dns_question newest_gone = question_a(
+		    "flood34463.example.com", 0);
+
+		cr_assert_eq(match_at(table, &first, 1000, &m), 0);
+		cr_assert_eq(match_at(table, &last, 1000, &m), 1);
+		cr_assert_eq(m.first_mark, 99999);
+		cr_assert_eq(match_at(table, &oldest_kept, 1000, &m), 1);
+		cr_assert_eq(match_at(table, &newest_gone, 1000, &m), 0);
+	}
+	pending_free(table);
+}
+
+Test(pending, reports_memory_that_does_not_grow)
+{
+	struct pending_table *small = table_new(16, 5000);
+	struct pending_table *large = table_new(4096, 5000);
+	size_t before = pending_memory(small);
+	struct pending_client c = client(1, 1, 1);
+	char name[64];
+
+	cr_assert_gt(before, 0);
+	cr_assert_gt(pending_memory(large), before);
+	for (unsigned int i = 0; i < 100; i++) {
+		struct dns_question q;
+
+		snprintf(name, sizeof(name), "m%u.example", i);
+		q = question_a(name, 1);
+		pending_add(small, &q, &c, i);
+	}
+	cr_assert_eq(pending_memory(small), before);
+	pending_free(small);
+	pending_free(large);
+}
+
+Test(pending, reports_single_mark_among_all_entries)
+{
+	struct pending_table *table = table_new(16, 1000);
+	struct dns_question a = question_a("a.example", 1);
+	struct dns_question b = question_a("b.example", 2);
+	struct dns_question c = question_a("c.example", 3);
+	struct pending_client five = client(1, 1, 0x5);
+	struct pending_client five_too = client(2, 2, 0x5);
+	struct pending_client six = client(3, 3, 0x6);
+	uint32_t mark = 0;
+
+	cr_assert_eq(pending_single_mark(table, &mark), 0, "empty table");
+	cr_assert_eq(pending_add(table, &a, &five, 0), 0);
+	cr_assert_eq(pending_single_mark(table, &mark), 1);
+	cr_assert_eq(mark, 0x5);
+	cr_assert_eq(pending_add(table, &b, &five_too, 100), 0);
+	mark = 0;
+	cr_assert_eq(pending_single_mark(table, &mark), 1);
+	cr_assert_eq(mark, 0x5);
+	cr_assert_eq(pending_add(table, &c, &six, 200), 0);
+	cr_assert_eq(pending_single_mark(table, &mark), 0, "marks 5 and 6");
+	/* a and b expire; only c, with mark 6, is left. */
+	cr_assert_eq(pending_expire(table, 1150), 2);
+	mark = 0;
+	cr_assert_eq(pending_single_mark(table, &mark), 1);
+	cr_assert_eq(mark, 0x6);
+	cr_assert_eq(pending_expire(table, 5000), 1);
+	cr_assert_eq(pending_single_mark(table, &mark), 0, "emptied table");
+	pending_free(table);
+}
+
+Test(pending, reports_single_mark_after_eviction)
+{
+	struct pending_table *table = table_new(2, 60000);
+	struct dns_question a = question_a("a.example", 1);
+	struct dns_question b = question_a("b.example", 2);
+	struct dns_question c = question_a("c.example", 3);
+	struct pending_client six = client(1, 1, 0x6);
+	struct pending_client seven = client(2, 2, 0x7);
+	uint32_t mark = 0;
+
+	cr_assert_eq(pending_add(table, &a, &six, 0), 0);
+	cr_assert_eq(pending_add(table, &b, &seven, 1), 0);
+	cr_assert_eq(pending_single_mark(table, &mark), 0);
+	cr_assert_eq(pending_add(table, &c, &seven, 2), 1);
+	cr_assert_eq(pending_single_mark(table, &mark), 1,
+	    "the only mark-6 entry was evicted");
+	cr_assert_eq(mark, 0x7);
+	pending_free(table);
+}
+
+Test(pending, counts_mark_zero_as_the_single_mark)
+{
+	struct pending_table *table = table_new(16, 1000);
+	struct dns_question a = question_a("a.example", 1);
+	struct dns_question b = question_a("b.example", 2);
+	struct pending_client unmarked = client(1, 1, 0);
+	struct pending_client marked = client(2, 2, 0x5);
+	uint32_t mark = 0x77;
+
+	cr_assert_eq(pending_add(table, &a, &unmarked, 0), 0);
+	cr_assert_eq(pending_single_mark(table, &mark), 1);
+	cr_assert_eq(mark, 0);
+	cr_assert_eq(pending_add(table, &b, &marked, 1), 0);
+	cr_assert_eq(pending_single_mark(table, &mark), 0);
+	pending_free(table);
+}
