@@ -16,6 +16,7 @@
 #define OPTIONS_DEFAULT_MAX_PENDING 16384
 #define OPTIONS_DEFAULT_RECENT_MS 30000
 #define OPTIONS_DEFAULT_QUEUE_MAXLEN 4096
+#define OPTIONS_DEFAULT_STATS_INTERVAL_MS 15000
 
 enum options_action {
 	OPTIONS_RUN = 0,
@@ -34,6 +35,9 @@ struct options {
 	struct attrib_policy policy;
 	enum log_level log_level;
 	int use_syslog;
+	const char *user;		/* NULL: stay as started */
+	const char *stats_file;		/* NULL: no metrics file */
+	uint64_t stats_interval_ms;
 };
 
 /* Fills *opts with the defaults. */

@@ -212,6 +212,29 @@ judge_client_query(struct judge *judge, const struct judge_packet *pkt,
 }
 
 /*
+ * Remembers the further whole queries a client pipelined into the same TCP
+ * segment after the first, which ends at next.
+ */
+static void
+judge_pipelined(struct judge *judge, const struct judge_packet *pkt,
+    const struct packet_info *info, const uint8_t *next, uint64_t now_ms)
+{
+	const uint8_t *end = info->payload + info->payload_len;
+	struct dns_question q;
+
+	while (end - next >= 2 + DNS_HEADER_LEN) {
+		size_t len = (size_t)(next[0] << 8 | next[1]);
+
+		if (len > (size_t)(end - next) - 2)
+			return;
+		if (dns_parse_question(next + 2, len, &q) == DNS_OK &&
+		    !dns_is_response(&q))
+			judge_client_query(judge, pkt, info, &q, now_ms);
+		next += 2 + len;
+	}
+}
+
+/*
  * Looks key up in one table of evidence.  Returns 0 when no client is
  * filed there, else 1 with the decision in *result, named after reason.
  * The DNS id tells clients apart only where it is the client's own.
@@ -452,6 +475,8 @@ judge_packet(struct judge *judge, const struct judge_packet *pkt,
 	}
 	if (pkt->hook == JUDGE_HOOK_LOCAL_IN) {
 		judge_client_query(judge, pkt, &info, &q, now_ms);
+		if (info.protocol == IPPROTO_TCP)
+			judge_pipelined(judge, pkt, &info, msg + msg_len, now_ms);
 		return verdict;
 	}
 	if (dns_is_response(&q)) {

@@ -18,7 +18,9 @@
 #include "config.h"
 #include "judge.h"
 #include "log.h"
+#include "metrics.h"
 #include "options.h"
+#include "privs.h"
 #include "queue.h"
 #include "stats.h"
 
@@ -26,6 +28,11 @@ struct daemon {
 	struct judge judge;
 	struct stats stats;
 	uint64_t now_ms;
+	uint16_t queue_num;
+	const char *stats_file;
+	uint64_t stats_interval_ms;
+	uint64_t stats_due_ms;
+	int stats_failed;	/* logged once until it works again */
 };
 
 static uint64_t
@@ -52,6 +59,38 @@ log_stats(const struct daemon *daemon)
 
 	stats_format(&daemon->stats, line, sizeof(line));
 	log_info("pending=%zu %s", pending_count(daemon->judge.pending), line);
+}
+
+/* Writes the metrics file; a failure is logged once, not every time. */
+static void
+write_metrics(struct daemon *daemon)
+{
+	static char text[16384];
+	char proc[4096];
+	struct metrics_gauges gauges = {
+		.pending = pending_count(daemon->judge.pending),
+		.table_bytes = judge_memory(&daemon->judge),
+	};
+	FILE *f;
+	int len, err;
+
+	f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
+	if (f != NULL) {
+		size_t n = fread(proc, 1, sizeof(proc) - 1, f);
+
+		proc[n] = '\0';
+		fclose(f);
+		metrics_parse_kernel_queue(proc, daemon->queue_num,
+		    &gauges.kernel);
+	}
+	len = metrics_format(&daemon->stats, &gauges, text, sizeof(text));
+	err = len < 0 ? len : metrics_write(daemon->stats_file, text,
+	    (size_t)len);
+	if (err < 0 && !daemon->stats_failed)
+		log_warn("writing %s: %s", daemon->stats_file, strerror(-err));
+	else if (err == 0 && daemon->stats_failed)
+		log_info("writing %s works again", daemon->stats_file);
+	daemon->stats_failed = err < 0;
 }
 
 static int
@@ -111,6 +150,8 @@ on_signal(int sigfd, struct daemon *daemon)
 			return 1;
 		case SIGUSR1:
 			log_stats(daemon);
+			if (daemon->stats_file != NULL)
+				write_metrics(daemon);
 			break;
 		default:
 			break;
@@ -163,7 +204,14 @@ run(struct queue *queue, struct daemon *daemon)
 				if (read(timerfd, &ticks, sizeof(ticks)) < 0 &&
 				    errno != EAGAIN)
 					log_warn("timer: %s", strerror(errno));
-				judge_expire(&daemon->judge, monotonic_ms());
+				daemon->now_ms = monotonic_ms();
+				judge_expire(&daemon->judge, daemon->now_ms);
+				if (daemon->stats_file != NULL &&
+				    daemon->now_ms >= daemon->stats_due_ms) {
+					write_metrics(daemon);
+					daemon->stats_due_ms = daemon->now_ms +
+					    daemon->stats_interval_ms;
+				}
 			} else if (fd == sigfd && on_signal(sigfd, daemon)) {
 				close(epfd);
 				close(timerfd);
@@ -212,10 +260,21 @@ main(int argc, char *argv[])
 		    opts.max_pending);
 	daemon.now_ms = monotonic_ms();
 
+	daemon.queue_num = opts.queue;
+	daemon.stats_file = opts.stats_file;
+	daemon.stats_interval_ms = opts.stats_interval_ms;
+
 	queue = queue_open(opts.queue, opts.queue_maxlen, &daemon.stats,
 	    on_packet, &daemon);
 	if (queue == NULL)
 		fatal("cannot bind NFQUEUE %u", opts.queue);
+	if (opts.user != NULL) {
+		if (privs_drop(opts.user, err, sizeof(err)) < 0)
+			fatal("--user %s: %s", opts.user, err);
+		log_info("running as %s with CAP_NET_ADMIN only", opts.user);
+	}
+	if (daemon.stats_file != NULL)
+		write_metrics(&daemon);
 	log_info("%s %s: queue %u, mask 0x%x, timeout %llu ms, recent %llu ms, "
 	    "at most %zu pending (tables: %zu bytes), conntrack data %s",
 	    PACKAGE, PACKAGE_VERSION, opts.queue, opts.mask,
@@ -227,6 +286,8 @@ main(int argc, char *argv[])
 	run(queue, &daemon);
 
 	log_stats(&daemon);
+	if (daemon.stats_file != NULL)
+		write_metrics(&daemon);
 	queue_close(queue);
 	judge_free(&daemon.judge);
 	return 0;

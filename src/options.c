@@ -29,6 +29,7 @@ options_defaults(struct options *opts)
 	opts->queue_maxlen = OPTIONS_DEFAULT_QUEUE_MAXLEN;
 	opts->policy.conflict = ATTRIB_CONFLICT_NONE;
 	opts->log_level = LOG_LEVEL_INFO;
+	opts->stats_interval_ms = OPTIONS_DEFAULT_STATS_INTERVAL_MS;
 }
 
 static int
@@ -105,6 +106,9 @@ options_parse(int argc, char *const argv[], struct options *opts, char *err,
 		{ "max-pending", required_argument, NULL, 'n' },
 		{ "queue-maxlen", required_argument, NULL, 'l' },
 		{ "conflict", required_argument, NULL, 'c' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "stats-file", required_argument, NULL, 'f' },
+		{ "stats-interval", required_argument, NULL, 'i' },
 		{ "syslog", no_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -118,7 +122,7 @@ options_parse(int argc, char *const argv[], struct options *opts, char *err,
 		err[0] = '\0';
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":q:m:t:r:n:l:c:svhV", longopts,
+	while ((c = getopt_long(argc, argv, ":q:m:t:r:n:l:c:u:f:i:svhV", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'q':
@@ -166,6 +170,23 @@ options_parse(int argc, char *const argv[], struct options *opts, char *err,
 				return fail(err, err_len,
 				    "--conflict wants none, first, last or a mark, not '%s'",
 				    optarg);
+			break;
+		case 'u':
+			if (optarg[0] == '\0')
+				return fail(err, err_len, "--user wants a name");
+			opts->user = optarg;
+			break;
+		case 'f':
+			if (optarg[0] == '\0')
+				return fail(err, err_len,
+				    "--stats-file wants a path");
+			opts->stats_file = optarg;
+			break;
+		case 'i':
+			if (parse_seconds(optarg, 0, &opts->stats_interval_ms) < 0)
+				return fail(err, err_len,
+				    "--stats-interval wants seconds above 0 and up "
+				    "to 3600, not '%s'", optarg);
 			break;
 		case 's':
 			opts->use_syslog = 1;
@@ -216,6 +237,11 @@ options_usage(void *stream, const char *progname)
 	    "  -c, --conflict POLICY  clients with different marks wait on one\n"
 	    "                         upstream query: none, first, last, or a mark\n"
 	    "                         (default none)\n"
+	    "  -u, --user NAME        after binding, run as NAME keeping only\n"
+	    "                         CAP_NET_ADMIN\n"
+	    "  -f, --stats-file PATH  write the counters there in Prometheus text\n"
+	    "                         format (atomically replaced)\n"
+	    "  -i, --stats-interval SECONDS  how often (default %.0f)\n"
 	    "  -s, --syslog           log to syslog instead of stderr\n"
 	    "  -v, --verbose          log debug messages\n"
 	    "  -h, --help             show this help and exit\n"
@@ -225,5 +251,6 @@ options_usage(void *stream, const char *progname)
 	    "See dnsmark(8).\n",
 	    progname, OPTIONS_DEFAULT_QUEUE, OPTIONS_DEFAULT_TIMEOUT_MS / 1000.0,
 	    OPTIONS_DEFAULT_RECENT_MS / 1000.0,
-	    OPTIONS_DEFAULT_MAX_PENDING, OPTIONS_DEFAULT_QUEUE_MAXLEN);
+	    OPTIONS_DEFAULT_MAX_PENDING, OPTIONS_DEFAULT_QUEUE_MAXLEN,
+	    OPTIONS_DEFAULT_STATS_INTERVAL_MS / 1000.0);
 }

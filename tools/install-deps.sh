@@ -11,7 +11,7 @@ autoconf automake make gcc pkg-config
 libnetfilter-queue-dev libmnl-dev libnfnetlink-dev libnetfilter-conntrack-dev
 libldns-dev libcriterion-dev
 iproute2 iptables nftables conntrack tcpdump
-unbound dnsmasq-base nsd dnsutils
+unbound dnsmasq-base nsd dnsutils prometheus
 "
 
 if [ "$(id -u)" != 0 ]; then

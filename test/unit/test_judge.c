@@ -1413,3 +1413,32 @@ Test(judge, learns_nothing_from_client_posing_as_server)
 	    0, 30), "name taught by a client");
 	bed_fini(&bed);
 }
+
+/* A client pipelining two queries into one TCP segment: both are waiting. */
+Test(judge, remembers_queries_pipelined_in_one_segment)
+{
+	uint8_t stream[1100], seg[PACKET_BUF], pkt[PACKET_BUF];
+	size_t first, second, seg_len, len;
+	struct judge_verdict v;
+	struct bed bed;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	first = build_dns(stream + 2, 0x1001, FLAGS_QUERY, "one.example.org",
+	    TYPE_A);
+	put16(stream, (uint16_t)first);
+	second = build_dns(stream + 4 + first, 0x1002, FLAGS_QUERY,
+	    "two.example.org", TYPE_A);
+	put16(stream + 2 + first, (uint16_t)second);
+	seg_len = build_segment(seg, IPPROTO_TCP, 51000, 53, 0x18, stream,
+	    4 + first + second);
+	len = build_ip(pkt, CLIENT4, RESOLVER4, IPPROTO_TCP, seg, seg_len);
+	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0x7, 0),
+	    "pipelined client queries");
+	cr_assert_eq(count(&bed, STATS_CLIENT_QUERIES), 2);
+	/* A second mark waits too, so only the question itself can decide. */
+	client_query(&bed, CLIENT4_B, 0x2001, "other.example.org", 0x8, 1);
+	v = upstream_query(&bed, WAN4, 0x3001, "two.example.org", 0, 2);
+	cr_assert_eq(v.mark, 0x7, "mark 0x%x", v.mark);
+	cr_assert_eq(count(&bed, STATS_ATTRIB_EXACT), 1);
+	bed_fini(&bed);
+}
