@@ -50,6 +50,16 @@ int queue_fd(const struct queue *queue);
  */
 int queue_process(struct queue *queue);
 
+/*
+ * Prepares a stop without loss: the kernel drops packets still queued when
+ * a queue is released, so first shrink the queue to length 0 (new packets
+ * then pass at once, unmarked, through fail-open), then give every packet
+ * already queued its verdict, until none has arrived for quiet_ms.  Returns
+ * the number of packets drained, or a negative errno when the queue could
+ * not be shrunk (the caller closes it anyway).
+ */
+int queue_drain(struct queue *queue, int quiet_ms);
+
 /* Unbinds and closes; queue_close(NULL) does nothing. */
 void queue_close(struct queue *queue);
 

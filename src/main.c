@@ -230,6 +230,7 @@ main(int argc, char *argv[])
 	struct options opts;
 	struct queue *queue;
 	char err[256];
+	int drained;
 
 	options_defaults(&opts);
 	if (options_parse(argc, argv, &opts, err, sizeof(err)) < 0) {
@@ -284,6 +285,13 @@ main(int argc, char *argv[])
 	    queue_has_conntrack(queue) ? "on" : "off");
 
 	run(queue, &daemon);
+	drained = queue_drain(queue, 100);
+	if (drained < 0)
+		log_warn("draining queue %u: %s; packets still queued are lost",
+		    opts.queue, strerror(-drained));
+	else
+		log_info("queue %u drained (%d packets) before release",
+		    opts.queue, drained);
 
 	log_stats(&daemon);
 	if (daemon.stats_file != NULL)

@@ -308,6 +308,34 @@ fail:
 }
 
 int
+queue_drain(struct queue *queue, int quiet_ms)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct pollfd pfd = {
+		.fd = mnl_socket_get_fd(queue->nl),
+		.events = POLLIN,
+	};
+	struct nlmsghdr *nlh;
+	int err, drained = 0;
+
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, queue->num);
+	nfq_nlmsg_cfg_put_qmaxlen(nlh, 0);
+	err = queue_request(queue, nlh);
+	if (err < 0)
+		return err;
+	/* Packets queued before the change may still be on their way to
+	 * the socket: wait for a quiet spell, not just an empty buffer. */
+	while (poll(&pfd, 1, quiet_ms) > 0) {
+		int n = queue_process(queue);
+
+		if (n < 0)
+			return n;
+		drained += n;
+	}
+	return drained;
+}
+
+int
 queue_has_conntrack(const struct queue *queue)
 {
 	return queue->has_conntrack;
