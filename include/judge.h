@@ -37,14 +37,19 @@ struct judge_config {
  *		from responses to marked upstream queries (type 0);
  * inflight	the upstream queries dnsmark marked, with their DNS id;
  * truncated	servers that answered a marked query truncated;
+ * tcp_clients	clients that asked over TCP in the last JUDGE_TCP_CLIENT_MS
+ *		(a forwarder such as dnsmasq forwards their questions over a
+ *		TCP connection of its own, opened at once);
  * recent	the questions clients asked, for recent_ms.
  */
+#define JUDGE_TCP_CLIENT_MS 500
 struct judge {
 	struct pending_table *pending;
 	struct pending_table *ancestors;
 	struct pending_table *learned;
 	struct pending_table *inflight;
 	struct pending_table *truncated;
+	struct pending_table *tcp_clients;
 	struct pending_table *recent;
 	struct stats *stats;
 	struct attrib_policy policy;

@@ -69,12 +69,15 @@ judge_init(struct judge *judge, const struct judge_config *config,
 	    config->key);
 	judge->truncated = pending_new(servers, config->timeout_ms,
 	    config->key);
+	judge->tcp_clients = pending_new(servers, config->timeout_ms <
+	    JUDGE_TCP_CLIENT_MS ? config->timeout_ms : JUDGE_TCP_CLIENT_MS,
+	    config->key);
 	if (config->recent_ms > 0)
 		judge->recent = pending_new(config->max_pending,
 		    config->recent_ms, config->key);
 	if (judge->pending == NULL || judge->ancestors == NULL ||
 	    judge->learned == NULL || judge->inflight == NULL ||
-	    judge->truncated == NULL ||
+	    judge->truncated == NULL || judge->tcp_clients == NULL ||
 	    (config->recent_ms > 0 && judge->recent == NULL))
 		return -ENOMEM;
 	return 0;
@@ -88,9 +91,11 @@ judge_free(struct judge *judge)
 	pending_free(judge->learned);
 	pending_free(judge->inflight);
 	pending_free(judge->truncated);
+	pending_free(judge->tcp_clients);
 	pending_free(judge->recent);
 	judge->pending = judge->ancestors = judge->learned = NULL;
 	judge->inflight = judge->truncated = judge->recent = NULL;
+	judge->tcp_clients = NULL;
 }
 
 size_t
@@ -99,6 +104,7 @@ judge_memory(const struct judge *judge)
 	return pending_memory(judge->pending) +
 	    pending_memory(judge->ancestors) + pending_memory(judge->learned) +
 	    pending_memory(judge->inflight) + pending_memory(judge->truncated) +
+	    pending_memory(judge->tcp_clients) +
 	    (judge->recent ? pending_memory(judge->recent) : 0);
 }
 
@@ -111,6 +117,7 @@ judge_expire(struct judge *judge, uint64_t now_ms)
 	pending_expire(judge->learned, now_ms);
 	pending_expire(judge->inflight, now_ms);
 	pending_expire(judge->truncated, now_ms);
+	pending_expire(judge->tcp_clients, now_ms);
 	if (judge->recent != NULL)
 		pending_expire(judge->recent, now_ms);
 }
@@ -155,6 +162,16 @@ server_key(const struct packet_endpoint *server, struct dns_question *key)
 	memcpy(key->name + 2, server->addr, 16);
 	key->name[18] = 0;
 	key->name_len = 19;
+}
+
+/* The one key under which clients asking over TCP are filed. */
+static void
+tcp_client_key(struct dns_question *key)
+{
+	memset(key, 0, sizeof(*key) - sizeof(key->name));
+	key->qtype = JUDGE_TYPE_SERVER + 1;
+	key->name_len = 1;
+	key->name[0] = 0;
 }
 
 /* Files the name and each of its ancestors but the root under mark. */
@@ -207,6 +224,12 @@ judge_client_query(struct judge *judge, const struct judge_packet *pkt,
 		pending_add(judge->recent, q, &client, now_ms);
 	add_name_and_ancestors(judge, judge->ancestors, q->name, q->name_len,
 	    &client, now_ms);
+	if (info->protocol == IPPROTO_TCP) {
+		struct dns_question key;
+
+		tcp_client_key(&key);
+		pending_add(judge->tcp_clients, &key, &client, now_ms);
+	}
 	stats_inc(judge->stats, STATS_CLIENT_QUERIES);
 	log_question("client", info, q, client.mark, NULL);
 }
@@ -343,7 +366,12 @@ judge_upstream_query(struct judge *judge, const struct judge_packet *pkt,
 	return verdict;
 }
 
-/* A SYN opening a TCP connection upstream: no question yet to go by. */
+/*
+ * A SYN opening a TCP connection upstream: no question yet to go by.  The
+ * evidence: the server just answered a marked query truncated (the resolver
+ * retries over TCP), or a client just asked over TCP (a forwarder forwards
+ * over TCP too), or only one mark is pending.
+ */
 static struct judge_verdict
 judge_upstream_syn(struct judge *judge, const struct judge_packet *pkt,
     const struct packet_info *info, uint64_t now_ms)
@@ -356,8 +384,12 @@ judge_upstream_syn(struct judge *judge, const struct judge_packet *pkt,
 	judge_expire(judge, now_ms);
 	server_key(&info->dst, &key);
 	if (!evidence(judge, judge->truncated, &key, 0, ATTRIB_TCP, now_ms,
-	    &result))
-		result = single_mark(judge);
+	    &result)) {
+		tcp_client_key(&key);
+		if (!evidence(judge, judge->tcp_clients, &key, 0, ATTRIB_TCP,
+		    now_ms, &result))
+			result = single_mark(judge);
+	}
 	stats_inc(judge->stats, STATS_UPSTREAM_SYN);
 	verdict = apply(judge, pkt, &result);
 	if (log_enabled(LOG_LEVEL_DEBUG))

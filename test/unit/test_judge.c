@@ -1442,3 +1442,39 @@ Test(judge, remembers_queries_pipelined_in_one_segment)
 	cr_assert_eq(count(&bed, STATS_ATTRIB_EXACT), 1);
 	bed_fini(&bed);
 }
+
+/*
+ * A forwarder answers a client that asked over TCP through a TCP connection
+ * of its own, opened at once: the SYN goes with the client who just asked
+ * over TCP, and only for JUDGE_TCP_CLIENT_MS.
+ */
+Test(judge, marks_syn_after_a_client_asked_over_tcp)
+{
+	uint8_t pkt[PACKET_BUF];
+	struct judge_verdict v;
+	struct bed bed;
+	size_t len;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	client_query(&bed, CLIENT4_B, 2, "b.example.org", 0x6, 0);
+	len = build_tcp_dns(pkt, CLIENT4, 51000, RESOLVER4, 53, 0x2222,
+	    "tcp.example.org");
+	feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0x5, 10);
+	v = upstream_syn(&bed, SERVER4, 11);
+	cr_assert_neq(v.set_mark, 0, "SYN after a TCP client");
+	cr_assert_eq(v.mark, 0x5, "mark 0x%x", v.mark);
+	cr_assert_eq(count(&bed, STATS_ATTRIB_TCP), 1);
+	/* Later, the other client asks over TCP: its SYN is its own. */
+	len = build_tcp_dns(pkt, CLIENT4_B, 51001, RESOLVER4, 53, 0x3333,
+	    "tcp2.example.org");
+	feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0x6, 10 + JUDGE_TCP_CLIENT_MS);
+	v = upstream_syn(&bed, SERVER4, 11 + JUDGE_TCP_CLIENT_MS);
+	cr_assert_eq(v.mark, 0x6, "mark 0x%x", v.mark);
+	/* Both asked over TCP within the window: the conflict policy. */
+	len = build_tcp_dns(pkt, CLIENT4, 51002, RESOLVER4, 53, 0x4444,
+	    "tcp3.example.org");
+	feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0x5, 20 + JUDGE_TCP_CLIENT_MS);
+	assert_unchanged(upstream_syn(&bed, SERVER4, 21 + JUDGE_TCP_CLIENT_MS),
+	    "SYN, two TCP clients");
+	bed_fini(&bed);
+}
