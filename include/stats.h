@@ -46,6 +46,7 @@ enum stats_counter {
 	STATS_RESPONSES_UNMATCHED,	/* responses to queries dnsmark did not mark */
 	STATS_BAD_RESPONSE,		/* responses that could not be walked */
 	STATS_UPSTREAM_SYN,		/* TCP connections opened upstream */
+	STATS_UPSTREAM_TCP_KEPT,	/* queries on unmarked TCP connections, kept so */
 	STATS_COUNT
 };
 

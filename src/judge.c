@@ -352,7 +352,20 @@ judge_upstream_query(struct judge *judge, const struct judge_packet *pkt,
 	judge_expire(judge, now_ms);
 	result = attribute_question(judge, q, now_ms);
 	stats_inc(judge->stats, STATS_UPSTREAM_QUERIES);
-	verdict = apply(judge, pkt, &result);
+	if (info->protocol == IPPROTO_TCP) {
+		/*
+		 * The shipped rules queue a TCP query only when its connection
+		 * has no mark (a marked one keeps its SYN's): a new mark now
+		 * would route the segment away from its connection, whose
+		 * source address and NAT belong to the first route.  Learn from
+		 * the answer, but leave the segment as it is.
+		 */
+		stats_inc(judge->stats, reason_counters[result.reason]);
+		stats_inc(judge->stats, STATS_UPSTREAM_TCP_KEPT);
+		verdict = (struct judge_verdict){ 0 };
+	} else {
+		verdict = apply(judge, pkt, &result);
+	}
 	if (result.marked) {
 		/* Remember it, to learn from its response. */
 		struct pending_client client = {

@@ -332,6 +332,9 @@ ns	AAAA	$E2E_AUTH_V6
 *.$E2E_ZONE.	A	203.0.113.1
 *.$E2E_ZONE.	AAAA	2001:db8:3::1
 *.$E2E_ZONE.	TXT	"dnsmark e2e"
+; Answers too large for UDP (about 1.7 kB): resolvers get them truncated
+; and retry over TCP.
+*.big.$E2E_ZONE.	TXT	"dnsmark-e2e-large-answer-00-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" "dnsmark-e2e-large-answer-01-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" "dnsmark-e2e-large-answer-02-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" "dnsmark-e2e-large-answer-03-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" "dnsmark-e2e-large-answer-04-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" "dnsmark-e2e-large-answer-05-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" "dnsmark-e2e-large-answer-06-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" "dnsmark-e2e-large-answer-07-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
 EOF
 	cat >"$E2E_TMP/nsd.conf" <<EOF
 server:
@@ -374,6 +377,8 @@ server:
 	interface: $E2E_RECURSOR_V6
 	access-control: 198.51.100.0/24 allow
 	access-control: 2001:db8::/32 allow
+	# Uplink B of the routing test arrives masqueraded from here.
+	access-control: 203.0.113.0/24 allow
 	module-config: "iterator"
 	# test. is one of unbound's default local zones (RFC 6761).
 	local-zone: "test." nodefault
@@ -736,4 +741,111 @@ e2e_show_conntrack() {
 # e2e_elapsed: seconds since e2e_init.
 e2e_elapsed() {
 	echo $(($(date +%s) - E2E_T0))
+}
+
+# Load and failure scenarios (failopen.sh, flood.sh): dnsperf traffic,
+# kernel queue and rule counters, the daemon's memory.
+
+# e2e_need TOOL PACKAGE: skip (77, or fail under CI=true) unless TOOL is
+# installed; PACKAGE is the Debian package to name in the message.
+e2e_need() {
+	command -v "$1" >/dev/null 2>&1 ||
+	    e2e_skip "missing tools: $1 (package $2)"
+}
+
+# e2e_query_file FILE COUNT LABEL [TYPE]: write COUNT dnsperf lines
+# "qN.LABEL-rRUN.example.test TYPE" (TYPE A by default): unique names under
+# the wildcard, so that every one is a cache miss that goes upstream.
+e2e_query_file() {
+	awk -v n="$2" -v base="$3-r$E2E_RUN.$E2E_ZONE" -v type="${4:-A}" '
+	BEGIN { for (i = 0; i < n; i++) printf "q%d.%s %s\n", i, base, type }' \
+	    >"$1" || e2e_die "cannot write $1"
+}
+
+# e2e_dnsperf_start LABEL CLIENT DNSPERF_ARGS...: dnsperf in the client
+# namespace from CLIENT's address to its gateway resolver, in the
+# background; its report goes to $E2E_TMP/LABEL-dnsperf.txt, its PID to
+# E2E_DNSPERF_PID. DNSPERF_ARGS must bound the run (-n, -l).
+e2e_dnsperf_start() {
+	E2E_DNSPERF_OUT=$E2E_TMP/$1-dnsperf.txt
+	e2e_client=$2
+	shift 2
+	e2e_spawn "$E2E_NS_CLIENT" "$E2E_DNSPERF_OUT" dnsperf \
+	    -s "$(e2e_client_server "$e2e_client")" -a "$e2e_client" "$@"
+	E2E_DNSPERF_PID=$E2E_LAST_PID
+}
+
+# e2e_dnsperf_wait SECONDS: wait at most SECONDS for the dnsperf started
+# last (then stop it) and return its exit status.
+e2e_dnsperf_wait() {
+	e2e_n=$(($1 * 10))
+	while kill -0 "$E2E_DNSPERF_PID" 2>/dev/null && [ $e2e_n -gt 0 ]; do
+		sleep 0.1
+		e2e_n=$((e2e_n - 1))
+	done
+	if kill -0 "$E2E_DNSPERF_PID" 2>/dev/null; then
+		e2e_warn "dnsperf still running after $1 s: stopping it"
+		e2e_stop "$E2E_DNSPERF_PID" INT
+		return 1
+	fi
+	wait "$E2E_DNSPERF_PID"
+	e2e_status=$?
+	e2e_forget "$E2E_DNSPERF_PID"
+	return $e2e_status
+}
+
+# e2e_dnsperf_result FILE: "sent completed lost max_latency_s" from a
+# dnsperf report; "0 0 0 0" when it has none.
+e2e_dnsperf_result() {
+	awk '
+	/Queries sent:/ { sent = $3 }
+	/Queries completed:/ { completed = $3 }
+	/Queries lost:/ { lost = $3 }
+	/Average Latency/ { max = $8; sub(/\)$/, "", max) }
+	END { printf "%d %d %d %s\n", sent, completed, lost, max == "" ? 0 : max }' "$1"
+}
+
+# e2e_metric FILE NAME: the value of one metric in dnsmark's --stats-file
+# (Prometheus text), empty when absent.
+e2e_metric() {
+	awk -v name="$2" '$1 == name { print $2 }' "$1" 2>/dev/null
+}
+
+# e2e_queue_field N: field N of the gateway's nfnetlink_queue line for our
+# queue (3 waiting, 6 dropped because full, 7 dropped at the socket, 8 the
+# last packet id handed out); empty when the queue is not bound. With
+# fail-open, packets passed because the queue is full count in none of
+# them: see e2e_rule_queued.
+e2e_queue_field() {
+	e2e_queue_line | awk -v f="$1" '{ print $f }'
+}
+
+# e2e_rule_queued: packets the gateway's NFQUEUE rules (IPv4 and IPv6)
+# handed to netfilter's queue, whether a program took them, they passed
+# because none was bound (--queue-bypass), or passed because the queue was
+# full (fail-open).
+e2e_rule_queued() {
+	{
+		e2e_in "$E2E_NS_GW" iptables-save -c -t mangle
+		e2e_in "$E2E_NS_GW" ip6tables-save -c -t mangle
+	} | awk '/-j NFQUEUE/ && match($0, /^\[[0-9]+:/) {
+		n += substr($0, 2, RLENGTH - 2)
+	} END { print n + 0 }'
+}
+
+# e2e_rss PID: the resident memory of a process in KiB (VmRSS), empty when
+# it is gone.
+e2e_rss() {
+	awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null
+}
+
+# e2e_udp_overruns NAMESPACE: datagrams the namespace's UDP sockets dropped
+# because their receive buffer was full (IPv4 and IPv6 RcvbufErrors): a
+# resolver flooded by a burst loses queries there, not in netfilter.
+e2e_udp_overruns() {
+	e2e_in "$1" cat /proc/net/snmp /proc/net/snmp6 2>/dev/null | awk '
+	$1 == "Udp:" && !header { for (i = 2; i <= NF; i++) col[$i] = i; header = 1; next }
+	$1 == "Udp:" && header { n += $col["RcvbufErrors"] }
+	$1 == "Udp6RcvbufErrors" { n += $2 }
+	END { print n + 0 }'
 }

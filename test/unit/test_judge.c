@@ -672,13 +672,18 @@ Test(judge, reads_tcp_client_query_like_udp)
 	cr_assert_neq(v.set_mark, 0);
 	cr_assert_eq(v.mark, 0x9, "mark 0x%x", v.mark);
 
-	/* The resolver retrying upstream over TCP. */
+	/*
+	 * The resolver's query on a TCP connection that opened unmarked
+	 * (the shipped rules queue only those): attributed and learned
+	 * from, but left unmarked so the connection keeps its route.
+	 */
 	len = build_tcp_dns(pkt, WAN4, 52000, SERVER4, 53, 0x4444,
 	    "tcp.EXAMPLE.org");
-	v = feed(&bed, JUDGE_HOOK_LOCAL_OUT, pkt, len, 0, 2);
-	cr_assert_neq(v.set_mark, 0);
-	cr_assert_eq(v.mark, 0x9, "mark 0x%x", v.mark);
-	cr_assert_eq(count(&bed, STATS_UPSTREAM_MARKED), 2);
+	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_OUT, pkt, len, 0, 2),
+	    "query on an unmarked TCP connection");
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_MARKED), 1);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_TCP_KEPT), 1);
+	cr_assert_eq(count(&bed, STATS_ATTRIB_EXACT), 2);
 	bed_fini(&bed);
 }
 
