@@ -42,7 +42,7 @@ struct judge_config {
  *		TCP connection of its own, opened at once);
  * recent	the questions clients asked, for recent_ms.
  */
-#define JUDGE_TCP_CLIENT_MS 500
+#define JUDGE_TCP_CLIENT_MS 250
 struct judge {
 	struct pending_table *pending;
 	struct pending_table *ancestors;
