@@ -36,13 +36,20 @@ struct judge_config {
  * learned	CNAME targets and referral NS names (and their ancestors)
  *		from responses to marked upstream queries (type 0);
  * inflight	the upstream queries dnsmark marked, with their DNS id;
- * truncated	servers that answered a marked query truncated;
+ * truncated	servers that answered a marked query truncated in the last
+ *		JUDGE_TRUNCATED_MS, and under one more key any such server
+ *		(a resolver may retry at another address of the server);
  * tcp_clients	clients that asked over TCP in the last JUDGE_TCP_CLIENT_MS
  *		(a forwarder such as dnsmasq forwards their questions over a
  *		TCP connection of its own, opened at once);
+ * askers	every client who asked in the last JUDGE_ASKERS_MS;
  * recent	the questions clients asked, for recent_ms.
  */
 #define JUDGE_TCP_CLIENT_MS 250
+/* Clients who asked this recently count for the last-resort single mark. */
+#define JUDGE_ASKERS_MS 1000
+/* Resolvers retry a truncated answer over TCP at once. */
+#define JUDGE_TRUNCATED_MS 1500
 struct judge {
 	struct pending_table *pending;
 	struct pending_table *ancestors;
@@ -50,6 +57,7 @@ struct judge {
 	struct pending_table *inflight;
 	struct pending_table *truncated;
 	struct pending_table *tcp_clients;
+	struct pending_table *askers;
 	struct pending_table *recent;
 	struct stats *stats;
 	struct attrib_policy policy;

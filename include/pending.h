@@ -29,6 +29,8 @@ struct pending_match {
 	unsigned int distinct_marks;	/* 0, 1 or 2 (2 means "two or more") */
 	uint32_t first_mark;		/* mark of the oldest entry */
 	uint32_t last_mark;		/* mark of the newest entry */
+	uint64_t last_ms;		/* when the newest entry's mark last asked */
+	uint64_t other_last_ms;		/* ... and the newest of any other mark */
 	int id_matched;			/* an entry's DNS id equals the query's */
 	uint32_t id_mark;		/* mark of the newest such entry */
 	struct packet_endpoint id_client; /* and the address it holds */
@@ -59,6 +61,14 @@ int pending_add(struct pending_table *table, const struct dns_question *q,
  */
 unsigned int pending_match(struct pending_table *table,
     const struct dns_question *q, uint64_t now_ms, struct pending_match *match);
+
+/*
+ * Releases one ask of q by mark (its answer was seen): the entry goes when
+ * every ask it counts is released.  Returns 1 when it removed the entry,
+ * else 0 (still asked, or not there).
+ */
+int pending_release(struct pending_table *table, const struct dns_question *q,
+    uint32_t mark);
 
 /* Drops every entry older than the timeout at now_ms; returns how many. */
 size_t pending_expire(struct pending_table *table, uint64_t now_ms);

@@ -42,6 +42,9 @@ struct response_facts {
 	struct dns_question question;
 	unsigned int rcode;
 	int truncated;			/* TC bit */
+	unsigned int answers;		/* records in the answer section */
+	unsigned int answers_of_qtype;	/* ... of the question's type */
+	int authority_soa;		/* an SOA in the authority section */
 	unsigned int name_count;
 	unsigned int names_dropped;	/* learned names beyond RESPONSE_MAX_NAMES */
 	struct response_name names[RESPONSE_MAX_NAMES];
@@ -56,6 +59,13 @@ struct response_facts {
  */
 enum response_status response_parse(const uint8_t *msg, size_t len,
     int partial, struct response_facts *facts);
+
+/*
+ * Returns non-zero when the response ends the resolution of its question:
+ * a name error, an answer of the question's type, or no data (an SOA and
+ * no answer); not a referral, a CNAME alone or a truncated answer.
+ */
+int response_is_final(const struct response_facts *facts);
 
 /* Returns a short constant name for status, for logs and counters. */
 const char *response_status_name(enum response_status status);

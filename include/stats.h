@@ -47,6 +47,7 @@ enum stats_counter {
 	STATS_BAD_RESPONSE,		/* responses that could not be walked */
 	STATS_UPSTREAM_SYN,		/* TCP connections opened upstream */
 	STATS_UPSTREAM_TCP_KEPT,	/* queries on unmarked TCP connections, kept so */
+	STATS_PENDING_ANSWERED,		/* client questions whose final answer was seen */
 	STATS_COUNT
 };
 

@@ -67,10 +67,14 @@ judge_init(struct judge *judge, const struct judge_config *config,
 	    config->key);
 	judge->inflight = pending_new(config->max_pending, config->timeout_ms,
 	    config->key);
-	judge->truncated = pending_new(servers, config->timeout_ms,
+	judge->truncated = pending_new(servers, config->timeout_ms <
+	    JUDGE_TRUNCATED_MS ? config->timeout_ms : JUDGE_TRUNCATED_MS,
 	    config->key);
 	judge->tcp_clients = pending_new(servers, config->timeout_ms <
 	    JUDGE_TCP_CLIENT_MS ? config->timeout_ms : JUDGE_TCP_CLIENT_MS,
+	    config->key);
+	judge->askers = pending_new(servers, config->timeout_ms <
+	    JUDGE_ASKERS_MS ? config->timeout_ms : JUDGE_ASKERS_MS,
 	    config->key);
 	if (config->recent_ms > 0)
 		judge->recent = pending_new(config->max_pending,
@@ -78,6 +82,7 @@ judge_init(struct judge *judge, const struct judge_config *config,
 	if (judge->pending == NULL || judge->ancestors == NULL ||
 	    judge->learned == NULL || judge->inflight == NULL ||
 	    judge->truncated == NULL || judge->tcp_clients == NULL ||
+	    judge->askers == NULL ||
 	    (config->recent_ms > 0 && judge->recent == NULL))
 		return -ENOMEM;
 	return 0;
@@ -92,10 +97,11 @@ judge_free(struct judge *judge)
 	pending_free(judge->inflight);
 	pending_free(judge->truncated);
 	pending_free(judge->tcp_clients);
+	pending_free(judge->askers);
 	pending_free(judge->recent);
 	judge->pending = judge->ancestors = judge->learned = NULL;
 	judge->inflight = judge->truncated = judge->recent = NULL;
-	judge->tcp_clients = NULL;
+	judge->tcp_clients = judge->askers = NULL;
 }
 
 size_t
@@ -104,7 +110,7 @@ judge_memory(const struct judge *judge)
 	return pending_memory(judge->pending) +
 	    pending_memory(judge->ancestors) + pending_memory(judge->learned) +
 	    pending_memory(judge->inflight) + pending_memory(judge->truncated) +
-	    pending_memory(judge->tcp_clients) +
+	    pending_memory(judge->tcp_clients) + pending_memory(judge->askers) +
 	    (judge->recent ? pending_memory(judge->recent) : 0);
 }
 
@@ -118,6 +124,7 @@ judge_expire(struct judge *judge, uint64_t now_ms)
 	pending_expire(judge->inflight, now_ms);
 	pending_expire(judge->truncated, now_ms);
 	pending_expire(judge->tcp_clients, now_ms);
+	pending_expire(judge->askers, now_ms);
 	if (judge->recent != NULL)
 		pending_expire(judge->recent, now_ms);
 }
@@ -164,14 +171,55 @@ server_key(const struct packet_endpoint *server, struct dns_question *key)
 	key->name_len = 19;
 }
 
+/* A key that stands for a kind of evidence, not a name or a server. */
+static void
+fixed_key(uint16_t kind, struct dns_question *key)
+{
+	memset(key, 0, sizeof(*key) - sizeof(key->name));
+	key->qtype = kind;
+	key->name_len = 1;
+	key->name[0] = 0;
+}
+
 /* The one key under which clients asking over TCP are filed. */
 static void
 tcp_client_key(struct dns_question *key)
 {
-	memset(key, 0, sizeof(*key) - sizeof(key->name));
-	key->qtype = JUDGE_TYPE_SERVER + 1;
-	key->name_len = 1;
-	key->name[0] = 0;
+	fixed_key(JUDGE_TYPE_SERVER + 1, key);
+}
+
+/* The one key under which every client who asked is filed. */
+static void
+asker_key(struct dns_question *key)
+{
+	fixed_key(JUDGE_TYPE_SERVER + 3, key);
+}
+
+/* The one key under which any server that answered truncated is filed. */
+static void
+any_truncated_key(struct dns_question *key)
+{
+	fixed_key(JUDGE_TYPE_SERVER + 2, key);
+}
+
+/*
+ * The final answer to a marked question came in: the question, and the
+ * ancestors it brought, no longer speak for mark (the client is answered),
+ * unless the same mark asked them again.
+ */
+static void
+release_question(struct judge *judge, const struct dns_question *q,
+    uint32_t mark)
+{
+	struct dns_question key;
+
+	if (pending_release(judge->pending, q, mark))
+		stats_inc(judge->stats, STATS_PENDING_ANSWERED);
+	for (size_t offset = 0; offset < q->name_len && q->name[offset] != 0;
+	    offset += (size_t)q->name[offset] + 1) {
+		name_key(q->name + offset, q->name_len - offset, &key);
+		pending_release(judge->ancestors, &key, mark);
+	}
 }
 
 /* Files the name and each of its ancestors but the root under mark. */
@@ -216,6 +264,7 @@ judge_client_query(struct judge *judge, const struct judge_packet *pkt,
 		.id = q->id,
 		.mark = pkt->has_ct_mark ? pkt->ct_mark : pkt->mark,
 	};
+	struct dns_question key;
 
 	judge_expire(judge, now_ms);
 	if (pending_add(judge->pending, q, &client, now_ms))
@@ -224,9 +273,9 @@ judge_client_query(struct judge *judge, const struct judge_packet *pkt,
 		pending_add(judge->recent, q, &client, now_ms);
 	add_name_and_ancestors(judge, judge->ancestors, q->name, q->name_len,
 	    &client, now_ms);
+	asker_key(&key);
+	pending_add(judge->askers, &key, &client, now_ms);
 	if (info->protocol == IPPROTO_TCP) {
-		struct dns_question key;
-
 		tcp_client_key(&key);
 		pending_add(judge->tcp_clients, &key, &client, now_ms);
 	}
@@ -273,19 +322,36 @@ evidence(struct judge *judge, struct pending_table *table,
 		return 0;
 	if (!use_id)
 		match.id_matched = 0;
+	/*
+	 * Several marks, but only one of them asked in the last moment: the
+	 * others are from questions already answered (from the cache, or
+	 * long enough ago), and the one that just asked is what the resolver
+	 * works for now.
+	 */
+	if (match.distinct_marks > 1 && !match.id_matched &&
+	    now_ms - match.last_ms < JUDGE_ASKERS_MS &&
+	    now_ms - match.other_last_ms >= JUDGE_ASKERS_MS) {
+		match.distinct_marks = 1;
+		match.first_mark = match.last_mark;
+	}
 	*result = attrib_decide(&judge->policy, &match);
 	if (result->reason == ATTRIB_EXACT)
 		result->reason = reason;
 	return 1;
 }
 
-/* The last resort: one mark among every client waiting. */
+/*
+ * The last resort: one mark among every client waiting, or else one mark
+ * among the clients who asked in the last JUDGE_ASKERS_MS (the others'
+ * questions were answered from the cache, or long ago).
+ */
 static struct attrib_result
 single_mark(struct judge *judge)
 {
 	struct attrib_result result = { .reason = ATTRIB_NONE };
 
-	if (pending_single_mark(judge->pending, &result.mark)) {
+	if (pending_single_mark(judge->pending, &result.mark) ||
+	    pending_single_mark(judge->askers, &result.mark)) {
 		result.reason = ATTRIB_SINGLE;
 		result.marked = 1;
 	}
@@ -396,13 +462,19 @@ judge_upstream_syn(struct judge *judge, const struct judge_packet *pkt,
 
 	judge_expire(judge, now_ms);
 	server_key(&info->dst, &key);
-	if (!evidence(judge, judge->truncated, &key, 0, ATTRIB_TCP, now_ms,
-	    &result)) {
-		tcp_client_key(&key);
-		if (!evidence(judge, judge->tcp_clients, &key, 0, ATTRIB_TCP,
-		    now_ms, &result))
-			result = single_mark(judge);
-	}
+	if (evidence(judge, judge->truncated, &key, 0, ATTRIB_TCP, now_ms,
+	    &result))
+		goto decided;
+	any_truncated_key(&key);
+	if (evidence(judge, judge->truncated, &key, 0, ATTRIB_TCP, now_ms,
+	    &result))
+		goto decided;
+	tcp_client_key(&key);
+	if (evidence(judge, judge->tcp_clients, &key, 0, ATTRIB_TCP, now_ms,
+	    &result))
+		goto decided;
+	result = single_mark(judge);
+decided:
 	stats_inc(judge->stats, STATS_UPSTREAM_SYN);
 	verdict = apply(judge, pkt, &result);
 	if (log_enabled(LOG_LEVEL_DEBUG))
@@ -443,8 +515,14 @@ judge_upstream_response(struct judge *judge, const struct packet_info *info,
 	if (facts->truncated) {
 		server_key(&info->src, &key);
 		pending_add(judge->truncated, &key, &client, now_ms);
+		any_truncated_key(&key);
+		pending_add(judge->truncated, &key, &client, now_ms);
 		stats_inc(judge->stats, STATS_RESPONSES_TRUNCATED);
 	}
+	/* A truncated answer ends the question's part on this path too: the
+	 * resolver asks again over TCP, which the truncated table ties. */
+	if (response_is_final(facts) || facts->truncated)
+		release_question(judge, &facts->question, client.mark);
 	for (unsigned int i = 0; i < facts->name_count; i++) {
 		add_name_and_ancestors(judge, judge->learned,
 		    facts->names[i].name, facts->names[i].len, &client, now_ms);

@@ -24,6 +24,7 @@ struct pending_entry {
 	uint32_t newer;
 	struct packet_endpoint client;	/* the last client asking */
 	uint16_t id;		/* the last client's DNS id */
+	uint16_t refs;		/* asks not yet released (saturating) */
 };
 
 /* How many entries carry one mark: to know whether only one mark waits. */
@@ -266,6 +267,8 @@ pending_add(struct pending_table *table, const struct dns_question *q,
 		/* The same mark asks again: refresh, newest again. */
 		chain_unlink(table, i);
 		age_unlink(table, i);
+		if (table->entries[i].refs < UINT16_MAX)
+			table->entries[i].refs++;
 	} else {
 		if (table->free_list == NIL) {
 			entry_remove(table, table->oldest);
@@ -278,6 +281,7 @@ pending_add(struct pending_table *table, const struct dns_question *q,
 		e->hash = hash;
 		e->mark = client->mark;
 		e->first_ms = now_ms;
+		e->refs = 1;
 		mark_ref(table, client->mark);
 	}
 	e = &table->entries[i];
@@ -316,8 +320,14 @@ pending_match(struct pending_table *table, const struct dns_question *q,
 			match->first_mark = e->mark;
 		}
 		if (e->last_ms >= last_ms) {
+			if (match->count > 1 && e->mark != match->last_mark &&
+			    last_ms > match->other_last_ms)
+				match->other_last_ms = last_ms;
 			last_ms = e->last_ms;
 			match->last_mark = e->mark;
+		} else if (e->mark != match->last_mark &&
+		    e->last_ms > match->other_last_ms) {
+			match->other_last_ms = e->last_ms;
 		}
 		if (e->id == q->id && (!match->id_matched || e->last_ms >= id_ms)) {
 			match->id_matched = 1;
@@ -326,7 +336,29 @@ pending_match(struct pending_table *table, const struct dns_question *q,
 			id_ms = e->last_ms;
 		}
 	}
+	match->last_ms = last_ms;
 	return match->count;
+}
+
+int
+pending_release(struct pending_table *table, const struct dns_question *q,
+    uint32_t mark)
+{
+	uint64_t hash = question_hash(table, q);
+	uint32_t i = *bucket_of(table, hash);
+
+	for (int walked = 0; i != NIL && walked < PENDING_MAX_WALK; walked++) {
+		struct pending_entry *e = &table->entries[i];
+
+		if (e->hash == hash && e->mark == mark) {
+			if (--e->refs > 0)
+				return 0;
+			entry_remove(table, i);
+			return 1;
+		}
+		i = e->chain_next;
+	}
+	return 0;
 }
 
 int

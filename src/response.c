@@ -14,6 +14,9 @@
 
 #define TYPE_NS 2
 #define TYPE_CNAME 5
+#define TYPE_SOA 6
+#define RCODE_NOERROR 0
+#define RCODE_NXDOMAIN 3
 #define NAME_MAX_STEPS 255	/* labels and pointers in one name */
 
 static uint16_t
@@ -165,6 +168,13 @@ response_parse(const uint8_t *msg, size_t len, int partial,
 				facts->name_count = 0;
 				return RESPONSE_BAD_RECORD;
 			}
+			if (section == 0) {
+				facts->answers++;
+				if (type == facts->question.qtype)
+					facts->answers_of_qtype++;
+			} else if (section == 1 && type == TYPE_SOA) {
+				facts->authority_soa = 1;
+			}
 			if (section == 0 && type == TYPE_CNAME)
 				kind = RESPONSE_CNAME_TARGET;
 			else if (section == 1 && type == TYPE_NS &&
@@ -181,6 +191,19 @@ response_parse(const uint8_t *msg, size_t len, int partial,
 		}
 	}
 	return RESPONSE_OK;
+}
+
+int
+response_is_final(const struct response_facts *facts)
+{
+	if (facts->truncated)
+		return 0;
+	if (facts->rcode == RCODE_NXDOMAIN)
+		return 1;
+	if (facts->rcode != RCODE_NOERROR)
+		return 0;
+	return facts->answers_of_qtype > 0 ||
+	    (facts->answers == 0 && facts->authority_soa);
 }
 
 const char *

@@ -47,6 +47,7 @@ static const struct {
 	[STATS_RESPONSES_UNMATCHED] = { "responses_unmatched", "Responses to upstream queries dnsmark did not mark." },
 	[STATS_BAD_RESPONSE] = { "bad_response", "Upstream responses that could not be walked." },
 	[STATS_UPSTREAM_TCP_KEPT] = { "upstream_tcp_kept", "Queries on upstream TCP connections that opened unmarked, left unmarked so the connection keeps its route." },
+	[STATS_PENDING_ANSWERED] = { "pending_answered", "Client questions released because their final answer came from upstream." },
 	[STATS_UPSTREAM_SYN] = { "upstream_syn", "TCP connections the resolver opened upstream (SYN)." },
 };
 

@@ -1190,12 +1190,20 @@ Test(judge, marks_tcp_connection_after_truncated_answer)
 	cr_assert_eq(v.mark, 0x5);
 	cr_assert_eq(count(&bed, STATS_UPSTREAM_SYN), 1);
 	cr_assert_eq(count(&bed, STATS_ATTRIB_TCP), 1);
-	/* Another server: two marks wait, nothing ties the SYN to one. */
+	/* Another address (a resolver may retry at the server's IPv6
+	 * address): any truncation of the last moment still ties it. */
 	v = upstream_syn(&bed, "203.0.113.99", 22);
-	assert_unchanged(v, "SYN to another server");
-	cr_assert_eq(count(&bed, STATS_UPSTREAM_SYN), 2);
+	cr_assert_eq(v.mark, 0x5, "SYN to another address: 0x%x", v.mark);
+	cr_assert_eq(count(&bed, STATS_ATTRIB_TCP), 2);
+	/* Later than resolvers retry: two marks wait (the truncated question
+	 * itself is done with), nothing ties the SYN to one. */
+	client_query(&bed, CLIENT6, 0x3333, "other.example.net", 0x7, 23);
+	v = upstream_syn(&bed, SERVER4, 21 + JUDGE_TRUNCATED_MS);
+	assert_unchanged(v, "SYN long after the truncated answer");
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_SYN), 3);
 	bed_fini(&bed);
 }
+
 
 Test(judge, leaves_syn_unmarked_without_evidence)
 {
@@ -1481,5 +1489,95 @@ Test(judge, marks_syn_after_a_client_asked_over_tcp)
 	feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0x5, 20 + JUDGE_TCP_CLIENT_MS);
 	assert_unchanged(upstream_syn(&bed, SERVER4, 21 + JUDGE_TCP_CLIENT_MS),
 	    "SYN, two TCP clients");
+	bed_fini(&bed);
+}
+
+/*
+ * The final answer to a client's question releases it and its ancestors:
+ * the next client's minimised queries are no longer a conflict.
+ */
+Test(judge, releases_question_when_its_answer_comes)
+{
+	static const struct record answer[] = { { 0, NULL, TYPE_A, NULL } };
+	struct judge_verdict v;
+	struct bed bed;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	ask_marked_upstream(&bed);	/* www.example.com, mark 0x5 */
+	client_query(&bed, CLIENT4_B, 0x2001, "mail.example.com", 0x6, 30);
+	/* Before the answer: example.com. is both clients' ancestor. */
+	assert_unchanged(upstream_query(&bed, WAN4, 0x3001, "example.com", 0,
+	    31), "ancestor of two marks");
+	upstream_response(&bed, 0x7777, FLAGS_RESPONSE, answer, 1, 40);
+	cr_assert_eq(count(&bed, STATS_PENDING_ANSWERED), 1);
+	v = upstream_query(&bed, WAN4, 0x3002, "example.com", 0, 41);
+	cr_assert_eq(v.mark, 0x6, "ancestor after the answer: 0x%x", v.mark);
+	cr_assert_eq(count(&bed, STATS_ATTRIB_ANCESTOR), 1);
+	bed_fini(&bed);
+}
+
+/* A referral or a CNAME alone does not end the client's question. */
+Test(judge, keeps_question_after_referral_or_cname)
+{
+	static const struct record referral[] = {
+		{ 1, "example.com", 2, "ns.example.net" },
+	};
+	static const struct record cname[] = {
+		{ 0, NULL, 5, "cdn.example.net" },
+	};
+	struct bed bed;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	ask_marked_upstream(&bed);
+	upstream_response(&bed, 0x7777, 0x8000, referral, 1, 20);
+	upstream_response(&bed, 0x7777, FLAGS_RESPONSE, cname, 1, 21);
+	cr_assert_eq(count(&bed, STATS_PENDING_ANSWERED), 0);
+	cr_assert_eq(upstream_query(&bed, WAN4, 0x7778, "www.example.com", 0,
+	    22).mark, 0x5);
+	bed_fini(&bed);
+}
+
+/*
+ * A query nobody asked (root priming) right after one client asked, while
+ * another's older question still waits: only the recent asker is in view.
+ */
+Test(judge, marks_with_the_only_recent_asker)
+{
+	struct bed bed;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	client_query(&bed, CLIENT4, 1, "old.example.com", 0x5, 0);
+	client_query(&bed, CLIENT4_B, 2, "new.example.org", 0x6, 3000);
+	cr_assert_eq(upstream_query(&bed, WAN4, 3, ".", 0, 3001).mark, 0x6);
+	cr_assert_eq(count(&bed, STATS_ATTRIB_SINGLE), 1);
+	/* Both asked within the window: no single mark. */
+	client_query(&bed, CLIENT4, 4, "again.example.com", 0x5, 3100);
+	assert_unchanged(upstream_query(&bed, WAN4, 5, ".", 0, 3101),
+	    "two recent askers");
+	/* Later, the window passed and both still wait: nothing. */
+	assert_unchanged(upstream_query(&bed, WAN4, 6, ".", 0,
+	    3100 + JUDGE_ASKERS_MS), "no recent asker");
+	bed_fini(&bed);
+}
+
+/*
+ * Two marks under one ancestor, but only one asked in the last moment: the
+ * other's question is from before (answered from the cache or long ago).
+ */
+Test(judge, breaks_ancestor_tie_by_the_only_recent_asker)
+{
+	struct bed bed;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	client_query(&bed, CLIENT4, 1, "www.example.com", 0x5, 0);
+	client_query(&bed, CLIENT4_B, 2, "mail.example.com", 0x6, 3000);
+	cr_assert_eq(upstream_query(&bed, WAN4, 3, "example.com", 0, 3001).mark,
+	    0x6);
+	cr_assert_eq(count(&bed, STATS_ATTRIB_ANCESTOR), 1);
+	/* Both asked in the last moment: a conflict, left unmarked. */
+	client_query(&bed, CLIENT4, 4, "ftp.example.com", 0x5, 3200);
+	assert_unchanged(upstream_query(&bed, WAN4, 5, "example.com", 0, 3201),
+	    "two recent askers");
+	cr_assert_eq(count(&bed, STATS_ATTRIB_CONFLICT_UNMARKED), 1);
 	bed_fini(&bed);
 }
