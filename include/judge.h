@@ -36,9 +36,9 @@ struct judge_config {
  * learned	CNAME targets and referral NS names (and their ancestors)
  *		from responses to marked upstream queries (type 0);
  * inflight	the upstream queries dnsmark marked, with their DNS id;
- * truncated	servers that answered a marked query truncated in the last
- *		JUDGE_TRUNCATED_MS, and under one more key any such server
- *		(a resolver may retry at another address of the server);
+ * truncated	the marks whose queries were answered truncated in the last
+ *		JUDGE_TRUNCATED_MS, under one key (not by server: a resolver
+ *		may retry at another address of the server);
  * tcp_clients	clients that asked over TCP in the last JUDGE_TCP_CLIENT_MS
  *		(a forwarder such as dnsmasq forwards their questions over a
  *		TCP connection of its own, opened at once);

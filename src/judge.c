@@ -22,8 +22,8 @@
 #include "log.h"
 #include "packet.h"
 
-/* A pseudo question type for tables keyed by server address. */
-#define JUDGE_TYPE_SERVER 0xff00
+/* Pseudo question types for the keys that stand for a kind of evidence. */
+#define JUDGE_TYPE_KEY 0xff00
 
 static const enum stats_counter dns_counters[DNS_STATUS_COUNT] = {
 	[DNS_OK] = STATS_BAD_DNS,
@@ -158,19 +158,6 @@ name_key(const uint8_t *name, size_t len, struct dns_question *key)
 	memcpy(key->name, name, len);
 }
 
-/* Makes the key under which a server address is filed. */
-static void
-server_key(const struct packet_endpoint *server, struct dns_question *key)
-{
-	memset(key, 0, sizeof(*key) - sizeof(key->name));
-	key->qtype = JUDGE_TYPE_SERVER;
-	key->name[0] = 17;
-	key->name[1] = server->family;
-	memcpy(key->name + 2, server->addr, 16);
-	key->name[18] = 0;
-	key->name_len = 19;
-}
-
 /* A key that stands for a kind of evidence, not a name or a server. */
 static void
 fixed_key(uint16_t kind, struct dns_question *key)
@@ -185,21 +172,21 @@ fixed_key(uint16_t kind, struct dns_question *key)
 static void
 tcp_client_key(struct dns_question *key)
 {
-	fixed_key(JUDGE_TYPE_SERVER + 1, key);
+	fixed_key(JUDGE_TYPE_KEY + 1, key);
 }
 
 /* The one key under which every client who asked is filed. */
 static void
 asker_key(struct dns_question *key)
 {
-	fixed_key(JUDGE_TYPE_SERVER + 3, key);
+	fixed_key(JUDGE_TYPE_KEY + 3, key);
 }
 
 /* The one key under which any server that answered truncated is filed. */
 static void
 any_truncated_key(struct dns_question *key)
 {
-	fixed_key(JUDGE_TYPE_SERVER + 2, key);
+	fixed_key(JUDGE_TYPE_KEY + 2, key);
 }
 
 /*
@@ -447,7 +434,7 @@ judge_upstream_query(struct judge *judge, const struct judge_packet *pkt,
 
 /*
  * A SYN opening a TCP connection upstream: no question yet to go by.  The
- * evidence: the server just answered a marked query truncated (the resolver
+ * evidence: an answer to a marked query just came truncated (the resolver
  * retries over TCP), or a client just asked over TCP (a forwarder forwards
  * over TCP too), or only one mark is pending.
  */
@@ -461,10 +448,11 @@ judge_upstream_syn(struct judge *judge, const struct judge_packet *pkt,
 	char dst[64];
 
 	judge_expire(judge, now_ms);
-	server_key(&info->dst, &key);
-	if (evidence(judge, judge->truncated, &key, 0, ATTRIB_TCP, now_ms,
-	    &result))
-		goto decided;
+	/*
+	 * Not by server address: a resolver may retry at another address of
+	 * the server (IPv6 after IPv4), and one address's single mark among
+	 * several clients truncated at once would be a wrong mark.
+	 */
 	any_truncated_key(&key);
 	if (evidence(judge, judge->truncated, &key, 0, ATTRIB_TCP, now_ms,
 	    &result))
@@ -513,8 +501,6 @@ judge_upstream_response(struct judge *judge, const struct packet_info *info,
 	}
 	client.mark = match.id_mark;
 	if (facts->truncated) {
-		server_key(&info->src, &key);
-		pending_add(judge->truncated, &key, &client, now_ms);
 		any_truncated_key(&key);
 		pending_add(judge->truncated, &key, &client, now_ms);
 		stats_inc(judge->stats, STATS_RESPONSES_TRUNCATED);

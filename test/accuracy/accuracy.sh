@@ -1,0 +1,221 @@
+#!/bin/bash
+# test/accuracy/accuracy.sh: how many of a resolver's upstream DNS packets
+# leave the gateway with the mark of the client that caused them. For each
+# resolver it builds the bed (lib.sh: client, gateway, internet namespaces;
+# hierarchy.sh: a real DNS hierarchy on NSD), runs the resolver and dnsmark
+# in the gateway with the shipped rules, plays a mixed workload from four
+# marked clients (phase A: one at a time, cold cache each; phase B: all four
+# at once, each in its own subtree) and scores every upstream packet seen on
+# the uplink with its final mark (pcap_marks.py).
+#
+# Needs root. Exit 0 (targets met, or none given), 1 (a target missed, or the
+# bed failed: a lookup went wrong, nothing was seen upstream), 2 (usage), 77
+# (skip: not root or a tool missing; 1 instead when CI=true).
+set -eu
+
+ACC_DIR=$(cd "$(dirname "$0")" && pwd)
+. "$ACC_DIR/lib.sh"
+. "$ACC_DIR/hierarchy.sh"
+. "$ACC_DIR/resolvers.sh"
+
+DNSMARK=${DNSMARK:-$ACC_DIR/../../src/dnsmark}
+RULES_DIR=${RULES_DIR:-$ACC_DIR/../../rules}
+# Seconds between a resolver's start and its phase window (its own start-up
+# queries stay out), and between the last answer and the resolver's stop
+# (late queries stay in).
+ACC_SETTLE=1
+ACC_LINGER=2
+
+usage() {
+	cat <<EOF
+Usage: ${0##*/} [OPTION]...
+Measure how accurately dnsmark marks the upstream queries of real resolvers.
+
+  --resolver LIST      comma-separated, from: $(echo "$RESOLVERS_ALL" | tr ' ' ,)
+                       (default: all)
+  --min-correct-a PCT  fail unless phase A (one client at a time) has at
+                       least PCT % of upstream packets correctly marked
+  --max-wrong-a PCT    fail if more than PCT % carry another client's mark
+  --min-correct-b PCT  the same for phase B (four clients at once), over
+  --max-wrong-b PCT    the packets of names a single client owns
+  --no-dnsmark         run without dnsmark (bed check: all unmarked)
+  --keep               keep the temporary directory (configs, logs, pcaps)
+  -h, --help           show this help
+
+Environment: DNSMARK (default ../../src/dnsmark), RULES_DIR (default
+../../rules), both relative to this script; CI=true turns a skip into a
+failure.
+EOF
+}
+
+ACC_RESOLVERS=$RESOLVERS_ALL
+ACC_TARGETS=
+ACC_NO_DNSMARK=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--resolver=*) ACC_RESOLVERS=$(echo "${1#*=}" | tr , ' ') ;;
+	--resolver)
+		[ $# -ge 2 ] || { usage >&2; exit 2; }
+		ACC_RESOLVERS=$(echo "$2" | tr , ' ')
+		shift
+		;;
+	--min-correct-[ab] | --max-wrong-[ab])
+		[ $# -ge 2 ] || { usage >&2; exit 2; }
+		printf '%s' "$2" | grep -Eq '^[0-9]+([.][0-9]+)?$' ||
+		    { bed_warn "$1: not a percentage: $2"; exit 2; }
+		ACC_TARGETS="$ACC_TARGETS $1 $2"
+		shift
+		;;
+	--no-dnsmark) ACC_NO_DNSMARK=1 ;;
+	--keep) BED_KEEP=1 ;;
+	-h | --help) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+	shift
+done
+
+acc_programs=
+for acc_r in $ACC_RESOLVERS; do
+	acc_p=$(resolver_program "$acc_r") ||
+	    { bed_warn "unknown resolver: $acc_r"; usage >&2; exit 2; }
+	acc_programs="$acc_programs $acc_p"
+done
+
+# acc_lookup LABEL K ADDRESS SERVER NAME TYPE TRANSPORT EXPECTED: one dig
+# from client K's ADDRESS; prints the lookup's result line: label, client,
+# question, transport, rcode, answer count, ok or FAIL.
+acc_lookup() {
+	acc_opts="+time=5 +tries=2 +noall +comments"
+	[ "$7" = tcp ] && acc_opts="$acc_opts +tcp"
+	# shellcheck disable=SC2086
+	acc_out=$(ip netns exec "$BED_NS_CLIENT" dig -b "$3" "@$4" $acc_opts "$5" "$6" 2>&1) || true
+	# A truncated answer makes dig ask again over TCP: the last header counts.
+	acc_rcode=$(printf '%s\n' "$acc_out" | sed -n 's/.*status: \([A-Z]*\),.*/\1/p' | tail -n 1)
+	acc_answers=$(printf '%s\n' "$acc_out" | sed -n 's/.*ANSWER: \([0-9]*\),.*/\1/p' | tail -n 1)
+	acc_verdict=FAIL
+	if [ "$acc_rcode" = "$8" ] &&
+	    { [ "$8" = NXDOMAIN ] || [ "${acc_answers:-0}" -gt 0 ]; }; then
+		acc_verdict=ok
+	fi
+	echo "$1 $2 $5 $6 $7 ${acc_rcode:-none} ${acc_answers:-0} $acc_verdict"
+}
+
+# acc_play LABEL K: client K's whole workload, one lookup after the other,
+# over IPv4 for odd clients and IPv6 for even ones.
+acc_play() {
+	acc_family=4
+	acc_server=$BED_GW_LAN4
+	if [ $(($2 % 2)) -eq 0 ]; then
+		acc_family=6
+		acc_server=$BED_GW_LAN6
+	fi
+	acc_addr=$(bed_client_addr "$2" "$acc_family")
+	hier_workload "$2" | while read -r acc_name acc_type acc_transport acc_expect; do
+		acc_lookup "$1" "$2" "$acc_addr" "$acc_server" \
+		    "$acc_name" "$acc_type" "$acc_transport" "$acc_expect"
+	done
+}
+
+# acc_phase RESOLVER DIR LABEL MARK K...: start RESOLVER with an empty cache,
+# let it settle, play the workloads of clients K... at once, and record the
+# window "LABEL start end MARK" (MARK: every packet's expected mark, or "-":
+# by name owner) and the lookups.
+acc_phase() {
+	acc_resolver=$1
+	acc_dir=$2
+	acc_label=$3
+	acc_want=$4
+	shift 4
+	resolver_start "$acc_resolver" "$acc_dir" "$acc_dir/$acc_label.log"
+	sleep "$ACC_SETTLE"
+	acc_start=$(bed_now)
+	acc_players=
+	for acc_k in "$@"; do
+		acc_play "$acc_label" "$acc_k" >"$acc_dir/lookups.$acc_label.$acc_k" &
+		acc_players="$acc_players $!"
+		BED_PIDS="$BED_PIDS $!"
+	done
+	for acc_pid in $acc_players; do
+		wait "$acc_pid" || true
+		bed_forget "$acc_pid"
+	done
+	sleep "$ACC_LINGER"
+	# The window closes after the resolver has stopped: the segments that
+	# close its TCP connections to upstream belong to the phase too.
+	resolver_stop
+	sleep 0.2
+	echo "$acc_label $acc_start $(bed_now) $acc_want" >>"$acc_dir/windows"
+	for acc_k in "$@"; do
+		cat "$acc_dir/lookups.$acc_label.$acc_k" >>"$acc_dir/lookups"
+	done
+}
+
+# acc_dnsmark_counters LOG: the attribution counters that are not zero in
+# the last counters line dnsmark logged (on SIGUSR1 and at exit).
+acc_dnsmark_counters() {
+	grep 'attrib_' "$1" | tail -n 1 | tr ' ' '\n' | grep -E '^attrib_[a-z_]+=[1-9]' |
+	    tr '\n' ' ' || true
+}
+
+# acc_resolver NAME: one resolver from start to score (DIR/result.json).
+acc_resolver() {
+	acc_t0=$(date +%s)
+	acc_rdir=$BED_TMP/$1
+	resolver_configure "$1" "$acc_rdir"
+	: >"$acc_rdir/windows"
+	: >"$acc_rdir/lookups"
+	if command -v conntrack >/dev/null 2>&1; then
+		ip netns exec "$BED_NS_GW" conntrack -F >/dev/null 2>&1 || true
+	fi
+	bed_capture_start "$acc_rdir/upstream.pcap"
+	[ -n "$ACC_NO_DNSMARK" ] || bed_dnsmark_start "$DNSMARK" "$acc_rdir/dnsmark.log"
+	for acc_client in $BED_CLIENTS; do
+		acc_phase "$1" "$acc_rdir" "A$acc_client" "$acc_client" "$acc_client"
+	done
+	# shellcheck disable=SC2086
+	acc_phase "$1" "$acc_rdir" B - $BED_CLIENTS
+	if [ -z "$ACC_NO_DNSMARK" ]; then
+		bed_dnsmark_stop ||
+		    bed_warn "$1: dnsmark exited with status $? (log: $acc_rdir/dnsmark.log)"
+	fi
+	bed_capture_stop
+	python3 "$ACC_DIR/pcap_marks.py" analyse --resolver "$1" \
+	    --pcap "$acc_rdir/upstream.pcap" --windows "$acc_rdir/windows" \
+	    --owners "$BED_TMP/owners" --lookups "$acc_rdir/lookups" \
+	    --out "$acc_rdir/result.json"
+	acc_counters=
+	[ -n "$ACC_NO_DNSMARK" ] ||
+	    acc_counters="; dnsmark: $(acc_dnsmark_counters "$acc_rdir/dnsmark.log")"
+	bed_say "$1: done in $(($(date +%s) - acc_t0)) s$acc_counters"
+}
+
+# shellcheck disable=SC2086
+bed_init accuracy ip ss iptables ip6tables iptables-restore ip6tables-restore \
+    tcpdump dig nsd unbound python3 $acc_programs
+if [ -z "$ACC_NO_DNSMARK" ] && [ ! -x "$DNSMARK" ]; then
+	bed_skip "no dnsmark binary at $DNSMARK (build it, or set DNSMARK)"
+fi
+for acc_f in iptables-v4.rules iptables-v6.rules; do
+	[ -r "$RULES_DIR/$acc_f" ] || bed_die "no $RULES_DIR/$acc_f (set RULES_DIR)"
+done
+
+bed_say "dnsmark accuracy, run $BED_RUN: $(uname -sr), dnsmark ${ACC_NO_DNSMARK:+(not running) }$DNSMARK, rules $RULES_DIR"
+for acc_r in $ACC_RESOLVERS; do
+	bed_say "  $acc_r: $(resolver_version "$acc_r")"
+done
+# shellcheck disable=SC2046
+bed_net_up $(hier_addresses)
+hier_start "$BED_TMP/internet"
+hier_owners "$BED_TMP/owners"
+bed_gw_rules "$RULES_DIR"
+
+acc_results=
+for acc_r in $ACC_RESOLVERS; do
+	acc_resolver "$acc_r"
+	acc_results="$acc_results $BED_TMP/$acc_r/result.json"
+done
+bed_say
+acc_status=0
+# shellcheck disable=SC2086
+python3 "$ACC_DIR/pcap_marks.py" report $ACC_TARGETS $acc_results || acc_status=$?
+exit $acc_status
