@@ -1,6 +1,7 @@
 #!/bin/sh
-# test/e2e/forwarders.sh: dnsmark end to end with two forwarding resolvers
-# (unbound forwarding over IPv4, dnsmasq forwarding over IPv6) on a gateway
+# test/e2e/forwarders.sh: dnsmark end to end with forwarding resolvers
+# (unbound forwarding over IPv4, dnsmasq forwarding over IPv6, and dnsmasq
+# forwarding to unbound on 127.0.0.1:5353 on the same host) on a gateway
 # that loads the shipped rules/ as they are. Three IPv4 and three IPv6
 # clients, each with its own mark, look up unique names; every upstream
 # query for a client's name must leave the gateway with that client's mark,
@@ -127,6 +128,10 @@ stats_dir=$E2E_TMP/metrics
 mkdir "$stats_dir" && chown nobody "$stats_dir" && chmod 755 "$E2E_TMP"
 stats_file=$stats_dir/dnsmark.prom
 scenario dnsmasq --user nobody --stats-file "$stats_file" --stats-interval 1
+# Chained resolvers on one host: dnsmasq on port 53 forwarding to unbound on
+# 127.0.0.1:5353, which forwards upstream. The loopback hop is left alone;
+# unbound's upstream queries carry the clients' marks all the same.
+scenario chained
 
 e2e_say "$E2E_PASSED passed, $E2E_FAILED failed ($(e2e_elapsed) s)"
 [ "$E2E_FAILED" -eq 0 ]

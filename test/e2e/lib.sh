@@ -415,7 +415,10 @@ e2e_resolver_start() {
 	e2e_label=$2
 	E2E_RESOLVER_LOG=$E2E_TMP/$e2e_label-$E2E_RESOLVER.log
 	case $E2E_RESOLVER in
-	unbound)
+	unbound | chained)
+		# chained: unbound on 127.0.0.1@5353 behind dnsmasq on port 53.
+		e2e_interfaces="$E2E_GW_V4 $E2E_GW_V6"
+		[ "$E2E_RESOLVER" = chained ] && e2e_interfaces=127.0.0.1@5353
 		cat >"$E2E_TMP/$e2e_label-unbound.conf" <<EOF
 server:
 	username: ""
@@ -429,8 +432,7 @@ server:
 	log-queries: yes
 	num-threads: 1
 	so-reuseport: no
-	interface: $E2E_GW_V4
-	interface: $E2E_GW_V6
+$(for e2e_i in $e2e_interfaces; do printf '\tinterface: %s\n' "$e2e_i"; done)
 	access-control: 192.0.2.0/24 allow
 	access-control: 2001:db8:1::/64 allow
 	# Only the iterator: no validator, and no trust anchor is configured,
@@ -455,6 +457,26 @@ forward-zone:
 EOF
 		e2e_spawn "$E2E_NS_GW" "$E2E_RESOLVER_LOG" \
 		    unbound -d -c "$E2E_TMP/$e2e_label-unbound.conf"
+		[ "$E2E_RESOLVER" = chained ] || {
+			E2E_RESOLVER_PID=$E2E_LAST_PID
+			E2E_CHAINED_PID=
+			e2e_resolver_wait
+			return
+		}
+		E2E_CHAINED_PID=$E2E_LAST_PID
+		e2e_wait_until 100 e2e_dig_ok "$E2E_NS_GW" @127.0.0.1 -p 5353 \
+		    version.bind CH TXT || {
+			e2e_show "chained unbound" "$E2E_RESOLVER_LOG"
+			e2e_die "chained unbound did not answer on 127.0.0.1@5353"
+		}
+		E2E_RESOLVER_LOG=$E2E_TMP/$e2e_label-dnsmasq.log
+		e2e_spawn "$E2E_NS_GW" "$E2E_RESOLVER_LOG" \
+		    dnsmasq -k -C /dev/null --no-resolv --no-hosts \
+		    --server=127.0.0.1#5353 \
+		    --listen-address="$E2E_GW_V4,$E2E_GW_V6" --bind-interfaces \
+		    --user=root --group=root \
+		    --pid-file="$E2E_TMP/$e2e_label-dnsmasq.pid" \
+		    --log-facility=- --log-queries
 		;;
 	dnsmasq)
 		# DNSSEC and every other background query are off by default.
@@ -471,6 +493,12 @@ EOF
 		;;
 	esac
 	E2E_RESOLVER_PID=$E2E_LAST_PID
+	e2e_resolver_wait
+}
+
+# e2e_resolver_wait: wait until the resolver under test answers on both of
+# the gateway's client-side addresses.
+e2e_resolver_wait() {
 	# version.bind is answered locally by both: no upstream query.
 	for e2e_addr in $E2E_GW_V4 $E2E_GW_V6; do
 		e2e_wait_until 100 e2e_dig_ok "$E2E_NS_GW" "@$e2e_addr" \
@@ -483,6 +511,7 @@ EOF
 
 e2e_resolver_stop() {
 	e2e_stop "$E2E_RESOLVER_PID"
+	[ -z "${E2E_CHAINED_PID:-}" ] || e2e_stop "$E2E_CHAINED_PID"
 }
 
 # e2e_queue_line: the gateway's nfnetlink_queue line for our queue, empty
