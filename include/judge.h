@@ -62,6 +62,8 @@ struct judge {
 	struct stats *stats;
 	struct attrib_policy policy;
 	uint32_t mask;
+	uint64_t timeout_ms;
+	uint64_t evicted_ms;	/* when a live entry was last evicted; 0: never */
 	struct response_facts facts;	/* scratch space for one response */
 };
 

@@ -39,6 +39,13 @@ struct queue *queue_open(uint16_t num, uint32_t maxlen, struct stats *stats,
 /* Returns non-zero when the kernel attaches conntrack data (NFQA_CT). */
 int queue_has_conntrack(const struct queue *queue);
 
+/*
+ * Returns how many queued packets the kernel could not put on the socket
+ * since it opened (SO_MEMINFO drops: fail-open passed them unmarked), or
+ * -1 when the kernel does not say.
+ */
+long long queue_socket_drops(const struct queue *queue);
+
 /* Returns the socket to poll for input. */
 int queue_fd(const struct queue *queue);
 

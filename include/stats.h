@@ -48,6 +48,8 @@ enum stats_counter {
 	STATS_UPSTREAM_SYN,		/* TCP connections opened upstream */
 	STATS_UPSTREAM_TCP_KEPT,	/* queries on unmarked TCP connections, kept so */
 	STATS_PENDING_ANSWERED,		/* client questions whose final answer was seen */
+	STATS_EVIDENCE_EVICTED,		/* ancestors, learned names ... pushed out by the cap */
+	STATS_SOCKET_DROPS,		/* queued packets the socket had no room for */
 	STATS_COUNT
 };
 

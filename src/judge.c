@@ -58,6 +58,7 @@ judge_init(struct judge *judge, const struct judge_config *config,
 	judge->stats = stats;
 	judge->policy = config->policy;
 	judge->mask = config->mask;
+	judge->timeout_ms = config->timeout_ms;
 	judge->pending = pending_new(config->max_pending, config->timeout_ms,
 	    config->key);
 	/* Every question brings its ancestors; many share them. */
@@ -129,11 +130,16 @@ judge_expire(struct judge *judge, uint64_t now_ms)
 		pending_expire(judge->recent, now_ms);
 }
 
+/*
+ * Returns non-zero when the response info comes from the server a marked
+ * query went to and goes to the port it left from (held in query).
+ */
 static int
-endpoint_equal(const struct packet_endpoint *a, const struct packet_endpoint *b)
+answers(const struct packet_endpoint *query, const struct packet_info *info)
 {
-	return a->family == b->family && a->port == b->port &&
-	    memcmp(a->addr, b->addr, sizeof(a->addr)) == 0;
+	return query->family == info->src.family &&
+	    query->port == info->dst.port &&
+	    memcmp(query->addr, info->src.addr, sizeof(query->addr)) == 0;
 }
 
 /*
@@ -209,6 +215,19 @@ release_question(struct judge *judge, const struct dns_question *q,
 	}
 }
 
+/*
+ * Counts an eviction from a full table.  For a timeout after it, a missing
+ * entry no longer means that nobody asked: the only mark left may be the
+ * flooder's, so the single-mark fallback is off (single_mark()).
+ */
+static void
+note_eviction(struct judge *judge, enum stats_counter counter,
+    uint64_t now_ms)
+{
+	stats_inc(judge->stats, counter);
+	judge->evicted_ms = now_ms;
+}
+
 /* Files the name and each of its ancestors but the root under mark. */
 static void
 add_name_and_ancestors(struct judge *judge, struct pending_table *table,
@@ -221,7 +240,7 @@ add_name_and_ancestors(struct judge *judge, struct pending_table *table,
 	    offset += (size_t)name[offset] + 1) {
 		name_key(name + offset, len - offset, &key);
 		if (pending_add(table, &key, client, now_ms))
-			stats_inc(judge->stats, STATS_PENDING_EVICTED);
+			note_eviction(judge, STATS_EVIDENCE_EVICTED, now_ms);
 	}
 }
 
@@ -255,16 +274,19 @@ judge_client_query(struct judge *judge, const struct judge_packet *pkt,
 
 	judge_expire(judge, now_ms);
 	if (pending_add(judge->pending, q, &client, now_ms))
-		stats_inc(judge->stats, STATS_PENDING_EVICTED);
-	if (judge->recent != NULL)
-		pending_add(judge->recent, q, &client, now_ms);
+		note_eviction(judge, STATS_PENDING_EVICTED, now_ms);
+	if (judge->recent != NULL &&
+	    pending_add(judge->recent, q, &client, now_ms))
+		note_eviction(judge, STATS_EVIDENCE_EVICTED, now_ms);
 	add_name_and_ancestors(judge, judge->ancestors, q->name, q->name_len,
 	    &client, now_ms);
 	asker_key(&key);
-	pending_add(judge->askers, &key, &client, now_ms);
+	if (pending_add(judge->askers, &key, &client, now_ms))
+		note_eviction(judge, STATS_EVIDENCE_EVICTED, now_ms);
 	if (info->protocol == IPPROTO_TCP) {
 		tcp_client_key(&key);
-		pending_add(judge->tcp_clients, &key, &client, now_ms);
+		if (pending_add(judge->tcp_clients, &key, &client, now_ms))
+			note_eviction(judge, STATS_EVIDENCE_EVICTED, now_ms);
 	}
 	stats_inc(judge->stats, STATS_CLIENT_QUERIES);
 	log_question("client", info, q, client.mark, NULL);
@@ -330,13 +352,17 @@ evidence(struct judge *judge, struct pending_table *table,
 /*
  * The last resort: one mark among every client waiting, or else one mark
  * among the clients who asked in the last JUDGE_ASKERS_MS (the others'
- * questions were answered from the cache, or long ago).
+ * questions were answered from the cache, or long ago).  Not while the
+ * tables overflow: then the only mark left may be a flooder's.
  */
 static struct attrib_result
-single_mark(struct judge *judge)
+single_mark(struct judge *judge, uint64_t now_ms)
 {
 	struct attrib_result result = { .reason = ATTRIB_NONE };
 
+	if (judge->evicted_ms != 0 &&
+	    now_ms - judge->evicted_ms < judge->timeout_ms)
+		return result;
 	if (pending_single_mark(judge->pending, &result.mark) ||
 	    pending_single_mark(judge->askers, &result.mark)) {
 		result.reason = ATTRIB_SINGLE;
@@ -373,7 +399,7 @@ attribute_question(struct judge *judge, const struct dns_question *q,
 	if (evidence(judge, judge->recent, q, 0, ATTRIB_RECENT, now_ms,
 	    &result))
 		return result;
-	return single_mark(judge);
+	return single_mark(judge, now_ms);
 }
 
 static struct judge_verdict
@@ -420,12 +446,15 @@ judge_upstream_query(struct judge *judge, const struct judge_packet *pkt,
 		verdict = apply(judge, pkt, &result);
 	}
 	if (result.marked) {
-		/* Remember it, to learn from its response. */
+		/* Remember it, to learn from its response: the server's
+		 * address with the resolver's port, as the answer must show. */
 		struct pending_client client = {
 			.addr = info->dst, .id = q->id, .mark = result.mark,
 		};
 
-		pending_add(judge->inflight, q, &client, now_ms);
+		client.addr.port = info->src.port;
+		if (pending_add(judge->inflight, q, &client, now_ms))
+			note_eviction(judge, STATS_EVIDENCE_EVICTED, now_ms);
 	}
 	log_question("upstream", info, q, verdict.set_mark ? verdict.mark :
 	    pkt->mark, attrib_reason_name(result.reason));
@@ -461,7 +490,7 @@ judge_upstream_syn(struct judge *judge, const struct judge_packet *pkt,
 	if (evidence(judge, judge->tcp_clients, &key, 0, ATTRIB_TCP, now_ms,
 	    &result))
 		goto decided;
-	result = single_mark(judge);
+	result = single_mark(judge, now_ms);
 decided:
 	stats_inc(judge->stats, STATS_UPSTREAM_SYN);
 	verdict = apply(judge, pkt, &result);
@@ -492,10 +521,11 @@ judge_upstream_response(struct judge *judge, const struct packet_info *info,
 		    response_status_name(status));
 		return;
 	}
-	/* Only the server the query went to answers it (RFC 5452): anyone
-	 * else guessing the id must not teach names under a client's mark. */
+	/* Only the server the query went to answers it, to the port it left
+	 * from (RFC 5452): anyone else guessing the id must not teach names
+	 * under a client's mark. */
 	pending_match(judge->inflight, &facts->question, now_ms, &match);
-	if (!match.id_matched || !endpoint_equal(&match.id_client, &info->src)) {
+	if (!match.id_matched || !answers(&match.id_client, info)) {
 		stats_inc(judge->stats, STATS_RESPONSES_UNMATCHED);
 		return;
 	}

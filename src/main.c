@@ -25,6 +25,7 @@
 #include "stats.h"
 
 struct daemon {
+	struct queue *queue;
 	struct judge judge;
 	struct stats stats;
 	uint64_t now_ms;
@@ -52,11 +53,25 @@ on_packet(const struct queue_packet *packet, void *arg)
 	return judge_packet(&daemon->judge, &packet->pkt, daemon->now_ms);
 }
 
+/* Brings the counters the kernel keeps into the stats. */
 static void
-log_stats(const struct daemon *daemon)
+update_kernel_counters(struct daemon *daemon)
+{
+	long long drops;
+
+	if (daemon->queue == NULL)
+		return;
+	drops = queue_socket_drops(daemon->queue);
+	if (drops >= 0)
+		daemon->stats.counter[STATS_SOCKET_DROPS] = (uint64_t)drops;
+}
+
+static void
+log_stats(struct daemon *daemon)
 {
 	char line[4096];
 
+	update_kernel_counters(daemon);
 	stats_format(&daemon->stats, line, sizeof(line));
 	log_info("pending=%zu %s", pending_count(daemon->judge.pending), line);
 }
@@ -74,6 +89,7 @@ write_metrics(struct daemon *daemon)
 	FILE *f;
 	int len, err;
 
+	update_kernel_counters(daemon);
 	f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
 	if (f != NULL) {
 		size_t n = fread(proc, 1, sizeof(proc) - 1, f);
@@ -269,6 +285,7 @@ main(int argc, char *argv[])
 	    on_packet, &daemon);
 	if (queue == NULL)
 		fatal("cannot bind NFQUEUE %u", opts.queue);
+	daemon.queue = queue;
 	if (opts.user != NULL) {
 		if (privs_drop(opts.user, err, sizeof(err)) < 0)
 			fatal("--user %s: %s", opts.user, err);
@@ -296,6 +313,7 @@ main(int argc, char *argv[])
 	log_stats(&daemon);
 	if (daemon.stats_file != NULL)
 		write_metrics(&daemon);
+	daemon.queue = NULL;
 	queue_close(queue);
 	judge_free(&daemon.judge);
 	return 0;

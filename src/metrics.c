@@ -104,11 +104,12 @@ metrics_format(const struct stats *stats, const struct metrics_gauges *gauges,
 		    "Packets in the kernel queue waiting for a verdict.",
 		    gauges->kernel.waiting);
 		metric(&out, "kernel_queue_dropped_total", "counter",
-		    "Packets the kernel dropped because the queue was full.",
+		    "Packets the kernel dropped because the queue was full (0 with fail-open).",
 		    gauges->kernel.dropped);
 		metric(&out, "kernel_queue_user_dropped_total", "counter",
-		    "Packets the kernel could not deliver to dnsmark "
-		    "(passed fail-open).", gauges->kernel.user_dropped);
+		    "Packets the kernel dropped because it could not deliver "
+		    "them (0 with fail-open, which passes them instead).",
+		    gauges->kernel.user_dropped);
 		metric(&out, "kernel_queue_id_sequence", "counter",
 		    "Packet ids the kernel handed out on the queue.",
 		    gauges->kernel.id_sequence);

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include <libmnl/libmnl.h>
+#include <linux/sock_diag.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
@@ -339,6 +340,18 @@ int
 queue_has_conntrack(const struct queue *queue)
 {
 	return queue->has_conntrack;
+}
+
+long long
+queue_socket_drops(const struct queue *queue)
+{
+	uint32_t meminfo[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(meminfo);
+
+	if (getsockopt(mnl_socket_get_fd(queue->nl), SOL_SOCKET, SO_MEMINFO,
+	    meminfo, &len) < 0 || len <= SK_MEMINFO_DROPS * sizeof(uint32_t))
+		return -1;
+	return meminfo[SK_MEMINFO_DROPS];
 }
 
 int

@@ -36,7 +36,7 @@ static const struct {
 	[STATS_BAD_DNS_NAME] = { "bad_dns_name", "DNS questions with a bad label or an overlong name." },
 	[STATS_BAD_DNS_LDNS] = { "bad_dns_ldns", "DNS questions ldns refused after the pre-check." },
 	[STATS_VERDICT_ERRORS] = { "verdict_errors", "Verdicts the kernel refused." },
-	[STATS_ENOBUFS] = { "enobufs", "Receive buffer overruns (packets passed by fail-open or lost)." },
+	[STATS_ENOBUFS] = { "enobufs", "Receive errors ENOBUFS (NETLINK_NO_ENOBUFS keeps them away: socket_drops counts the overruns)." },
 	[STATS_ATTRIB_ANCESTOR] = { "attrib_ancestor", "Upstream queries for a name on the way to a pending client's name." },
 	[STATS_ATTRIB_LEARNED] = { "attrib_learned", "Upstream queries for a CNAME target or name server a response named." },
 	[STATS_ATTRIB_TCP] = { "attrib_tcp", "TCP connections to a server that answered a client's question truncated." },
@@ -48,6 +48,8 @@ static const struct {
 	[STATS_BAD_RESPONSE] = { "bad_response", "Upstream responses that could not be walked." },
 	[STATS_UPSTREAM_TCP_KEPT] = { "upstream_tcp_kept", "Queries on upstream TCP connections that opened unmarked, left unmarked so the connection keeps its route." },
 	[STATS_PENDING_ANSWERED] = { "pending_answered", "Client questions released because their final answer came from upstream." },
+	[STATS_EVIDENCE_EVICTED] = { "evidence_evicted", "Ancestors, learned names and other evidence evicted because their table was full." },
+	[STATS_SOCKET_DROPS] = { "socket_drops", "Packets the kernel could not deliver to dnsmark's full socket: passed unmarked by fail-open (SO_MEMINFO drops)." },
 	[STATS_UPSTREAM_SYN] = { "upstream_syn", "TCP connections the resolver opened upstream (SYN)." },
 };
 

@@ -1129,7 +1129,8 @@ Test(judge, learns_from_first_segment_of_tcp_response)
 	    "www.example.com", TYPE_A, cname, 2);
 	/* The length says 600 bytes; this segment holds the first part. */
 	put16(stream, 600);
-	seg_len = build_segment(seg, IPPROTO_TCP, 53, 52000, 0x18, stream,
+	/* To the port the query left from (33333, see upstream_query). */
+	seg_len = build_segment(seg, IPPROTO_TCP, 53, 33333, 0x18, stream,
 	    2 + msg_len);
 	len = build_ip(pkt, SERVER4, WAN4, IPPROTO_TCP, seg, seg_len);
 	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0, 20),
@@ -1579,5 +1580,53 @@ Test(judge, breaks_ancestor_tie_by_the_only_recent_asker)
 	assert_unchanged(upstream_query(&bed, WAN4, 5, "example.com", 0, 3201),
 	    "two recent askers");
 	cr_assert_eq(count(&bed, STATS_ATTRIB_CONFLICT_UNMARKED), 1);
+	bed_fini(&bed);
+}
+
+/* A response to another port of the resolver than the query left from is
+ * not its answer, whatever its id (RFC 5452). */
+Test(judge, learns_nothing_from_response_to_another_port)
+{
+	static const struct record cname[] = {
+		{ 0, NULL, 5, "cdn.example.net" },
+	};
+	uint8_t pkt[PACKET_BUF], msg[1024];
+	struct bed bed;
+	size_t len;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	ask_marked_upstream(&bed);
+	len = build_message(msg, 0x7777, FLAGS_RESPONSE, "www.example.com",
+	    TYPE_A, cname, 1);
+	len = build_udp_message(pkt, SERVER4, 53, WAN4, 44444, msg, len);
+	feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0, 20);
+	cr_assert_eq(count(&bed, STATS_NAMES_LEARNED), 0);
+	cr_assert_eq(count(&bed, STATS_RESPONSES_UNMATCHED), 1);
+	bed_fini(&bed);
+}
+
+/*
+ * While the table overflows (a flood), a missing entry no longer means that
+ * nobody asked: the only mark left may be the flooder's.  No single-mark
+ * fallback for a timeout after an eviction.
+ */
+Test(judge, no_single_mark_while_the_table_overflows)
+{
+	char name[64];
+	struct bed bed;
+
+	bed_init(&bed, 4, 1000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	client_query(&bed, CLIENT4_B, 1, "victim.example.org", 0x6, 0);
+	for (int i = 0; i < 8; i++) {
+		snprintf(name, sizeof(name), "flood%d.example.com", i);
+		client_query(&bed, CLIENT4, (uint16_t)(10 + i), name, 0x5, 10);
+	}
+	cr_assert_gt(count(&bed, STATS_PENDING_EVICTED), 0);
+	assert_unchanged(upstream_query(&bed, WAN4, 99, "victim.example.org",
+	    0, 20), "victim's query during a flood");
+	/* A timeout after the last eviction, the fallback is back. */
+	client_query(&bed, CLIENT4, 50, "late.example.com", 0x5, 1500);
+	cr_assert_eq(upstream_query(&bed, WAN4, 98, "unasked.example.net", 0,
+	    1600).mark, 0x5);
 	bed_fini(&bed);
 }
