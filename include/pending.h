@@ -29,11 +29,11 @@ struct pending_match {
 	unsigned int distinct_marks;	/* 0, 1 or 2 (2 means "two or more") */
 	uint32_t first_mark;		/* mark of the oldest entry */
 	uint32_t last_mark;		/* mark of the newest entry */
-	uint64_t last_ms;		/* when the newest entry's mark last asked */
-	uint64_t other_last_ms;		/* ... and the newest of any other mark */
 	int id_matched;			/* an entry's DNS id equals the query's */
 	uint32_t id_mark;		/* mark of the newest such entry */
 	struct packet_endpoint id_client; /* and the address it holds */
+	uint64_t last_ms;		/* when the newest entry's mark last asked */
+	uint64_t other_last_ms;		/* ... and the newest of any other mark */
 };
 
 /*

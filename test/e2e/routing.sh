@@ -110,10 +110,10 @@ lookup() {
 check_uplinks() {
 	packets "$1" gwu0 >"$E2E_TMP/$1-a.txt"
 	packets "$1" gwu1 >"$E2E_TMP/$1-b.txt"
-	on_b_wrong=$(grep -c -e 'c4-10' -e 'c6-10' "$E2E_TMP/$1-b.txt")
-	on_a_wrong=$(grep -c -e 'c4-11' -e 'c6-11' "$E2E_TMP/$1-a.txt")
-	on_b_right=$(grep -c -e 'c4-11' -e 'c6-11' "$E2E_TMP/$1-b.txt")
-	on_a_right=$(grep -c -e 'c4-10' -e 'c6-10' "$E2E_TMP/$1-a.txt")
+	on_b_wrong=$(grep -ic -e 'c4-10' -e 'c6-10' "$E2E_TMP/$1-b.txt")
+	on_a_wrong=$(grep -ic -e 'c4-11' -e 'c6-11' "$E2E_TMP/$1-a.txt")
+	on_b_right=$(grep -ic -e 'c4-11' -e 'c6-11' "$E2E_TMP/$1-b.txt")
+	on_a_right=$(grep -ic -e 'c4-10' -e 'c6-10' "$E2E_TMP/$1-a.txt")
 	tcp_a=$(grep -c 'Flags \[' "$E2E_TMP/$1-a.txt")
 	tcp_b=$(grep -c 'Flags \[' "$E2E_TMP/$1-b.txt")
 	syn_b=$(grep -c 'Flags \[S\]' "$E2E_TMP/$1-b.txt")
