@@ -11,7 +11,10 @@ autoconf automake make gcc pkg-config
 libnetfilter-queue-dev libmnl-dev libnfnetlink-dev libnetfilter-conntrack-dev
 libldns-dev libcriterion-dev
 iproute2 iptables nftables conntrack tcpdump
-unbound dnsmasq-base nsd dnsutils prometheus
+unbound dnsmasq-base nsd dnsutils prometheus dnsperf
+bind9 knot-resolver pdns-recursor python3
+qemu-system-x86 busybox-static cpio
+valgrind clang libclang-rt-14-dev
 "
 
 if [ "$(id -u)" != 0 ]; then

@@ -1437,7 +1437,7 @@ const struct hostile_case hostile_cases[] = {
 	{ "client TCP segment of 1460 octets packed with 38 queries", IN, 0,
 	    0, STATS_CLIENT_QUERIES, PACKED_QUERIES, 0, 0, client_tcp_packed },
 	{ "upstream TCP segment with two queries", OUT, 0, 0,
-	    STATS_UPSTREAM_MARKED, 1, 1, 0, upstream_tcp_two },
+	    STATS_UPSTREAM_TCP_KEPT, 1, 0, 0, upstream_tcp_two },
 	{ "TCP data offset below 20 or past the segment", IN, 0, 1,
 	    STATS_BAD_PACKET, 1, 0, 0, tcp_bad_offset },
 	{ "HTTP request over UDP to port 53", IN, 0, 0,

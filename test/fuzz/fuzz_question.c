@@ -1,0 +1,91 @@
+/*
+ * libFuzzer target: bytes as a DNS message for dns_parse_question(), and
+ * the question it accepts through dns_name_format() as the debug log does.
+ * Checks what an accepted question must be: one uncompressed, lower-case
+ * name of at most 255 octets copied from the message, read by ldns exactly
+ * where the pre-check walked (ldns never refuses what the pre-check took).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns.h"
+
+static void
+check(int holds, const char *what)
+{
+	if (!holds) {
+		fprintf(stderr, "fuzz_question: invariant broken: %s\n", what);
+		abort();
+	}
+}
+
+static uint16_t
+read16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* A wire name: labels of 1 to 63 octets, the root label last. */
+static int
+name_well_formed(const uint8_t *name, size_t len)
+{
+	size_t pos = 0;
+
+	while (pos < len && name[pos] != 0) {
+		if (name[pos] > 63)
+			return 0;
+		pos += 1 + (size_t)name[pos];
+	}
+	return pos == len - 1;
+}
+
+static void
+check_question(const uint8_t *msg, size_t len, const struct dns_question *q)
+{
+	char text[4 * DNS_NAME_MAX + 1], small[7];
+	size_t name_len = q->name_len;
+
+	check(name_len >= 1 && name_len <= DNS_NAME_MAX, "name length");
+	check(DNS_HEADER_LEN + name_len + 4 <= len, "question inside message");
+	check(name_well_formed(q->name, name_len), "name well formed");
+	for (size_t i = 0; i < name_len; i++) {
+		check(!isupper(q->name[i]), "name lower case");
+		check(q->name[i] == tolower(msg[DNS_HEADER_LEN + i]),
+		    "name copied from the message");
+	}
+	check(q->id == read16(msg), "id");
+	check(q->flags == read16(msg + 2), "flags");
+	check(((q->flags >> 11) & 0x0f) == DNS_OPCODE_QUERY, "opcode");
+	check(read16(msg + 4) == 1, "one question");
+	check(q->qtype == read16(msg + DNS_HEADER_LEN + name_len), "qtype");
+	check(q->qclass == read16(msg + DNS_HEADER_LEN + name_len + 2),
+	    "qclass");
+
+	dns_name_format(q->name, name_len, text, sizeof(text));
+	check(strlen(text) < sizeof(text) && text[0] != '\0', "name text");
+	check(text[strlen(text) - 1] == '.', "name text ends with a dot");
+	dns_name_format(q->name, name_len, small, sizeof(small));
+	check(strlen(small) < sizeof(small), "short name text bounded");
+	check(strncmp(small, text, strlen(small)) == 0,
+	    "short name text is a prefix");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct dns_question q;
+	enum dns_status status;
+
+	memset(&q, 0xa5, sizeof(q));
+	status = dns_parse_question(data, size, &q);
+	check((unsigned int)status < DNS_STATUS_COUNT, "status in range");
+	check(strcmp(dns_status_name(status), "unknown") != 0, "status named");
+	check(status != DNS_LDNS, "ldns agrees with the pre-check");
+	if (status == DNS_OK)
+		check_question(data, size, &q);
+	return 0;
+}
