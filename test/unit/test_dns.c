@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 
 #include "dns.h"
+#include "wire.h"
 
 #define MSG_BUF 1024
 
@@ -18,49 +19,17 @@
 #define CLASS_IN 1
 #define CLASS_CH 3
 
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-/*
- * Writes the dotted name ("www.example.com", "." for the root) in wire form
- * at wire, without compression and without changing case; returns its
- * length.  A label may hold any byte but a dot.
- */
-static size_t
-name_to_wire(const char *name, uint8_t *wire)
-{
-	size_t out = 0;
-
-	while (*name != '\0' && strcmp(name, ".") != 0) {
-		const char *dot = strchr(name, '.');
-		size_t label = dot ? (size_t)(dot - name) : strlen(name);
-
-		wire[out++] = (uint8_t)label;
-		memcpy(wire + out, name, label);
-		out += label;
-		name += label;
-		if (*name == '.')
-			name++;
-	}
-	wire[out++] = 0;
-	return out;
-}
-
 /* Writes a header with the given id, flags and counts; returns 12. */
 static size_t
 put_header(uint8_t *msg, uint16_t id, uint16_t flags, uint16_t qdcount,
     uint16_t ancount, uint16_t nscount, uint16_t arcount)
 {
-	put16(msg, id);
-	put16(msg + 2, flags);
-	put16(msg + 4, qdcount);
-	put16(msg + 6, ancount);
-	put16(msg + 8, nscount);
-	put16(msg + 10, arcount);
+	wire_put16(msg, id);
+	wire_put16(msg + 2, flags);
+	wire_put16(msg + 4, qdcount);
+	wire_put16(msg + 6, ancount);
+	wire_put16(msg + 8, nscount);
+	wire_put16(msg + 10, arcount);
 	return DNS_HEADER_LEN;
 }
 
@@ -70,8 +39,8 @@ put_question(uint8_t *p, const uint8_t *wire, size_t wire_len, uint16_t qtype,
     uint16_t qclass)
 {
 	memcpy(p, wire, wire_len);
-	put16(p + wire_len, qtype);
-	put16(p + wire_len + 2, qclass);
+	wire_put16(p + wire_len, qtype);
+	wire_put16(p + wire_len + 2, qclass);
 	return wire_len + 4;
 }
 
@@ -83,7 +52,7 @@ build_query(uint8_t *msg, uint16_t id, uint16_t flags, const char *name,
 	uint8_t wire[MSG_BUF];
 	size_t len, wire_len;
 
-	wire_len = name_to_wire(name, wire);
+	wire_len = wire_put_name(wire, name);
 	len = put_header(msg, id, flags, 1, 0, 0, 0);
 	return len + put_question(msg + len, wire, wire_len, qtype, qclass);
 }
@@ -230,7 +199,7 @@ Test(dns, rejects_question_counts_other_than_one)
 		    CLASS_IN);
 		len += put_question(msg + len, www_example_com,
 		    sizeof(www_example_com), TYPE_AAAA, CLASS_IN);
-		put16(msg + 4, counts[i]);
+		wire_put16(msg + 4, counts[i]);
 		cr_assert_eq(dns_parse_question(msg, len, &q), DNS_QDCOUNT,
 		    "QDCOUNT %u", counts[i]);
 	}
@@ -395,7 +364,7 @@ Test(dns, parses_response_and_says_so)
 	/* QR, RD, RA, NOERROR, with one answer the parser need not read. */
 	len = build_query(msg, 0x4242, 0x8180, "www.example.com", TYPE_A,
 	    CLASS_IN);
-	put16(msg + 6, 1);
+	wire_put16(msg + 6, 1);
 	memcpy(msg + len, (const uint8_t[]){ 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0,
 	    60, 0, 4, 192, 0, 2, 1 }, 16);
 	len += 16;
@@ -427,14 +396,14 @@ Test(dns, parses_query_with_edns_opt)
 
 	len = build_query(msg, 0x1234, 0x0120, "WwW.example.COM", TYPE_AAAA,
 	    CLASS_IN);
-	put16(msg + 10, 1);
+	wire_put16(msg + 10, 1);
 	/* OPT: root owner, type 41, payload size 1232, DO bit, no options. */
 	msg[len++] = 0;
-	put16(msg + len, TYPE_OPT);
-	put16(msg + len + 2, 1232);
-	put16(msg + len + 4, 0);
-	put16(msg + len + 6, 0x8000);
-	put16(msg + len + 8, 0);
+	wire_put16(msg + len, TYPE_OPT);
+	wire_put16(msg + len + 2, 1232);
+	wire_put16(msg + len + 4, 0);
+	wire_put16(msg + len + 6, 0x8000);
+	wire_put16(msg + len + 8, 0);
 	len += 10;
 	cr_assert_eq(dns_parse_question(msg, len, &q), DNS_OK);
 	cr_assert_eq(q.id, 0x1234);
@@ -462,7 +431,7 @@ Test(dns, formats_printable_names)
 	size_t wire_len;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		wire_len = name_to_wire(cases[i].name, wire);
+		wire_len = wire_put_name(wire, cases[i].name);
 		cr_assert_eq(dns_name_format(wire, wire_len, buf, sizeof(buf)),
 		    buf);
 		cr_assert_str_eq(buf, cases[i].expect);

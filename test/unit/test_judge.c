@@ -14,6 +14,7 @@
 #include <criterion/criterion.h>
 
 #include "judge.h"
+#include "wire.h"
 
 #define PACKET_BUF 2048
 #define HOOK_FORWARD 2
@@ -84,39 +85,6 @@ count(const struct bed *bed, enum stats_counter counter)
 	return bed->stats.counter[counter];
 }
 
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
-/* Writes the dotted name in wire form at p, case kept; returns its length. */
-static size_t
-put_name(uint8_t *p, const char *name)
-{
-	size_t len = 0;
-
-	while (*name != '\0' && strcmp(name, ".") != 0) {
-		const char *dot = strchr(name, '.');
-		size_t label = dot ? (size_t)(dot - name) : strlen(name);
-
-		p[len++] = (uint8_t)label;
-		memcpy(p + len, name, label);
-		len += label;
-		name += label + (dot ? 1 : 0);
-	}
-	p[len++] = 0;
-	return len;
-}
-
 /* A resource record of a response; records go in section order. */
 struct record {
 	int section;		/* 0 answer, 1 authority, 2 additional */
@@ -134,12 +102,12 @@ build_message(uint8_t *msg, uint16_t id, uint16_t flags, const char *name,
 	size_t len = 12;
 
 	memset(msg, 0, 12);
-	put16(msg, id);
-	put16(msg + 2, flags);
-	put16(msg + 4, 1);
-	len += put_name(msg + len, name);
-	put16(msg + len, qtype);
-	put16(msg + len + 2, CLASS_IN);
+	wire_put16(msg, id);
+	wire_put16(msg + 2, flags);
+	wire_put16(msg + 4, 1);
+	len += wire_put_name(msg + len, name);
+	wire_put16(msg + len, qtype);
+	wire_put16(msg + len + 2, CLASS_IN);
 	len += 4;
 	for (size_t i = 0; i < count; i++) {
 		size_t rdlength_at;
@@ -149,27 +117,27 @@ build_message(uint8_t *msg, uint16_t id, uint16_t flags, const char *name,
 			msg[len++] = 0xc0;
 			msg[len++] = 12;
 		} else {
-			len += put_name(msg + len, records[i].owner);
+			len += wire_put_name(msg + len, records[i].owner);
 		}
-		put16(msg + len, records[i].type);
-		put16(msg + len + 2, CLASS_IN);
-		put32(msg + len + 4, 300);
+		wire_put16(msg + len, records[i].type);
+		wire_put16(msg + len + 2, CLASS_IN);
+		wire_put32(msg + len + 4, 300);
 		rdlength_at = len + 8;
 		len += 10;
 		if (records[i].target != NULL) {
-			size_t n = put_name(msg + len, records[i].target);
+			size_t n = wire_put_name(msg + len, records[i].target);
 
-			put16(msg + rdlength_at, (uint16_t)n);
+			wire_put16(msg + rdlength_at, (uint16_t)n);
 			len += n;
 		} else {
-			put16(msg + rdlength_at, 4);
-			put32(msg + len, 0xc0000263);	/* 192.0.2.99 */
+			wire_put16(msg + rdlength_at, 4);
+			wire_put32(msg + len, 0xc0000263);	/* 192.0.2.99 */
 			len += 4;
 		}
 	}
-	put16(msg + 6, counts[0]);
-	put16(msg + 8, counts[1]);
-	put16(msg + 10, counts[2]);
+	wire_put16(msg + 6, counts[0]);
+	wire_put16(msg + 8, counts[1]);
+	wire_put16(msg + 10, counts[2]);
 	return len;
 }
 
@@ -188,18 +156,18 @@ build_segment(uint8_t *seg, uint8_t protocol, uint16_t sport, uint16_t dport,
 {
 	size_t header = protocol == IPPROTO_UDP ? 8 : 20;
 
-	put16(seg, sport);
-	put16(seg + 2, dport);
+	wire_put16(seg, sport);
+	wire_put16(seg + 2, dport);
 	if (protocol == IPPROTO_UDP) {
-		put16(seg + 4, (uint16_t)(8 + payload_len));
-		put16(seg + 6, 0);
+		wire_put16(seg + 4, (uint16_t)(8 + payload_len));
+		wire_put16(seg + 6, 0);
 	} else {
-		put32(seg + 4, 1000);
-		put32(seg + 8, 2000);
+		wire_put32(seg + 4, 1000);
+		wire_put32(seg + 8, 2000);
 		seg[12] = 5 << 4;
 		seg[13] = tcp_flags;
-		put16(seg + 14, 65535);
-		put32(seg + 16, 0);
+		wire_put16(seg + 14, 65535);
+		wire_put32(seg + 16, 0);
 	}
 	if (payload_len > 0)
 		memcpy(seg + header, payload, payload_len);
@@ -214,8 +182,8 @@ build_ip(uint8_t *pkt, const char *src, const char *dst, uint8_t protocol,
 	if (strchr(src, ':') == NULL) {
 		memset(pkt, 0, 20);
 		pkt[0] = 0x45;
-		put16(pkt + 2, (uint16_t)(20 + segment_len));
-		put16(pkt + 6, 0x4000);
+		wire_put16(pkt + 2, (uint16_t)(20 + segment_len));
+		wire_put16(pkt + 6, 0x4000);
 		pkt[8] = 64;
 		pkt[9] = protocol;
 		cr_assert_eq(inet_pton(AF_INET, src, pkt + 12), 1);
@@ -225,7 +193,7 @@ build_ip(uint8_t *pkt, const char *src, const char *dst, uint8_t protocol,
 	}
 	memset(pkt, 0, 40);
 	pkt[0] = 0x60;
-	put16(pkt + 4, (uint16_t)segment_len);
+	wire_put16(pkt + 4, (uint16_t)segment_len);
 	pkt[6] = protocol;
 	pkt[7] = 64;
 	cr_assert_eq(inet_pton(AF_INET6, src, pkt + 8), 1);
@@ -270,7 +238,7 @@ build_tcp_dns(uint8_t *pkt, const char *src, uint16_t sport, const char *dst,
 	size_t msg_len, seg_len;
 
 	msg_len = build_dns(stream + 2, id, FLAGS_QUERY, name, TYPE_A);
-	put16(stream, (uint16_t)msg_len);
+	wire_put16(stream, (uint16_t)msg_len);
 	seg_len = build_segment(seg, IPPROTO_TCP, sport, dport, 0x18, stream,
 	    2 + msg_len);
 	return build_ip(pkt, src, dst, IPPROTO_TCP, seg, seg_len);
@@ -503,14 +471,14 @@ build_bad_dns_packet(uint8_t *pkt, int shape)
 		msg[16] = 0xc0;
 		msg[17] = 12;
 		msg_len = 18 + 4;
-		put16(msg + 18, TYPE_A);
-		put16(msg + 20, CLASS_IN);
+		wire_put16(msg + 18, TYPE_A);
+		wire_put16(msg + 20, CLASS_IN);
 		break;
 	case DNS_QDCOUNT:
-		put16(msg + 4, 2);
+		wire_put16(msg + 4, 2);
 		break;
 	case DNS_NOT_QUERY:
-		put16(msg + 2, 5 << 11);	/* UPDATE */
+		wire_put16(msg + 2, 5 << 11);	/* UPDATE */
 		break;
 	case DNS_SHORT:
 		msg_len -= 2;
@@ -1102,7 +1070,7 @@ Test(judge, counts_unwalkable_response)
 	/* ANCOUNT 1 and no record behind the question. */
 	len = build_dns(msg, 0x7777, FLAGS_RESPONSE, "www.example.com",
 	    TYPE_A);
-	put16(msg + 6, 1);
+	wire_put16(msg + 6, 1);
 	len = build_udp_message(pkt, SERVER4, 53, WAN4, 33333, msg, len);
 	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0, 20),
 	    "bad response");
@@ -1128,7 +1096,7 @@ Test(judge, learns_from_first_segment_of_tcp_response)
 	msg_len = build_message(stream + 2, 0x7777, FLAGS_RESPONSE,
 	    "www.example.com", TYPE_A, cname, 2);
 	/* The length says 600 bytes; this segment holds the first part. */
-	put16(stream, 600);
+	wire_put16(stream, 600);
 	/* To the port the query left from (33333, see upstream_query). */
 	seg_len = build_segment(seg, IPPROTO_TCP, 53, 33333, 0x18, stream,
 	    2 + msg_len);
@@ -1151,7 +1119,7 @@ Test(judge, ignores_partial_tcp_query)
 	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
 	msg_len = build_dns(stream + 2, 1, FLAGS_QUERY, "part.example",
 	    TYPE_A);
-	put16(stream, (uint16_t)(msg_len + 100));
+	wire_put16(stream, (uint16_t)(msg_len + 100));
 	seg_len = build_segment(seg, IPPROTO_TCP, 51000, 53, 0x18, stream,
 	    2 + msg_len);
 	len = build_ip(pkt, CLIENT4, RESOLVER4, IPPROTO_TCP, seg, seg_len);
@@ -1439,10 +1407,10 @@ Test(judge, remembers_queries_pipelined_in_one_segment)
 	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
 	first = build_dns(stream + 2, 0x1001, FLAGS_QUERY, "one.example.org",
 	    TYPE_A);
-	put16(stream, (uint16_t)first);
+	wire_put16(stream, (uint16_t)first);
 	second = build_dns(stream + 4 + first, 0x1002, FLAGS_QUERY,
 	    "two.example.org", TYPE_A);
-	put16(stream + 2 + first, (uint16_t)second);
+	wire_put16(stream + 2 + first, (uint16_t)second);
 	seg_len = build_segment(seg, IPPROTO_TCP, 51000, 53, 0x18, stream,
 	    4 + first + second);
 	len = build_ip(pkt, CLIENT4, RESOLVER4, IPPROTO_TCP, seg, seg_len);

@@ -13,6 +13,7 @@
 #include <criterion/criterion.h>
 
 #include "packet.h"
+#include "wire.h"
 
 #define PACKET_BUF 2048
 
@@ -21,20 +22,6 @@ static const uint8_t dns_payload[] = {
 	3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o',
 	'm', 0, 0x00, 0x01, 0x00, 0x01,
 };
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
 
 static uint16_t
 ipv4_checksum(const uint8_t *header, size_t len)
@@ -53,10 +40,10 @@ static size_t
 build_udp(uint8_t *seg, uint16_t sport, uint16_t dport,
     const uint8_t *payload, size_t payload_len)
 {
-	put16(seg, sport);
-	put16(seg + 2, dport);
-	put16(seg + 4, (uint16_t)(8 + payload_len));
-	put16(seg + 6, 0);
+	wire_put16(seg, sport);
+	wire_put16(seg + 2, dport);
+	wire_put16(seg + 4, (uint16_t)(8 + payload_len));
+	wire_put16(seg + 6, 0);
 	memcpy(seg + 8, payload, payload_len);
 	return 8 + payload_len;
 }
@@ -73,21 +60,21 @@ build_tcp(uint8_t *seg, uint16_t sport, uint16_t dport, uint8_t flags,
 	size_t header = 20 + option_len;
 
 	cr_assert(option_len % 4 == 0 && option_len <= 40);
-	put16(seg, sport);
-	put16(seg + 2, dport);
-	put32(seg + 4, 0x01020304);
-	put32(seg + 8, 0x05060708);
+	wire_put16(seg, sport);
+	wire_put16(seg + 2, dport);
+	wire_put32(seg + 4, 0x01020304);
+	wire_put32(seg + 8, 0x05060708);
 	seg[12] = (uint8_t)((header / 4) << 4);
 	seg[13] = flags;
-	put16(seg + 14, 64240);
-	put16(seg + 16, 0);
-	put16(seg + 18, 0);
+	wire_put16(seg + 14, 64240);
+	wire_put16(seg + 16, 0);
+	wire_put16(seg + 18, 0);
 	memset(seg + 20, 1, option_len);
 	if (option_len >= 12) {
 		seg[22] = 8;
 		seg[23] = 10;
-		put32(seg + 24, 0xaabbccdd);
-		put32(seg + 28, 0);
+		wire_put32(seg + 24, 0xaabbccdd);
+		wire_put32(seg + 28, 0);
 	}
 	if (payload_len > 0)
 		memcpy(seg + header, payload, payload_len);
@@ -107,16 +94,16 @@ build_ipv4(uint8_t *pkt, const char *src, const char *dst, uint8_t protocol,
 	cr_assert(option_len % 4 == 0 && option_len <= 40);
 	pkt[0] = (uint8_t)(0x40 | (header / 4));
 	pkt[1] = 0;
-	put16(pkt + 2, (uint16_t)(header + segment_len));
-	put16(pkt + 4, 0x4242);
-	put16(pkt + 6, 0x4000);	/* DF */
+	wire_put16(pkt + 2, (uint16_t)(header + segment_len));
+	wire_put16(pkt + 4, 0x4242);
+	wire_put16(pkt + 6, 0x4000);	/* DF */
 	pkt[8] = 64;
 	pkt[9] = protocol;
-	put16(pkt + 10, 0);
+	wire_put16(pkt + 10, 0);
 	cr_assert(inet_pton(AF_INET, src, pkt + 12) == 1);
 	cr_assert(inet_pton(AF_INET, dst, pkt + 16) == 1);
 	memset(pkt + 20, 1, option_len);
-	put16(pkt + 10, ipv4_checksum(pkt, header));
+	wire_put16(pkt + 10, ipv4_checksum(pkt, header));
 	memcpy(pkt + header, segment, segment_len);
 	return header + segment_len;
 }
@@ -126,8 +113,8 @@ static size_t
 build_ipv6(uint8_t *pkt, const char *src, const char *dst, uint8_t next,
     const uint8_t *rest, size_t rest_len)
 {
-	put32(pkt, 0x60000000);
-	put16(pkt + 4, (uint16_t)rest_len);
+	wire_put32(pkt, 0x60000000);
+	wire_put16(pkt + 4, (uint16_t)rest_len);
 	pkt[6] = next;
 	pkt[7] = 64;
 	cr_assert(inet_pton(AF_INET6, src, pkt + 8) == 1);
@@ -322,7 +309,7 @@ Test(packet, rejects_ipv4_total_length_below_header)
 	size_t len;
 
 	len = build_ipv4_udp(pkt, dns_payload, sizeof(dns_payload));
-	put16(pkt + 2, 19);
+	wire_put16(pkt + 2, 19);
 	cr_assert_eq(packet_parse(pkt, len, &info), PACKET_BAD_HEADER);
 }
 
@@ -412,9 +399,9 @@ Test(packet, rejects_ipv4_total_length_beyond_buffer)
 	size_t len;
 
 	len = build_ipv4_udp(pkt, dns_payload, sizeof(dns_payload));
-	put16(pkt + 2, (uint16_t)(len + 1));
-	put16(pkt + 10, 0);
-	put16(pkt + 10, ipv4_checksum(pkt, 20));
+	wire_put16(pkt + 2, (uint16_t)(len + 1));
+	wire_put16(pkt + 10, 0);
+	wire_put16(pkt + 10, ipv4_checksum(pkt, 20));
 	cr_assert_eq(packet_parse(pkt, len, &info), PACKET_TRUNCATED);
 }
 
@@ -425,7 +412,7 @@ Test(packet, rejects_ipv6_payload_length_beyond_buffer)
 	size_t len;
 
 	len = build_ipv6_udp(pkt, dns_payload, sizeof(dns_payload));
-	put16(pkt + 4, (uint16_t)(len - 40 + 1));
+	wire_put16(pkt + 4, (uint16_t)(len - 40 + 1));
 	cr_assert_eq(packet_parse(pkt, len, &info), PACKET_TRUNCATED);
 }
 
@@ -436,11 +423,11 @@ Test(packet, rejects_udp_length_beyond_packet)
 	size_t len;
 
 	len = build_ipv4_udp(pkt, dns_payload, sizeof(dns_payload));
-	put16(pkt + 20 + 4, (uint16_t)(8 + sizeof(dns_payload) + 1));
+	wire_put16(pkt + 20 + 4, (uint16_t)(8 + sizeof(dns_payload) + 1));
 	cr_assert_eq(packet_parse(pkt, len, &info), PACKET_TRUNCATED);
 
 	len = build_ipv6_udp(pkt, dns_payload, sizeof(dns_payload));
-	put16(pkt + 40 + 4, 0xffff);
+	wire_put16(pkt + 40 + 4, 0xffff);
 	cr_assert_eq(packet_parse(pkt, len, &info), PACKET_TRUNCATED);
 }
 
@@ -451,7 +438,7 @@ Test(packet, rejects_udp_length_below_header)
 	size_t len;
 
 	len = build_ipv4_udp(pkt, dns_payload, sizeof(dns_payload));
-	put16(pkt + 20 + 4, 7);
+	wire_put16(pkt + 20 + 4, 7);
 	cr_assert_eq(packet_parse(pkt, len, &info), PACKET_BAD_HEADER);
 }
 
@@ -516,9 +503,9 @@ Test(packet, reports_ipv4_fragments)
 
 	len = build_ipv4_udp(pkt, dns_payload, sizeof(dns_payload));
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		put16(pkt + 6, cases[i].flags_offset);
-		put16(pkt + 10, 0);
-		put16(pkt + 10, ipv4_checksum(pkt, 20));
+		wire_put16(pkt + 6, cases[i].flags_offset);
+		wire_put16(pkt + 10, 0);
+		wire_put16(pkt + 10, ipv4_checksum(pkt, 20));
 		cr_assert_eq(packet_parse(pkt, len, &info), cases[i].expect,
 		    "flags/offset 0x%04x: %s", cases[i].flags_offset,
 		    packet_status_name(packet_parse(pkt, len, &info)));
@@ -534,8 +521,8 @@ Test(packet, reports_ipv6_fragment_header)
 	/* Fragment header: next UDP, reserved, offset 0 with M set, id. */
 	rest[0] = IPPROTO_UDP;
 	rest[1] = 0;
-	put16(rest + 2, 0x0001);
-	put32(rest + 4, 0xdeadbeef);
+	wire_put16(rest + 2, 0x0001);
+	wire_put32(rest + 4, 0xdeadbeef);
 	seg_len = build_udp(rest + 8, 40000, 53, dns_payload,
 	    sizeof(dns_payload));
 	len = build_ipv6(pkt, "2001:db8::10", "2001:db8::1", 44, rest,
@@ -659,7 +646,7 @@ Test(packet, finds_dns_message_after_tcp_length_prefix)
 	const uint8_t *msg = NULL;
 	size_t msg_len = 0;
 
-	put16(segment, sizeof(dns_payload));
+	wire_put16(segment, sizeof(dns_payload));
 	memcpy(segment + 2, dns_payload, sizeof(dns_payload));
 	info = info_with_payload(IPPROTO_TCP, segment, 2 + sizeof(dns_payload));
 	cr_assert_eq(packet_dns_message(&info, &msg, &msg_len), 0);
@@ -667,7 +654,7 @@ Test(packet, finds_dns_message_after_tcp_length_prefix)
 	cr_assert_eq(msg_len, sizeof(dns_payload));
 
 	/* A second message behind the first: the first is whole. */
-	put16(segment + 2 + sizeof(dns_payload), sizeof(dns_payload));
+	wire_put16(segment + 2 + sizeof(dns_payload), sizeof(dns_payload));
 	memcpy(segment + 4 + sizeof(dns_payload), dns_payload, 5);
 	info = info_with_payload(IPPROTO_TCP, segment,
 	    4 + sizeof(dns_payload) + 5);
@@ -683,7 +670,7 @@ Test(packet, refuses_partial_tcp_message)
 	const uint8_t *msg;
 	size_t msg_len;
 
-	put16(segment, sizeof(dns_payload));
+	wire_put16(segment, sizeof(dns_payload));
 	memcpy(segment + 2, dns_payload, sizeof(dns_payload));
 	for (size_t len = 0; len < 2 + sizeof(dns_payload); len++) {
 		info = info_with_payload(IPPROTO_TCP, segment, len);
@@ -702,7 +689,7 @@ Test(packet, decoded_tcp_packet_gives_its_message)
 	const uint8_t *msg;
 	size_t len, seg_len, msg_len;
 
-	put16(stream, sizeof(dns_payload));
+	wire_put16(stream, sizeof(dns_payload));
 	memcpy(stream + 2, dns_payload, sizeof(dns_payload));
 	seg_len = build_tcp(seg, 51000, 53, 0x18, 12, stream,
 	    2 + sizeof(dns_payload));
@@ -789,7 +776,7 @@ Test(packet, finds_whole_dns_message_as_prefix)
 	size_t msg_len = 0;
 	int partial = -1;
 
-	put16(segment, sizeof(dns_payload));
+	wire_put16(segment, sizeof(dns_payload));
 	memcpy(segment + 2, dns_payload, sizeof(dns_payload));
 	info = info_with_payload(IPPROTO_TCP, segment, 2 + sizeof(dns_payload));
 	cr_assert_eq(packet_dns_prefix(&info, &msg, &msg_len, &partial), 0);
@@ -798,7 +785,7 @@ Test(packet, finds_whole_dns_message_as_prefix)
 	cr_assert_eq(partial, 0);
 
 	/* A second message behind the first does not make it partial. */
-	put16(segment + 2 + sizeof(dns_payload), 40);
+	wire_put16(segment + 2 + sizeof(dns_payload), 40);
 	info = info_with_payload(IPPROTO_TCP, segment,
 	    4 + sizeof(dns_payload) + 20);
 	partial = -1;
@@ -816,7 +803,7 @@ Test(packet, finds_start_of_long_tcp_message)
 	int partial;
 
 	/* The length says 600; the segment holds the first 33 bytes. */
-	put16(segment, 600);
+	wire_put16(segment, 600);
 	memcpy(segment + 2, dns_payload, sizeof(dns_payload));
 	for (size_t held = 12; held <= sizeof(dns_payload); held++) {
 		info = info_with_payload(IPPROTO_TCP, segment, 2 + held);
@@ -842,7 +829,7 @@ Test(packet, refuses_prefix_without_length_and_header)
 	size_t msg_len;
 	int partial;
 
-	put16(segment, sizeof(dns_payload));
+	wire_put16(segment, sizeof(dns_payload));
 	memcpy(segment + 2, dns_payload, sizeof(dns_payload));
 	for (size_t len = 0; len < 2 + 12; len++) {
 		info = info_with_payload(IPPROTO_TCP, segment, len);
@@ -851,7 +838,7 @@ Test(packet, refuses_prefix_without_length_and_header)
 	}
 	/* A length too small for a DNS header. */
 	for (uint16_t length = 0; length < 12; length++) {
-		put16(segment, length);
+		wire_put16(segment, length);
 		info = info_with_payload(IPPROTO_TCP, segment,
 		    2 + sizeof(dns_payload));
 		cr_assert_eq(packet_dns_prefix(&info, &msg, &msg_len,

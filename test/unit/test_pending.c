@@ -13,6 +13,7 @@
 
 #include "dns.h"
 #include "pending.h"
+#include "wire.h"
 
 #define TYPE_A 1
 #define TYPE_AAAA 28
@@ -24,34 +25,6 @@ static const uint8_t test_key[SIPHASH_KEY_LEN] = {
 	0x70, 0x65, 0x6e, 0x64, 0x69, 0x6e, 0x67, 0x21,
 };
 
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-/* Writes the dotted name in wire form, case kept; returns its length. */
-static size_t
-name_to_wire(const char *name, uint8_t *wire)
-{
-	size_t out = 0;
-
-	while (*name != '\0' && strcmp(name, ".") != 0) {
-		const char *dot = strchr(name, '.');
-		size_t label = dot ? (size_t)(dot - name) : strlen(name);
-
-		wire[out++] = (uint8_t)label;
-		memcpy(wire + out, name, label);
-		out += label;
-		name += label;
-		if (*name == '.')
-			name++;
-	}
-	wire[out++] = 0;
-	return out;
-}
-
 /* Builds the query message for name and parses it, as the daemon does. */
 static struct dns_question
 question(const char *name, uint16_t qtype, uint16_t qclass, uint16_t id)
@@ -61,12 +34,12 @@ question(const char *name, uint16_t qtype, uint16_t qclass, uint16_t id)
 	size_t len = 12;
 
 	memset(msg, 0, 12);
-	put16(msg, id);
-	put16(msg + 2, 0x0100);
-	put16(msg + 4, 1);
-	len += name_to_wire(name, msg + len);
-	put16(msg + len, qtype);
-	put16(msg + len + 2, qclass);
+	wire_put16(msg, id);
+	wire_put16(msg + 2, 0x0100);
+	wire_put16(msg + 4, 1);
+	len += wire_put_name(msg + len, name);
+	wire_put16(msg + len, qtype);
+	wire_put16(msg + len + 2, qclass);
 	len += 4;
 	memset(&q, 0, sizeof(q));
 	cr_assert_eq(dns_parse_question(msg, len, &q), DNS_OK, "%s", name);

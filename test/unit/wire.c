@@ -8,6 +8,40 @@
 #include "wire.h"
 
 void
+wire_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+void
+wire_put32(uint8_t *p, uint32_t v)
+{
+	wire_put16(p, (uint16_t)(v >> 16));
+	wire_put16(p + 2, (uint16_t)v);
+}
+
+size_t
+wire_put_name(uint8_t *p, const char *name)
+{
+	size_t len = 0;
+
+	while (*name != '\0' && strcmp(name, ".") != 0) {
+		const char *dot = strchr(name, '.');
+		size_t label = dot ? (size_t)(dot - name) : strlen(name);
+
+		p[len++] = (uint8_t)label;
+		memcpy(p + len, name, label);
+		len += label;
+		name += label;
+		if (*name == '.')
+			name++;
+	}
+	p[len++] = 0;
+	return len;
+}
+
+void
 wire_u8(struct wire *w, uint8_t v)
 {
 	if (w->len < sizeof(w->buf))
@@ -40,17 +74,9 @@ wire_bytes(struct wire *w, const void *data, size_t len)
 void
 wire_name(struct wire *w, const char *name)
 {
-	while (*name != '\0' && strcmp(name, ".") != 0) {
-		const char *dot = strchr(name, '.');
-		size_t label = dot ? (size_t)(dot - name) : strlen(name);
+	uint8_t wire[1024];
 
-		wire_u8(w, (uint8_t)label);
-		wire_bytes(w, name, label);
-		name += label;
-		if (*name == '.')
-			name++;
-	}
-	wire_u8(w, 0);
+	wire_bytes(w, wire, wire_put_name(wire, name));
 }
 
 void

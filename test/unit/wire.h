@@ -14,6 +14,17 @@ struct wire {
 	size_t len;
 };
 
+/* Writes v big-endian at p. */
+void wire_put16(uint8_t *p, uint16_t v);
+void wire_put32(uint8_t *p, uint32_t v);
+
+/*
+ * Writes the dotted name ("www.example.test", "." for the root) at p in
+ * wire form, uncompressed, case kept; returns its length.  A label may hold
+ * any byte but a dot.
+ */
+size_t wire_put_name(uint8_t *p, const char *name);
+
 void wire_u8(struct wire *w, uint8_t v);
 void wire_u16(struct wire *w, uint16_t v);
 void wire_u32(struct wire *w, uint32_t v);
