@@ -13,6 +13,12 @@
 
 #define NO_ID 0, 0
 
+/* A pending_match of the fields the policy reads, the rest zero. */
+#define FOUND(count_, distinct_, first_, last_, id_matched_, id_mark_)	\
+	{ .count = (count_), .distinct_marks = (distinct_),		\
+	  .first_mark = (first_), .last_mark = (last_),			\
+	  .id_matched = (id_matched_), .id_mark = (id_mark_) }
+
 static struct pending_match
 found(unsigned int count, unsigned int distinct_marks, uint32_t first_mark,
     uint32_t last_mark, int id_matched, uint32_t id_mark)
@@ -50,22 +56,21 @@ Test(attrib, decides_independently_of_policy)
 		int marked;
 		uint32_t mark;
 	} cases[] = {
-		{ "nobody asked", { 0, 0, 0, 0, 0, 0 }, ATTRIB_NONE, 0, 0 },
-		{ "one client", { 1, 1, 0x5, 0x5, 0, 0 }, ATTRIB_EXACT, 1,
+		{ "nobody asked", FOUND(0, 0, 0, 0, 0, 0), ATTRIB_NONE, 0, 0 },
+		{ "one client", FOUND(1, 1, 0x5, 0x5, 0, 0), ATTRIB_EXACT, 1,
 		    0x5 },
-		{ "three entries, one mark", { 3, 1, 0x5, 0x5, 0, 0 },
+		{ "three entries, one mark", FOUND(3, 1, 0x5, 0x5, 0, 0),
 		    ATTRIB_EXACT, 1, 0x5 },
-		{ "one mark, id matched too", { 2, 1, 0x5, 0x5, 1, 0x5 },
+		{ "one mark, id matched too", FOUND(2, 1, 0x5, 0x5, 1, 0x5),
 		    ATTRIB_EXACT, 1, 0x5 },
-		{ "one client with mark 0", { 1, 1, 0, 0, 0, 0 },
+		{ "one client with mark 0", FOUND(1, 1, 0, 0, 0, 0),
 		    ATTRIB_EXACT, 1, 0 },
-		{ "one client, all bits", { 1, 1, 0xffffffff, 0xffffffff, 0,
-		    0 }, ATTRIB_EXACT, 1, 0xffffffff },
-		{ "two marks, id of the first", { 2, 2, 0x1, 0x2, 1, 0x1 },
+		{ "one client, all bits", FOUND(1, 1, 0xffffffff, 0xffffffff, 0, 0), ATTRIB_EXACT, 1, 0xffffffff },
+		{ "two marks, id of the first", FOUND(2, 2, 0x1, 0x2, 1, 0x1),
 		    ATTRIB_EXACT_ID, 1, 0x1 },
-		{ "two marks, id of the last", { 2, 2, 0x1, 0x2, 1, 0x2 },
+		{ "two marks, id of the last", FOUND(2, 2, 0x1, 0x2, 1, 0x2),
 		    ATTRIB_EXACT_ID, 1, 0x2 },
-		{ "many marks, id of mark 0", { 5, 2, 0x1, 0x2, 1, 0 },
+		{ "many marks, id of mark 0", FOUND(5, 2, 0x1, 0x2, 1, 0),
 		    ATTRIB_EXACT_ID, 1, 0 },
 	};
 
