@@ -17,13 +17,14 @@
 
 #define RESPONSE_MAX_NAMES 16	/* names learned from one response, at most */
 #define RESPONSE_MAX_RECORDS 512	/* records walked, at most */
+#define RESPONSE_MAX_STEPS 4096	/* labels and pointers walked, at most */
 
 enum response_status {
 	RESPONSE_OK = 0,
 	RESPONSE_BAD_QUESTION,	/* header or question refused by dns_parse_question */
 	RESPONSE_NOT_RESPONSE,	/* QR bit clear */
 	RESPONSE_BAD_RECORD,	/* a record overruns, loops or is malformed */
-	RESPONSE_TOO_MANY,	/* more records than RESPONSE_MAX_RECORDS */
+	RESPONSE_TOO_MANY,	/* more records or name steps than the caps */
 	RESPONSE_STATUS_COUNT
 };
 

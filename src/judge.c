@@ -505,7 +505,8 @@ decided:
 /* Learns from a response to a query dnsmark marked. */
 static void
 judge_upstream_response(struct judge *judge, const struct packet_info *info,
-    const uint8_t *msg, size_t msg_len, int partial, uint64_t now_ms)
+    const struct dns_question *q, const uint8_t *msg, size_t msg_len,
+    int partial, uint64_t now_ms)
 {
 	struct response_facts *facts = &judge->facts;
 	struct pending_client client = { .addr = info->src };
@@ -514,19 +515,19 @@ judge_upstream_response(struct judge *judge, const struct packet_info *info,
 	struct dns_question key;
 
 	stats_inc(judge->stats, STATS_UPSTREAM_RESPONSES);
+	/* Only the server the query went to answers it, to the port it left
+	 * from (RFC 5452): anyone else guessing the id must not teach names
+	 * under a client's mark, nor make dnsmark walk its records. */
+	pending_match(judge->inflight, q, now_ms, &match);
+	if (!match.id_matched || !answers(&match.id_client, info)) {
+		stats_inc(judge->stats, STATS_RESPONSES_UNMATCHED);
+		return;
+	}
 	status = response_parse(msg, msg_len, partial, facts);
 	if (status != RESPONSE_OK) {
 		stats_inc(judge->stats, STATS_BAD_RESPONSE);
 		log_debug("unparsable upstream response (%s)",
 		    response_status_name(status));
-		return;
-	}
-	/* Only the server the query went to answers it, to the port it left
-	 * from (RFC 5452): anyone else guessing the id must not teach names
-	 * under a client's mark. */
-	pending_match(judge->inflight, &facts->question, now_ms, &match);
-	if (!match.id_matched || !answers(&match.id_client, info)) {
-		stats_inc(judge->stats, STATS_RESPONSES_UNMATCHED);
 		return;
 	}
 	client.mark = match.id_mark;
@@ -602,8 +603,8 @@ judge_packet(struct judge *judge, const struct judge_packet *pkt,
 		return verdict;
 	}
 	if (pkt->hook == JUDGE_HOOK_LOCAL_IN && dns_is_response(&q)) {
-		judge_upstream_response(judge, &info, msg, msg_len, partial,
-		    now_ms);
+		judge_upstream_response(judge, &info, &q, msg, msg_len,
+		    partial, now_ms);
 		return verdict;
 	}
 	/* A query is judged only whole: the question alone is not enough to

@@ -29,16 +29,25 @@ read16(const uint8_t *p)
  * Walks a possibly compressed name at msg[pos..len).  A pointer must point
  * before the start of the run of labels it ends, so every jump goes further
  * back and the walk ends.  Sets *next to the offset after the name as it
- * stands at pos.  Returns 0, or -1 when the name is malformed or runs out.
+ * stands at pos.  Each label and pointer spends one unit of *budget.
+ * Returns 0, -1 when the name is malformed or runs out, -2 when the budget
+ * is spent.
  */
 static int
-walk_name(const uint8_t *msg, size_t len, size_t pos, size_t *next)
+walk_name(const uint8_t *msg, size_t len, size_t pos, size_t *next,
+    unsigned int *budget)
 {
 	size_t run_start = pos, name_len = 0;
 	int jumped = 0;
 
 	for (int steps = 0; steps < NAME_MAX_STEPS; steps++) {
 		uint8_t label;
+
+		/* All names of a message share one budget: 512 records of
+		 * long pointer chains would otherwise cost milliseconds. */
+		if (*budget == 0)
+			return -2;
+		(*budget)--;
 
 		if (pos >= len)
 			return -1;
@@ -99,18 +108,21 @@ out:
 
 /*
  * Learns the name that is the whole record data at msg[rdata..end).
- * Returns -1 when its compression is hostile, else 0 (a name that does not
- * fill the data exactly is just not learned).
+ * Returns -1 when its compression is hostile, -2 when the budget is spent,
+ * else 0 (a name that does not fill the data exactly is just not learned).
  */
 static int
 learn(const uint8_t *msg, size_t len, size_t rdata, size_t end,
-    enum response_name_kind kind, struct response_facts *facts)
+    enum response_name_kind kind, struct response_facts *facts,
+    unsigned int *budget)
 {
 	struct response_name *out;
 	size_t next;
+	int ret;
 
-	if (walk_name(msg, end, rdata, &next) < 0)
-		return -1;
+	ret = walk_name(msg, end, rdata, &next, budget);
+	if (ret < 0)
+		return ret;
 	if (next != end)
 		return 0;
 	if (facts->name_count >= RESPONSE_MAX_NAMES) {
@@ -128,8 +140,9 @@ enum response_status
 response_parse(const uint8_t *msg, size_t len, int partial,
     struct response_facts *facts)
 {
-	unsigned int counts[3], walked = 0;
+	unsigned int counts[3], walked = 0, budget = RESPONSE_MAX_STEPS;
 	size_t pos;
+	int ret;
 
 	memset(facts, 0, sizeof(*facts));
 	if (dns_parse_question(msg, len, &facts->question) != DNS_OK)
@@ -152,8 +165,12 @@ response_parse(const uint8_t *msg, size_t len, int partial,
 			size_t rdata, end;
 			uint16_t type;
 
-			if (walk_name(msg, len, pos, &pos) < 0 ||
-			    len - pos < 10) {
+			ret = walk_name(msg, len, pos, &pos, &budget);
+			if (ret == -2) {
+				facts->name_count = 0;
+				return RESPONSE_TOO_MANY;
+			}
+			if (ret < 0 || len - pos < 10) {
 				if (partial)
 					return RESPONSE_OK;
 				facts->name_count = 0;
@@ -182,10 +199,12 @@ response_parse(const uint8_t *msg, size_t len, int partial,
 				kind = RESPONSE_NS_NAME;
 			else
 				kind = 0;
-			if (kind != 0 &&
-			    learn(msg, len, rdata, end, kind, facts) < 0) {
+			ret = kind != 0 ? learn(msg, len, rdata, end, kind,
+			    facts, &budget) : 0;
+			if (ret < 0) {
 				facts->name_count = 0;
-				return RESPONSE_BAD_RECORD;
+				return ret == -2 ? RESPONSE_TOO_MANY :
+				    RESPONSE_BAD_RECORD;
 			}
 			pos = end;
 		}
