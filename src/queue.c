@@ -25,8 +25,12 @@
 #include "queue.h"
 
 #define QUEUE_BATCH 32
-/* A whole packet (copy range 0xffff) and its netlink attributes. */
-#define QUEUE_MSG_MAX (0xffff + 1024)
+/*
+ * A whole packet (copy range 0xffff) and its netlink attributes, rounded
+ * so that every buffer of the batch starts aligned for struct nlmsghdr.
+ */
+#define QUEUE_MSG_MAX (0x10000 + 1024)
+_Static_assert(QUEUE_MSG_MAX % 8 == 0, "batch buffers must stay aligned");
 /* Receive buffer per queued packet: ~830 bytes for a small query, with room. */
 #define QUEUE_RCVBUF_PER_PACKET 2048
 #define QUEUE_VERDICT_MAX 64
