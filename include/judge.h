@@ -46,6 +46,8 @@ struct judge_config {
  * recent	the questions clients asked, for recent_ms.
  */
 #define JUDGE_TCP_CLIENT_MS 250
+/* Client queries read from one TCP segment, at most. */
+#define JUDGE_MAX_PIPELINED 16
 /* Clients who asked this recently count for the last-resort single mark. */
 #define JUDGE_ASKERS_MS 1000
 /* Resolvers retry a truncated answer over TCP at once. */

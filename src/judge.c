@@ -294,7 +294,8 @@ judge_client_query(struct judge *judge, const struct judge_packet *pkt,
 
 /*
  * Remembers the further whole queries a client pipelined into the same TCP
- * segment after the first, which ends at next.
+ * segment after the first, which ends at next; the rest of a segment beyond
+ * JUDGE_MAX_PIPELINED queries is accepted unread.
  */
 static void
 judge_pipelined(struct judge *judge, const struct judge_packet *pkt,
@@ -303,7 +304,10 @@ judge_pipelined(struct judge *judge, const struct judge_packet *pkt,
 	const uint8_t *end = info->payload + info->payload_len;
 	struct dns_question q;
 
-	while (end - next >= 2 + DNS_HEADER_LEN) {
+	/* At most JUDGE_MAX_PIPELINED in all: a 64 KB loopback segment could
+	 * carry some 1700 small queries, and work per packet stays bounded. */
+	for (int more = 1; more < JUDGE_MAX_PIPELINED &&
+	    end - next >= 2 + DNS_HEADER_LEN; more++) {
 		size_t len = (size_t)(next[0] << 8 | next[1]);
 
 		if (len > (size_t)(end - next) - 2)
