@@ -18,6 +18,18 @@
 #define OPTIONS_DEFAULT_QUEUE_MAXLEN 4096
 #define OPTIONS_DEFAULT_STATS_INTERVAL_MS 15000
 
+/*
+ * How client queries reach dnsmark:
+ * queue	held on the NFQUEUE like everything else (the design's mode);
+ * observe	copied by NFLOG, only upstream queries held;
+ * bpf		recorded in the kernel by a BPF program at socket delivery.
+ */
+enum options_mode {
+	OPTIONS_MODE_QUEUE = 0,
+	OPTIONS_MODE_OBSERVE,
+	OPTIONS_MODE_BPF,
+};
+
 enum options_action {
 	OPTIONS_RUN = 0,
 	OPTIONS_HELP,
@@ -26,6 +38,7 @@ enum options_action {
 
 struct options {
 	enum options_action action;
+	enum options_mode mode;
 	uint16_t queue;
 	uint32_t mask;
 	uint64_t timeout_ms;

@@ -263,6 +263,8 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	log_init(PACKAGE, opts.log_level, opts.use_syslog);
+	if (opts.mode != OPTIONS_MODE_QUEUE)
+		fatal("--mode: only 'queue' is built so far");
 
 	config.max_pending = opts.max_pending;
 	config.timeout_ms = opts.timeout_ms;

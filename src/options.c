@@ -106,6 +106,7 @@ options_parse(int argc, char *const argv[], struct options *opts, char *err,
 		{ "max-pending", required_argument, NULL, 'n' },
 		{ "queue-maxlen", required_argument, NULL, 'l' },
 		{ "conflict", required_argument, NULL, 'c' },
+		{ "mode", required_argument, NULL, 'M' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "stats-file", required_argument, NULL, 'f' },
 		{ "stats-interval", required_argument, NULL, 'i' },
@@ -122,7 +123,7 @@ options_parse(int argc, char *const argv[], struct options *opts, char *err,
 		err[0] = '\0';
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":q:m:t:r:n:l:c:u:f:i:svhV", longopts,
+	while ((c = getopt_long(argc, argv, ":q:m:t:r:n:l:c:M:u:f:i:svhV", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'q':
@@ -169,6 +170,18 @@ options_parse(int argc, char *const argv[], struct options *opts, char *err,
 			if (attrib_parse_conflict(optarg, &opts->policy) < 0)
 				return fail(err, err_len,
 				    "--conflict wants none, first, last or a mark, not '%s'",
+				    optarg);
+			break;
+		case 'M':
+			if (strcmp(optarg, "queue") == 0)
+				opts->mode = OPTIONS_MODE_QUEUE;
+			else if (strcmp(optarg, "observe") == 0)
+				opts->mode = OPTIONS_MODE_OBSERVE;
+			else if (strcmp(optarg, "bpf") == 0)
+				opts->mode = OPTIONS_MODE_BPF;
+			else
+				return fail(err, err_len,
+				    "--mode wants queue, observe or bpf, not '%s'",
 				    optarg);
 			break;
 		case 'u':
@@ -237,6 +250,9 @@ options_usage(void *stream, const char *progname)
 	    "  -c, --conflict POLICY  clients with different marks wait on one\n"
 	    "                         upstream query: none, first, last, or a mark\n"
 	    "                         (default none)\n"
+	    "  -M, --mode MODE        how client queries reach dnsmark: queue\n"
+	    "                         (held on the queue), observe (copied by\n"
+	    "                         NFLOG) or bpf (default queue)\n"
 	    "  -u, --user NAME        after binding, run as NAME keeping only\n"
 	    "                         CAP_NET_ADMIN\n"
 	    "  -f, --stats-file PATH  write the counters there in Prometheus text\n"

@@ -297,3 +297,25 @@ Test(options, writes_usage)
 	cr_assert_not_null(strstr(text, "--conflict"));
 	free(text);
 }
+
+Test(options, sets_mode)
+{
+	char *observe[] = { "dnsmark", "--mode", "observe", NULL };
+	char *bpf[] = { "dnsmark", "-M", "bpf", NULL };
+	char *queue[] = { "dnsmark", "--mode", "queue", NULL };
+	char *none[] = { "dnsmark", NULL };
+	char *bad[] = { "dnsmark", "--mode", "nflog", NULL };
+	struct options opts;
+	char err[256];
+
+	cr_assert_eq(parse_ok(ARGC(none), none).mode, OPTIONS_MODE_QUEUE,
+	    "client queries are held on the queue by default");
+	cr_assert_eq(parse_ok(ARGC(observe), observe).mode,
+	    OPTIONS_MODE_OBSERVE);
+	cr_assert_eq(parse_ok(ARGC(bpf), bpf).mode, OPTIONS_MODE_BPF);
+	cr_assert_eq(parse_ok(ARGC(queue), queue).mode, OPTIONS_MODE_QUEUE);
+	options_defaults(&opts);
+	cr_assert_eq(options_parse(ARGC(bad), bad, &opts, err, sizeof(err)),
+	    -EINVAL);
+	cr_assert(strstr(err, "--mode") != NULL, "%s", err);
+}
