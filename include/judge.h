@@ -82,6 +82,7 @@ struct judge_packet {
 struct judge_verdict {
 	int set_mark;		/* non-zero: the verdict carries mark */
 	uint32_t mark;		/* the whole new packet mark */
+	int defer;		/* non-zero: held, its verdict comes later */
 };
 
 /*

@@ -21,9 +21,20 @@ struct queue_packet {
 	struct judge_packet pkt;
 };
 
-/* Returns the verdict for one packet. */
+/*
+ * Returns the verdict for one packet.  A verdict with defer set is not
+ * sent: the callback has kept the packet's id and owes it exactly one
+ * queue_verdict() later.
+ */
 typedef struct judge_verdict (*queue_cb)(const struct queue_packet *packet,
     void *arg);
+
+/*
+ * Called once per received batch, after the batch is read and before its
+ * first packet reaches the callback: the moment to read other sources of
+ * evidence (NFLOG copies, a BPF ring) that the batch's packets may need.
+ */
+typedef void (*queue_batch_hook)(void *arg);
 
 /*
  * Opens netlink, binds queue number num with copy of whole packets,
@@ -35,6 +46,20 @@ typedef struct judge_verdict (*queue_cb)(const struct queue_packet *packet,
  */
 struct queue *queue_open(uint16_t num, uint32_t maxlen, struct stats *stats,
     queue_cb cb, void *arg);
+
+/* Sets (or with NULL clears) the hook called before each batch. */
+void queue_set_batch_hook(struct queue *queue, queue_batch_hook hook,
+    void *arg);
+
+/*
+ * Adds the verdict for a packet whose callback deferred it; it leaves with
+ * the next batch's verdicts or at queue_flush().
+ */
+void queue_verdict(struct queue *queue, uint32_t id,
+    const struct judge_verdict *verdict);
+
+/* Sends the verdicts added since the last batch, in one message. */
+void queue_flush(struct queue *queue);
 
 /* Returns non-zero when the kernel attaches conntrack data (NFQA_CT). */
 int queue_has_conntrack(const struct queue *queue);

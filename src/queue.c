@@ -44,6 +44,8 @@ struct queue {
 	struct stats *stats;
 	queue_cb cb;
 	void *arg;
+	queue_batch_hook batch_hook;
+	void *batch_arg;
 	uint8_t *recv_bufs;			/* QUEUE_BATCH * QUEUE_MSG_MAX */
 	struct mmsghdr msgs[QUEUE_BATCH];
 	struct iovec iovs[QUEUE_BATCH];
@@ -113,7 +115,8 @@ handle_packet(struct queue *queue, const struct nlmsghdr *nlh)
 	    ct_parse_mark(attr[NFQA_CT], &packet.pkt.ct_mark) == 0)
 		packet.pkt.has_ct_mark = 1;
 	verdict = queue->cb(&packet, queue->arg);
-	verdict_add(queue, packet.id, &verdict);
+	if (!verdict.defer)
+		verdict_add(queue, packet.id, &verdict);
 }
 
 /* Walks the netlink messages of one datagram. */
@@ -164,6 +167,8 @@ queue_process(struct queue *queue)
 		}
 		return -errno;
 	}
+	if (n > 0 && queue->batch_hook != NULL)
+		queue->batch_hook(queue->batch_arg);
 	for (int i = 0; i < n; i++) {
 		if (queue->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
 			stats_inc(queue->stats, STATS_BAD_NETLINK);
@@ -178,6 +183,28 @@ queue_process(struct queue *queue)
 	}
 	verdicts_flush(queue);
 	return n;
+}
+
+void
+queue_verdict(struct queue *queue, uint32_t id,
+    const struct judge_verdict *verdict)
+{
+	if (queue->verdicts_len + QUEUE_VERDICT_MAX > sizeof(queue->verdicts))
+		verdicts_flush(queue);
+	verdict_add(queue, id, verdict);
+}
+
+void
+queue_flush(struct queue *queue)
+{
+	verdicts_flush(queue);
+}
+
+void
+queue_set_batch_hook(struct queue *queue, queue_batch_hook hook, void *arg)
+{
+	queue->batch_hook = hook;
+	queue->batch_arg = arg;
 }
 
 /* Sends a configuration message and waits for its acknowledgement,
