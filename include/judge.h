@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 #include "attrib.h"
+#include "flows.h"
+#include "hold.h"
 #include "pending.h"
 #include "response.h"
 #include "stats.h"
@@ -19,6 +21,7 @@
 /* Netfilter hooks as the kernel numbers them (NF_INET_*). */
 #define JUDGE_HOOK_LOCAL_IN 1
 #define JUDGE_HOOK_LOCAL_OUT 3
+#define JUDGE_HOOK_POST_ROUTING 4
 
 struct judge_config {
 	size_t max_pending;	/* client questions held at most */
@@ -26,6 +29,7 @@ struct judge_config {
 	uint64_t recent_ms;	/* how long it is remembered as recent; 0: off */
 	struct attrib_policy policy;
 	uint32_t mask;
+	uint64_t hold_ms;	/* longest wait of a held SYN cause; 0: off */
 	uint8_t key[SIPHASH_KEY_LEN];
 };
 
@@ -67,10 +71,13 @@ struct judge {
 	uint64_t timeout_ms;
 	uint64_t evicted_ms;	/* when a live entry was last evicted; 0: never */
 	struct response_facts facts;	/* scratch space for one response */
+	struct hold hold;	/* SYN causes let through one at a time */
+	struct flows *flows;	/* marks of upstream TCP connections' queries */
 };
 
 /* One queued packet, as the queue delivered it. */
 struct judge_packet {
+	uint32_t id;		/* the queue's packet id (for holding) */
 	unsigned int hook;
 	const uint8_t *data;	/* the IP packet */
 	size_t len;
@@ -104,6 +111,20 @@ size_t judge_memory(const struct judge *judge);
  */
 struct judge_verdict judge_packet(struct judge *judge,
     const struct judge_packet *pkt, uint64_t now_ms);
+
+/*
+ * Hands back, one per call, the id of a packet judge_packet() deferred
+ * whose verdict (accept, unchanged) is due at now_ms.  Returns 1 and sets
+ * *id, or 0.
+ */
+int judge_next_release(struct judge *judge, uint64_t now_ms, uint32_t *id);
+
+/* Returns when judge_next_release() may next have an id (0: not before
+ * another packet arrives). */
+uint64_t judge_wake_ms(const struct judge *judge);
+
+/* Stops holding: every deferred packet is due now, none is deferred again. */
+void judge_stop_holding(struct judge *judge);
 
 /* Drops entries older than their tables' timeouts at now_ms. */
 void judge_expire(struct judge *judge, uint64_t now_ms);

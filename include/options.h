@@ -17,6 +17,8 @@
 #define OPTIONS_DEFAULT_RECENT_MS 30000
 #define OPTIONS_DEFAULT_QUEUE_MAXLEN 4096
 #define OPTIONS_DEFAULT_STATS_INTERVAL_MS 15000
+#define OPTIONS_DEFAULT_SYN_HOLD_MS 2
+#define OPTIONS_MAX_SYN_HOLD_MS 100
 
 /*
  * How client queries reach dnsmark:
@@ -51,6 +53,7 @@ struct options {
 	const char *user;		/* NULL: stay as started */
 	const char *stats_file;		/* NULL: no metrics file */
 	uint64_t stats_interval_ms;
+	uint64_t syn_hold_ms;		/* 0: never hold a SYN cause */
 };
 
 /* Fills *opts with the defaults. */

@@ -50,6 +50,12 @@ enum stats_counter {
 	STATS_PENDING_ANSWERED,		/* client questions whose final answer was seen */
 	STATS_EVIDENCE_EVICTED,		/* ancestors, learned names ... pushed out by the cap */
 	STATS_SOCKET_DROPS,		/* queued packets the socket had no room for */
+	STATS_UPSTREAM_SEGMENTS,	/* upstream TCP segments after the SYN */
+	STATS_SEGMENTS_MARKED,		/* ... given the mark of their query */
+	STATS_HOLD_HELD,		/* SYN causes held back a moment */
+	STATS_HOLD_EXPIRED,		/* open SYN causes no SYN followed */
+	STATS_HOLD_NAMED,		/* SYNs named by the one open cause */
+	STATS_HOLD_OVERFLOW,		/* SYN causes passed with the hold full */
 	STATS_COUNT
 };
 

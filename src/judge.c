@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "judge.h"
@@ -80,6 +81,12 @@ judge_init(struct judge *judge, const struct judge_config *config,
 	if (config->recent_ms > 0)
 		judge->recent = pending_new(config->max_pending,
 		    config->recent_ms, config->key);
+	hold_init(&judge->hold, config->hold_ms);
+	judge->flows = malloc(sizeof(*judge->flows));
+	if (judge->flows != NULL)
+		flows_init(judge->flows, config->key);
+	if (judge->flows == NULL)
+		return -ENOMEM;
 	if (judge->pending == NULL || judge->ancestors == NULL ||
 	    judge->learned == NULL || judge->inflight == NULL ||
 	    judge->truncated == NULL || judge->tcp_clients == NULL ||
@@ -100,6 +107,8 @@ judge_free(struct judge *judge)
 	pending_free(judge->tcp_clients);
 	pending_free(judge->askers);
 	pending_free(judge->recent);
+	free(judge->flows);
+	judge->flows = NULL;
 	judge->pending = judge->ancestors = judge->learned = NULL;
 	judge->inflight = judge->truncated = judge->recent = NULL;
 	judge->tcp_clients = judge->askers = NULL;
@@ -112,7 +121,41 @@ judge_memory(const struct judge *judge)
 	    pending_memory(judge->ancestors) + pending_memory(judge->learned) +
 	    pending_memory(judge->inflight) + pending_memory(judge->truncated) +
 	    pending_memory(judge->tcp_clients) + pending_memory(judge->askers) +
-	    (judge->recent ? pending_memory(judge->recent) : 0);
+	    (judge->recent ? pending_memory(judge->recent) : 0) +
+	    sizeof(*judge->flows);
+}
+
+/* The hold counts for itself; the metrics show its counts. */
+static void
+sync_hold_counts(struct judge *judge)
+{
+	const struct hold_counts *counts = &judge->hold.counts;
+
+	judge->stats->counter[STATS_HOLD_HELD] = counts->held;
+	judge->stats->counter[STATS_HOLD_EXPIRED] = counts->expired;
+	judge->stats->counter[STATS_HOLD_NAMED] = counts->named;
+	judge->stats->counter[STATS_HOLD_OVERFLOW] = counts->overflow;
+}
+
+int
+judge_next_release(struct judge *judge, uint64_t now_ms, uint32_t *id)
+{
+	int ret = hold_next_release(&judge->hold, now_ms, id);
+
+	sync_hold_counts(judge);
+	return ret;
+}
+
+uint64_t
+judge_wake_ms(const struct judge *judge)
+{
+	return hold_deadline(&judge->hold);
+}
+
+void
+judge_stop_holding(struct judge *judge)
+{
+	hold_stop(&judge->hold);
 }
 
 void
@@ -320,6 +363,25 @@ judge_pipelined(struct judge *judge, const struct judge_packet *pkt,
 }
 
 /*
+ * A client's TCP query (a retry of a truncated answer, or not): a forwarder
+ * forwards it over a new TCP connection at once, so it is a SYN cause
+ * (hold.h); for a resolver that answers it otherwise, the kind stops being
+ * held after its first wait in vain.  Returns 1 when its verdict is
+ * deferred.
+ */
+static int
+judge_tcp_client(struct judge *judge, const struct judge_packet *pkt,
+    const struct dns_question *q, uint64_t now_ms)
+{
+	int held;
+
+	held = hold_cause(&judge->hold, HOLD_TCP_CLIENT, pkt->id,
+	    pkt->has_ct_mark ? pkt->ct_mark : pkt->mark, q, now_ms);
+	sync_hold_counts(judge);
+	return held;
+}
+
+/*
  * Looks key up in one table of evidence.  Returns 0 when no client is
  * filed there, else 1 with the decision in *result, named after reason.
  * The DNS id tells clients apart only where it is the client's own.
@@ -436,6 +498,8 @@ judge_upstream_query(struct judge *judge, const struct judge_packet *pkt,
 	result = attribute_question(judge, q, now_ms);
 	stats_inc(judge->stats, STATS_UPSTREAM_QUERIES);
 	if (info->protocol == IPPROTO_TCP) {
+		hold_query(&judge->hold, q, now_ms);
+		sync_hold_counts(judge);
 		/*
 		 * The shipped rules queue a TCP query only when its connection
 		 * has no mark (a marked one keeps its SYN's): a new mark now
@@ -467,9 +531,10 @@ judge_upstream_query(struct judge *judge, const struct judge_packet *pkt,
 
 /*
  * A SYN opening a TCP connection upstream: no question yet to go by.  The
- * evidence: an answer to a marked query just came truncated (the resolver
- * retries over TCP), or a client just asked over TCP (a forwarder forwards
- * over TCP too), or only one mark is pending.
+ * evidence: the one truncated answer or TCP retry let through (hold.h); an
+ * answer to a marked query just came truncated (the resolver retries over
+ * TCP), or a client just asked over TCP (a forwarder forwards over TCP
+ * too), or only one mark is pending.
  */
 static struct judge_verdict
 judge_upstream_syn(struct judge *judge, const struct judge_packet *pkt,
@@ -481,6 +546,15 @@ judge_upstream_syn(struct judge *judge, const struct judge_packet *pkt,
 	char dst[64];
 
 	judge_expire(judge, now_ms);
+	/* A new connection on these addresses: what the last one carried is
+	 * over. */
+	flows_forget(judge->flows, &info->src, &info->dst);
+	/* The one truncated answer or TCP retry let through names it. */
+	if (hold_syn(&judge->hold, now_ms, &result.mark)) {
+		result.marked = 1;
+		result.reason = ATTRIB_TCP;
+		goto decided;
+	}
 	/*
 	 * Not by server address: a resolver may retry at another address of
 	 * the server (IPv6 after IPv4), and one address's single mark among
@@ -496,6 +570,7 @@ judge_upstream_syn(struct judge *judge, const struct judge_packet *pkt,
 		goto decided;
 	result = single_mark(judge, now_ms);
 decided:
+	sync_hold_counts(judge);
 	stats_inc(judge->stats, STATS_UPSTREAM_SYN);
 	verdict = apply(judge, pkt, &result);
 	if (log_enabled(LOG_LEVEL_DEBUG))
@@ -506,12 +581,16 @@ decided:
 	return verdict;
 }
 
-/* Learns from a response to a query dnsmark marked. */
-static void
-judge_upstream_response(struct judge *judge, const struct packet_info *info,
-    const struct dns_question *q, const uint8_t *msg, size_t msg_len,
-    int partial, uint64_t now_ms)
+/*
+ * Learns from a response to a query dnsmark marked.  A truncated one is a
+ * SYN cause: its verdict may be deferred (hold.h).
+ */
+static struct judge_verdict
+judge_upstream_response(struct judge *judge, const struct judge_packet *pkt,
+    const struct packet_info *info, const struct dns_question *q,
+    const uint8_t *msg, size_t msg_len, int partial, uint64_t now_ms)
 {
+	struct judge_verdict verdict = { 0 };
 	struct response_facts *facts = &judge->facts;
 	struct pending_client client = { .addr = info->src };
 	struct pending_match match;
@@ -525,20 +604,22 @@ judge_upstream_response(struct judge *judge, const struct packet_info *info,
 	pending_match(judge->inflight, q, now_ms, &match);
 	if (!match.id_matched || !answers(&match.id_client, info)) {
 		stats_inc(judge->stats, STATS_RESPONSES_UNMATCHED);
-		return;
+		return verdict;
 	}
 	status = response_parse(msg, msg_len, partial, facts);
 	if (status != RESPONSE_OK) {
 		stats_inc(judge->stats, STATS_BAD_RESPONSE);
 		log_debug("unparsable upstream response (%s)",
 		    response_status_name(status));
-		return;
+		return verdict;
 	}
 	client.mark = match.id_mark;
 	if (facts->truncated) {
 		any_truncated_key(&key);
 		pending_add(judge->truncated, &key, &client, now_ms);
 		stats_inc(judge->stats, STATS_RESPONSES_TRUNCATED);
+		verdict.defer = hold_cause(&judge->hold, HOLD_TRUNCATED,
+		    pkt->id, client.mark, q, now_ms);
 	}
 	/* A truncated answer ends the question's part on this path too: the
 	 * resolver asks again over TCP, which the truncated table ties. */
@@ -559,6 +640,62 @@ judge_upstream_response(struct judge *judge, const struct packet_info *info,
 			    client.mark);
 		}
 	}
+	return verdict;
+}
+
+/*
+ * An upstream TCP segment after the SYN, queued on POSTROUTING, where a new
+ * mark no longer routes it again: it gets the mark of the query it starts
+ * with, or of the last query on its connection, and the connection keeps
+ * the mark of its SYN (routing, NAT).  A query with no evidence leaves the
+ * segment, and those after it, with the connection's mark.
+ */
+static struct judge_verdict
+judge_upstream_segment(struct judge *judge, const struct judge_packet *pkt,
+    const struct packet_info *info, uint64_t now_ms)
+{
+	struct judge_verdict verdict = { 0 };
+	struct attrib_result result;
+	struct dns_question q;
+	const uint8_t *msg;
+	size_t msg_len;
+	uint32_t mark;
+
+	stats_inc(judge->stats, STATS_UPSTREAM_SEGMENTS);
+	if (packet_dns_message(info, &msg, &msg_len) == 0 &&
+	    dns_parse_question(msg, msg_len, &q) == DNS_OK &&
+	    !dns_is_response(&q)) {
+		judge_expire(judge, now_ms);
+		hold_query(&judge->hold, &q, now_ms);
+		result = attribute_question(judge, &q, now_ms);
+		stats_inc(judge->stats, STATS_UPSTREAM_QUERIES);
+		verdict = apply(judge, pkt, &result);
+		if (result.marked) {
+			struct pending_client client = {
+				.addr = info->dst, .id = q.id,
+				.mark = result.mark,
+			};
+
+			flows_set(judge->flows, &info->src, &info->dst,
+			    result.mark, now_ms);
+			client.addr.port = info->src.port;
+			if (pending_add(judge->inflight, &q, &client, now_ms))
+				note_eviction(judge, STATS_EVIDENCE_EVICTED,
+				    now_ms);
+			stats_inc(judge->stats, STATS_SEGMENTS_MARKED);
+		} else {
+			flows_forget(judge->flows, &info->src, &info->dst);
+		}
+		log_question("upstream tcp", info, &q, verdict.set_mark ?
+		    verdict.mark : pkt->mark, attrib_reason_name(result.reason));
+		return verdict;
+	}
+	if (flows_get(judge->flows, &info->src, &info->dst, &mark, now_ms)) {
+		verdict.set_mark = 1;
+		verdict.mark = attrib_merge_mark(pkt->mark, mark, judge->mask);
+		stats_inc(judge->stats, STATS_SEGMENTS_MARKED);
+	}
+	return verdict;
 }
 
 struct judge_verdict
@@ -575,7 +712,8 @@ judge_packet(struct judge *judge, const struct judge_packet *pkt,
 	int partial;
 
 	stats_inc(judge->stats, STATS_PACKETS);
-	if (pkt->hook != JUDGE_HOOK_LOCAL_IN && pkt->hook != JUDGE_HOOK_LOCAL_OUT) {
+	if (pkt->hook != JUDGE_HOOK_LOCAL_IN && pkt->hook != JUDGE_HOOK_LOCAL_OUT &&
+	    pkt->hook != JUDGE_HOOK_POST_ROUTING) {
 		stats_inc(judge->stats, STATS_IGNORED_HOOK);
 		return verdict;
 	}
@@ -584,6 +722,17 @@ judge_packet(struct judge *judge, const struct judge_packet *pkt,
 		stats_inc(judge->stats, STATS_BAD_PACKET);
 		log_debug("undecodable packet (%s) on hook %u",
 		    packet_status_name(packet_status), pkt->hook);
+		return verdict;
+	}
+	if (pkt->hook == JUDGE_HOOK_POST_ROUTING) {
+		/* Only the resolver's TCP segments to servers come here. */
+		if (info.protocol != IPPROTO_TCP || info.dst.port != 53 ||
+		    (info.tcp_flags & PACKET_TCP_SYN)) {
+			stats_inc(judge->stats, STATS_IGNORED_HOOK);
+			return verdict;
+		}
+		verdict = judge_upstream_segment(judge, pkt, &info, now_ms);
+		sync_hold_counts(judge);
 		return verdict;
 	}
 	if (pkt->hook == JUDGE_HOOK_LOCAL_OUT && info.protocol == IPPROTO_TCP &&
@@ -607,8 +756,9 @@ judge_packet(struct judge *judge, const struct judge_packet *pkt,
 		return verdict;
 	}
 	if (pkt->hook == JUDGE_HOOK_LOCAL_IN && dns_is_response(&q)) {
-		judge_upstream_response(judge, &info, &q, msg, msg_len,
-		    partial, now_ms);
+		verdict = judge_upstream_response(judge, pkt, &info, &q, msg,
+		    msg_len, partial, now_ms);
+		sync_hold_counts(judge);
 		return verdict;
 	}
 	/* A query is judged only whole: the question alone is not enough to
@@ -619,8 +769,10 @@ judge_packet(struct judge *judge, const struct judge_packet *pkt,
 	}
 	if (pkt->hook == JUDGE_HOOK_LOCAL_IN) {
 		judge_client_query(judge, pkt, &info, &q, now_ms);
-		if (info.protocol == IPPROTO_TCP)
+		if (info.protocol == IPPROTO_TCP) {
 			judge_pipelined(judge, pkt, &info, msg + msg_len, now_ms);
+			verdict.defer = judge_tcp_client(judge, pkt, &q, now_ms);
+		}
 		return verdict;
 	}
 	if (dns_is_response(&q)) {

@@ -53,6 +53,34 @@ on_packet(const struct queue_packet *packet, void *arg)
 	return judge_packet(&daemon->judge, &packet->pkt, daemon->now_ms);
 }
 
+/* Gives the held packets whose turn came their verdicts (accept). */
+static void
+release_held(struct daemon *daemon)
+{
+	static const struct judge_verdict accept = { 0 };
+	uint32_t id;
+	int any = 0;
+
+	while (judge_next_release(&daemon->judge, daemon->now_ms, &id)) {
+		queue_verdict(daemon->queue, id, &accept);
+		any = 1;
+	}
+	if (any)
+		queue_flush(daemon->queue);
+}
+
+/* How long epoll may sleep: until a held packet's wait ends, or forever. */
+static int
+wait_ms(struct daemon *daemon)
+{
+	uint64_t wake = judge_wake_ms(&daemon->judge);
+	uint64_t now = monotonic_ms();
+
+	if (wake == 0)
+		return -1;
+	return wake > now ? (int)(wake - now) : 0;
+}
+
 /* Brings the counters the kernel keeps into the stats. */
 static void
 update_kernel_counters(struct daemon *daemon)
@@ -193,12 +221,16 @@ run(struct queue *queue, struct daemon *daemon)
 
 	for (;;) {
 		struct epoll_event events[4];
-		int n = epoll_wait(epfd, events, 4, -1);
+		int n = epoll_wait(epfd, events, 4, wait_ms(daemon));
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			fatal("epoll_wait: %s", strerror(errno));
+		}
+		if (n == 0) {
+			daemon->now_ms = monotonic_ms();
+			release_held(daemon);
 		}
 		for (int i = 0; i < n; i++) {
 			int fd = events[i].data.fd;
@@ -210,6 +242,7 @@ run(struct queue *queue, struct daemon *daemon)
 				do {
 					daemon->now_ms = monotonic_ms();
 					ret = queue_process(queue);
+					release_held(daemon);
 				} while (ret > 0);
 				if (ret < 0)
 					log_warn("receiving from queue: %s",
@@ -271,6 +304,7 @@ main(int argc, char *argv[])
 	config.recent_ms = opts.recent_ms;
 	config.policy = opts.policy;
 	config.mask = opts.mask;
+	config.hold_ms = opts.syn_hold_ms;
 	if (getrandom(config.key, sizeof(config.key), 0) !=
 	    (ssize_t)sizeof(config.key))
 		fatal("getrandom: %s", strerror(errno));
@@ -304,6 +338,8 @@ main(int argc, char *argv[])
 	    queue_has_conntrack(queue) ? "on" : "off");
 
 	run(queue, &daemon);
+	judge_stop_holding(&daemon.judge);
+	release_held(&daemon);
 	drained = queue_drain(queue, 100);
 	if (drained < 0)
 		log_warn("draining queue %u: %s; packets still queued are lost",

@@ -30,6 +30,7 @@ options_defaults(struct options *opts)
 	opts->policy.conflict = ATTRIB_CONFLICT_NONE;
 	opts->log_level = LOG_LEVEL_INFO;
 	opts->stats_interval_ms = OPTIONS_DEFAULT_STATS_INTERVAL_MS;
+	opts->syn_hold_ms = OPTIONS_DEFAULT_SYN_HOLD_MS;
 }
 
 static int
@@ -107,6 +108,7 @@ options_parse(int argc, char *const argv[], struct options *opts, char *err,
 		{ "queue-maxlen", required_argument, NULL, 'l' },
 		{ "conflict", required_argument, NULL, 'c' },
 		{ "mode", required_argument, NULL, 'M' },
+		{ "syn-hold", required_argument, NULL, 'H' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "stats-file", required_argument, NULL, 'f' },
 		{ "stats-interval", required_argument, NULL, 'i' },
@@ -123,7 +125,7 @@ options_parse(int argc, char *const argv[], struct options *opts, char *err,
 		err[0] = '\0';
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":q:m:t:r:n:l:c:M:u:f:i:svhV", longopts,
+	while ((c = getopt_long(argc, argv, ":q:m:t:r:n:l:c:M:H:u:f:i:svhV", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'q':
@@ -183,6 +185,14 @@ options_parse(int argc, char *const argv[], struct options *opts, char *err,
 				return fail(err, err_len,
 				    "--mode wants queue, observe or bpf, not '%s'",
 				    optarg);
+			break;
+		case 'H':
+			if (parse_number(optarg, 0, OPTIONS_MAX_SYN_HOLD_MS,
+			    &value) < 0)
+				return fail(err, err_len,
+				    "--syn-hold wants milliseconds from 0 to %d, "
+				    "not '%s'", OPTIONS_MAX_SYN_HOLD_MS, optarg);
+			opts->syn_hold_ms = value;
 			break;
 		case 'u':
 			if (optarg[0] == '\0')
@@ -250,6 +260,10 @@ options_usage(void *stream, const char *progname)
 	    "  -c, --conflict POLICY  clients with different marks wait on one\n"
 	    "                         upstream query: none, first, last, or a mark\n"
 	    "                         (default none)\n"
+	    "  -H, --syn-hold MS      hold a truncated answer or TCP retry up to MS\n"
+	    "                         while another client's TCP retry opens its\n"
+	    "                         connection, so each SYN is one client's;\n"
+	    "                         0: never (default %d)\n"
 	    "  -M, --mode MODE        how client queries reach dnsmark: queue\n"
 	    "                         (held on the queue), observe (copied by\n"
 	    "                         NFLOG) or bpf (default queue)\n"
@@ -268,5 +282,6 @@ options_usage(void *stream, const char *progname)
 	    progname, OPTIONS_DEFAULT_QUEUE, OPTIONS_DEFAULT_TIMEOUT_MS / 1000.0,
 	    OPTIONS_DEFAULT_RECENT_MS / 1000.0,
 	    OPTIONS_DEFAULT_MAX_PENDING, OPTIONS_DEFAULT_QUEUE_MAXLEN,
+	    OPTIONS_DEFAULT_SYN_HOLD_MS,
 	    OPTIONS_DEFAULT_STATS_INTERVAL_MS / 1000.0);
 }

@@ -50,6 +50,12 @@ static const struct {
 	[STATS_PENDING_ANSWERED] = { "pending_answered", "Client questions released because their final answer came from upstream." },
 	[STATS_EVIDENCE_EVICTED] = { "evidence_evicted", "Ancestors, learned names and other evidence evicted because their table was full." },
 	[STATS_SOCKET_DROPS] = { "socket_drops", "Packets the kernel could not deliver to dnsmark's full socket: passed unmarked by fail-open (SO_MEMINFO drops)." },
+	[STATS_UPSTREAM_SEGMENTS] = { "upstream_tcp_segments", "Upstream TCP segments after the SYN, queued on POSTROUTING to carry their query's mark." },
+	[STATS_SEGMENTS_MARKED] = { "upstream_tcp_segments_marked", "Upstream TCP segments given the mark of the query they (or the last query on their connection) carry." },
+	[STATS_HOLD_HELD] = { "syn_causes_held", "Truncated answers and TCP retries held back (at most --syn-hold) while another client's SYN was awaited." },
+	[STATS_HOLD_EXPIRED] = { "syn_causes_expired", "Truncated answers and TCP retries let through that no SYN followed within --syn-hold." },
+	[STATS_HOLD_NAMED] = { "syn_causes_named", "SYNs (or queries on reused connections) named by the one truncated answer or TCP retry let through." },
+	[STATS_HOLD_OVERFLOW] = { "syn_causes_overflow", "Truncated answers and TCP retries let through at once because the hold was full." },
 	[STATS_UPSTREAM_SYN] = { "upstream_syn", "TCP connections the resolver opened upstream (SYN)." },
 };
 

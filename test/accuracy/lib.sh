@@ -261,8 +261,8 @@ bed_net_up() {
 # bed_gw_rules RULES_DIR: in the gateway, the user's own marking rules
 # (client K gets mark K, kept on the connection), then the shipped rules
 # exactly as they ship, then the observation rules: every DNS packet leaving
-# by the uplink (UDP and TCP to port 53, every segment, after the shipped
-# POSTROUTING rules, so with its final mark) and every UDP response coming
+# by the uplink (UDP and TCP to port 53, every segment, after every mangle
+# rule, so with its final mark) and every UDP response coming
 # back (for the TC bit) is copied to NFLOG. --nflog-threshold 1: without it
 # the kernel batches copies for up to 1 s, which blurs their timestamps.
 bed_gw_rules() {
@@ -279,15 +279,19 @@ bed_gw_rules() {
 		ip netns exec "$BED_NS_GW" "$(bed_iptables "$bed_family")-restore" \
 		    --noflush <"$bed_rules" || bed_die "cannot load $bed_rules"
 
-		for bed_proto in udp tcp; do
-			bed_mangle "$bed_family" -A POSTROUTING -o "$BED_UPLINK" \
-			    -p "$bed_proto" --dport 53 -j NFLOG \
-			    --nflog-group "$BED_NFLOG_GROUP" --nflog-threshold 1
-		done
 		bed_mangle "$bed_family" -A PREROUTING -i "$BED_UPLINK" \
 		    -p udp --sport 53 -j NFLOG \
 		    --nflog-group "$BED_NFLOG_GROUP" --nflog-threshold 1
 	done
+	# Upstream packets from an nftables chain at postrouting priority 300,
+	# after every mangle rule: the shipped rules queue TCP segments in
+	# mangle POSTROUTING, and a queue verdict ends that chain.
+	printf '%s\n' 'table inet bed_observe' 'delete table inet bed_observe' \
+	    'table inet bed_observe {' ' chain postrouting {' \
+	    '  type filter hook postrouting priority 300; policy accept;' \
+	    "  oifname \"$BED_UPLINK\" meta l4proto { tcp, udp } th dport 53 log group $BED_NFLOG_GROUP queue-threshold 1" \
+	    ' }' '}' | ip netns exec "$BED_NS_GW" nft -f - ||
+	    bed_die "cannot load the observation rules"
 }
 
 # bed_iptables FAMILY: the iptables command for FAMILY (4 or 6).

@@ -265,24 +265,27 @@ e2e_user_rules() {
 	printf 'COMMIT\n'
 }
 
-# The observation (not shipped): every DNS query leaving towards upstream is
-# copied to the NFLOG group of its final packet mark. Appended to mangle
-# POSTROUTING after the shipped rules, so it sees the mark dnsmark gave.
-# --nflog-threshold 1: without it the kernel batches copies (up to 100, or
-# 1 s) and the last ones reach tcpdump after we have stopped it.
+# The observation (not shipped): every DNS packet leaving towards upstream
+# (UDP, and TCP segment by segment) is copied to the NFLOG group of its
+# final packet mark. An nftables chain at postrouting priority 300, after
+# every mangle rule: the shipped rules queue upstream TCP segments in mangle
+# POSTROUTING, and a queue verdict ends that chain, so a rule appended there
+# would never see them. queue-threshold 1: without it the kernel batches
+# copies (up to 100, or 1 s) and the last ones reach tcpdump after we have
+# stopped it.
 e2e_observe_rules() {
-	printf '*mangle\n:E2E_OBSERVE - [0:0]\n:E2E_LOG - [0:0]\n'
-	printf -- '-A POSTROUTING -o gwu0 -j E2E_OBSERVE\n'
-	printf -- '-A E2E_OBSERVE -p udp --dport 53 -j E2E_LOG\n'
-	printf -- '-A E2E_OBSERVE -p tcp --dport 53 -j E2E_LOG\n'
+	printf 'table inet e2e_observe\ndelete table inet e2e_observe\n'
+	printf 'table inet e2e_observe {\n\tchain postrouting {\n'
+	printf '\t\ttype filter hook postrouting priority 300; policy accept;\n'
+	printf '\t\toifname "gwu0" meta l4proto { tcp, udp } th dport 53 jump log_by_mark\n'
+	printf '\t}\n\tchain log_by_mark {\n'
 	for e2e_g in $E2E_NFLOG_GROUPS; do
 		[ "$e2e_g" = 109 ] && continue
-		printf -- '-A E2E_LOG -m mark --mark %d -j NFLOG --nflog-group %d --nflog-threshold 1\n' \
+		printf '\t\tmeta mark %d log group %d queue-threshold 1 return\n' \
 		    $((e2e_g - 100)) "$e2e_g"
-		printf -- '-A E2E_LOG -m mark --mark %d -j RETURN\n' $((e2e_g - 100))
 	done
-	printf -- '-A E2E_LOG -j NFLOG --nflog-group 109 --nflog-threshold 1\n'
-	printf 'COMMIT\n'
+	printf '\t\tlog group 109 queue-threshold 1\n'
+	printf '\t}\n}\n'
 }
 
 # e2e_gw_rules: the user's marking rules, then the shipped rules exactly as
@@ -298,10 +301,8 @@ e2e_gw_rules() {
 	e2e_in "$E2E_NS_GW" ip6tables-restore --noflush \
 	    <"$RULES_DIR/iptables-v6.rules" ||
 	    e2e_die "shipped $RULES_DIR/iptables-v6.rules failed to load"
-	e2e_observe_rules | e2e_in "$E2E_NS_GW" iptables-restore --noflush ||
-	    e2e_die "observation rules (IPv4) failed to load"
-	e2e_observe_rules | e2e_in "$E2E_NS_GW" ip6tables-restore --noflush ||
-	    e2e_die "observation rules (IPv6) failed to load"
+	e2e_observe_rules | e2e_in "$E2E_NS_GW" nft -f - ||
+	    e2e_die "observation rules failed to load"
 }
 
 # e2e_answered: true when the dig output on stdin is NOERROR with at least

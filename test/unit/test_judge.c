@@ -1598,3 +1598,132 @@ Test(judge, no_single_mark_while_the_table_overflows)
 	    1600).mark, 0x5);
 	bed_fini(&bed);
 }
+
+/* A response from SERVER4 to the resolver's port 33333, with packet id. */
+static struct judge_verdict
+response_for(struct bed *bed, uint32_t packet_id, uint16_t dns_id,
+    uint16_t flags, const char *name, uint64_t now_ms)
+{
+	uint8_t pkt[PACKET_BUF], msg[1024];
+	struct judge_packet packet = { .id = packet_id,
+	    .hook = JUDGE_HOOK_LOCAL_IN, .data = pkt };
+
+	packet.len = build_message(msg, dns_id, flags, name, TYPE_A, NULL, 0);
+	packet.len = build_udp_message(pkt, SERVER4, 53, WAN4, 33333, msg,
+	    packet.len);
+	return judge_packet(&bed->judge, &packet, now_ms);
+}
+
+/*
+ * Two clients' answers come back truncated at once: the second waits
+ * until the SYN of the first has left, so each SYN is one client's.
+ */
+Test(judge, holds_concurrent_truncated_answers_one_at_a_time)
+{
+	struct judge_verdict v;
+	struct bed bed;
+	uint32_t id;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	hold_init(&bed.judge.hold, 2);
+	client_query(&bed, CLIENT4, 0x1111, "big.example.com", 0x5, 0);
+	client_query(&bed, CLIENT4_B, 0x2222, "big.example.org", 0x6, 0);
+	cr_assert_eq(upstream_query(&bed, WAN4, 0x7777, "big.example.com", 0,
+	    1).mark, 0x5);
+	cr_assert_eq(upstream_query(&bed, WAN4, 0x7778, "big.example.org", 0,
+	    1).mark, 0x6);
+	v = response_for(&bed, 100, 0x7777, FLAGS_RESPONSE | DNS_FLAG_TC,
+	    "big.example.com", 2);
+	cr_assert_eq(v.defer, 0, "the first truncated answer passes");
+	v = response_for(&bed, 101, 0x7778, FLAGS_RESPONSE | DNS_FLAG_TC,
+	    "big.example.org", 2);
+	cr_assert_eq(v.defer, 1, "the second waits for the first one's SYN");
+	cr_assert_eq(judge_wake_ms(&bed.judge), 4);
+	cr_assert_eq(judge_next_release(&bed.judge, 2, &id), 0);
+	v = upstream_syn(&bed, SERVER4, 2);
+	cr_assert_eq(v.mark, 0x5, "first SYN: mark 0x%x", v.mark);
+	cr_assert_eq(judge_next_release(&bed.judge, 2, &id), 1);
+	cr_assert_eq(id, 101);
+	v = upstream_syn(&bed, SERVER4, 3);
+	cr_assert_eq(v.mark, 0x6, "second SYN: mark 0x%x", v.mark);
+	cr_assert_eq(count(&bed, STATS_HOLD_HELD), 1);
+	cr_assert_eq(count(&bed, STATS_HOLD_NAMED), 2);
+	/* Without the hold both SYNs would have found two marks. */
+	bed_fini(&bed);
+}
+
+/* A segment on POSTROUTING from the resolver's port 52000 to SERVER4. */
+static struct judge_verdict
+upstream_segment(struct bed *bed, uint16_t sport, const char *name,
+    uint32_t conn_mark, uint64_t now_ms)
+{
+	uint8_t pkt[PACKET_BUF], seg[PACKET_BUF];
+	size_t len;
+
+	if (name != NULL) {
+		len = build_tcp_dns(pkt, WAN4, sport, SERVER4, 53, 0x4242, name);
+	} else {
+		len = build_segment(seg, IPPROTO_TCP, sport, 53, PACKET_TCP_ACK,
+		    NULL, 0);
+		len = build_ip(pkt, WAN4, SERVER4, IPPROTO_TCP, seg, len);
+	}
+	return feed(bed, JUDGE_HOOK_POST_ROUTING, pkt, len, conn_mark, now_ms);
+}
+
+/*
+ * One connection, opened for one client, carries another's query: the
+ * segments get the mark of the query they carry (or followed), the
+ * connection's own mark stays what its SYN got.
+ */
+Test(judge, marks_tcp_segments_by_their_query)
+{
+	struct judge_verdict v;
+	struct bed bed;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	client_query(&bed, CLIENT4, 0x1111, "a.example.com", 0x5, 0);
+	client_query(&bed, CLIENT4_B, 0x2222, "b.example.org", 0x6, 0);
+	assert_unchanged(upstream_segment(&bed, 52000, NULL, 0x5, 1),
+	    "handshake ACK before any query");
+	v = upstream_segment(&bed, 52000, "a.example.com", 0x5, 2);
+	cr_assert(v.set_mark && v.mark == 0x5, "first query: 0x%x", v.mark);
+	v = upstream_segment(&bed, 52000, "b.example.org", 0x5, 3);
+	cr_assert(v.set_mark && v.mark == 0x6, "second query: 0x%x", v.mark);
+	v = upstream_segment(&bed, 52000, NULL, 0x5, 4);
+	cr_assert(v.set_mark && v.mark == 0x6, "ACK after it: 0x%x", v.mark);
+	assert_unchanged(upstream_segment(&bed, 52001, NULL, 0x5, 4),
+	    "another connection's ACK");
+	/* A query nobody asked: the connection's mark, for what follows too. */
+	assert_unchanged(upstream_segment(&bed, 52000, "nobody.example.net",
+	    0x5, 5), "query without evidence");
+	assert_unchanged(upstream_segment(&bed, 52000, NULL, 0x5, 6),
+	    "ACK after a query without evidence");
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_SEGMENTS), 7);
+	cr_assert_eq(count(&bed, STATS_SEGMENTS_MARKED), 3);
+	/* A SYN on the same addresses starts afresh. */
+	upstream_segment(&bed, 52000, "b.example.org", 0x5, 7);
+	upstream_syn(&bed, SERVER4, 8);
+	assert_unchanged(upstream_segment(&bed, 52000, NULL, 0, 9),
+	    "ACK of a new connection");
+	bed_fini(&bed);
+}
+
+/* Only the resolver's TCP segments to port 53 are judged on POSTROUTING. */
+Test(judge, ignores_other_postrouting_packets)
+{
+	uint8_t pkt[PACKET_BUF];
+	struct bed bed;
+	size_t len;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	client_query(&bed, CLIENT4, 0x1111, "a.example.com", 0x5, 0);
+	len = build_udp_dns(pkt, WAN4, 33333, SERVER4, 53, 1, 0,
+	    "a.example.com");
+	assert_unchanged(feed(&bed, JUDGE_HOOK_POST_ROUTING, pkt, len, 0, 1),
+	    "UDP on POSTROUTING");
+	len = build_tcp_dns(pkt, SERVER4, 53, WAN4, 52000, 1, "a.example.com");
+	assert_unchanged(feed(&bed, JUDGE_HOOK_POST_ROUTING, pkt, len, 0, 1),
+	    "from port 53");
+	cr_assert_eq(count(&bed, STATS_IGNORED_HOOK), 2);
+	bed_fini(&bed);
+}

@@ -319,3 +319,21 @@ Test(options, sets_mode)
 	    -EINVAL);
 	cr_assert(strstr(err, "--mode") != NULL, "%s", err);
 }
+
+Test(options, sets_syn_hold)
+{
+	char *off[] = { "dnsmark", "--syn-hold", "0", NULL };
+	char *five[] = { "dnsmark", "-H", "5", NULL };
+	char *none[] = { "dnsmark", NULL };
+	char *big[] = { "dnsmark", "--syn-hold", "101", NULL };
+	struct options opts;
+	char err[256];
+
+	cr_assert_eq(parse_ok(ARGC(none), none).syn_hold_ms,
+	    OPTIONS_DEFAULT_SYN_HOLD_MS);
+	cr_assert_eq(parse_ok(ARGC(off), off).syn_hold_ms, 0);
+	cr_assert_eq(parse_ok(ARGC(five), five).syn_hold_ms, 5);
+	options_defaults(&opts);
+	cr_assert_eq(options_parse(ARGC(big), big, &opts, err, sizeof(err)),
+	    -EINVAL, "a hold beyond 100 ms would delay DNS noticeably");
+}

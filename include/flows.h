@@ -1,0 +1,50 @@
+/*
+ * The mark of the last query each upstream TCP connection carried, so that
+ * the segments after it without a query of their own (acknowledgements, the
+ * rest of a long query, FIN) carry it too.  A resolver may send several
+ * clients' queries over one connection; the connection itself keeps the
+ * mark its SYN got (routing), its segments are marked query by query.
+ *
+ * Direct-mapped and fixed in size: a connection whose slot another took
+ * is simply forgotten, and its segments keep the connection's mark.  Pure,
+ * no allocation after flows_init().
+ */
+#ifndef DNSMARK_FLOWS_H
+#define DNSMARK_FLOWS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "packet.h"
+#include "siphash.h"
+
+#define FLOWS_SLOTS 1024
+/* A connection idle this long is forgotten. */
+#define FLOWS_IDLE_MS 120000
+
+struct flows_slot {
+	uint64_t tag;		/* the connection's keyed hash; 0: empty */
+	uint64_t last_ms;
+	uint32_t mark;
+};
+
+struct flows {
+	uint8_t key[SIPHASH_KEY_LEN];
+	struct flows_slot slot[FLOWS_SLOTS];
+};
+
+void flows_init(struct flows *flows, const uint8_t key[SIPHASH_KEY_LEN]);
+
+/* The connection from src to dst now carries mark. */
+void flows_set(struct flows *flows, const struct packet_endpoint *src,
+    const struct packet_endpoint *dst, uint32_t mark, uint64_t now_ms);
+
+/* Returns 1 and the connection's last mark in *mark, or 0 when unknown. */
+int flows_get(struct flows *flows, const struct packet_endpoint *src,
+    const struct packet_endpoint *dst, uint32_t *mark, uint64_t now_ms);
+
+/* Forgets the connection (it ends, or a new one takes its addresses). */
+void flows_forget(struct flows *flows, const struct packet_endpoint *src,
+    const struct packet_endpoint *dst);
+
+#endif

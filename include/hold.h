@@ -1,0 +1,110 @@
+/*
+ * Telling concurrent TCP retries apart.  A SYN carries no question: when
+ * answers to several clients' questions come back truncated at once, their
+ * resolver's TCP retries open connections that look all alike.  So the
+ * packets that cause a SYN (a truncated answer on its way to the resolver,
+ * a client's TCP query on its way to a forwarder)
+ * are let through one at a time: while one cause is open, a cause for
+ * another mark is held, for at most hold_ms, until the SYN (or a query on a
+ * connection already open) of the open one shows up.  The SYN then belongs
+ * to the open cause alone.  Without a cause waiting behind it, the open
+ * cause stays open longer (HOLD_STALE_MS), for a SYN that comes late.
+ *
+ * A kind of cause that turns out not to be followed by a SYN (a forwarder
+ * relays truncated answers to its clients instead of retrying; a recursive
+ * resolver answers TCP clients from its cache) stops being held after its
+ * first expiry, and is tried again HOLD_RETRY_MS later.
+ *
+ * Pure: no clock, no sockets, no allocation; the caller passes the time and
+ * sends the verdicts of the packet ids hold_next_release() hands back.
+ */
+#ifndef DNSMARK_HOLD_H
+#define DNSMARK_HOLD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dns.h"
+
+/* Causes held at most; beyond, a cause passes and the SYN stays unnamed. */
+#define HOLD_MAX 8
+/* An open cause no SYN followed in this long is over even when alone. */
+#define HOLD_STALE_MS 250
+/* A kind of cause found not followed by SYNs is held again this much later. */
+#define HOLD_RETRY_MS 60000
+
+enum hold_kind {
+	HOLD_TRUNCATED = 0,	/* a truncated answer to the resolver */
+	HOLD_TCP_CLIENT,	/* a client's TCP query, to a forwarder */
+	HOLD_KINDS,
+};
+
+struct hold_cause {
+	uint32_t id;		/* the queued packet's id */
+	uint32_t mark;		/* the mark its SYN is to carry */
+	enum hold_kind kind;
+	unsigned int syns;	/* SYNs still expected (same-mark causes) */
+	int ambiguous;		/* another mark's cause passed meanwhile */
+	uint64_t since_ms;	/* when it arrived, then when let through */
+	struct dns_question question;
+};
+
+struct hold_counts {
+	uint64_t held;		/* causes held back */
+	uint64_t expired;	/* open causes no SYN followed */
+	uint64_t named;		/* SYNs (or reused connections) named */
+	uint64_t overflow;	/* causes passed with the hold full */
+};
+
+struct hold {
+	uint64_t hold_ms;	/* 0: never hold */
+	int open;
+	struct hold_cause current;
+	struct hold_cause held[HOLD_MAX];
+	size_t head, count;
+	int score[HOLD_KINDS];	/* >= 0: this kind is followed by a SYN */
+	uint64_t negative_ms[HOLD_KINDS];	/* when the score fell below 0 */
+	uint32_t release[HOLD_MAX];
+	size_t release_count;
+	struct hold_counts counts;
+};
+
+/* Starts empty; hold_ms 0 turns holding off. */
+void hold_init(struct hold *hold, uint64_t hold_ms);
+
+/*
+ * A cause for mark arrived as packet id.  Returns 1 when it is held (the
+ * caller defers its verdict: hold_next_release() hands the id back), 0
+ * when it passes now.
+ */
+int hold_cause(struct hold *hold, enum hold_kind kind, uint32_t id,
+    uint32_t mark, const struct dns_question *q, uint64_t now_ms);
+
+/*
+ * An upstream SYN left.  Returns 1 with its mark in *mark when the open
+ * cause names it, else 0.
+ */
+int hold_syn(struct hold *hold, uint64_t now_ms, uint32_t *mark);
+
+/*
+ * A TCP query for q left on a connection already open (a resolver that
+ * reuses connections sends no SYN): it settles the open cause if that
+ * cause was for q.
+ */
+void hold_query(struct hold *hold, const struct dns_question *q,
+    uint64_t now_ms);
+
+/*
+ * Hands back, one per call, the id of a held packet whose turn came (or
+ * whose wait is over at now_ms).  Returns 1 and sets *id, or 0.
+ */
+int hold_next_release(struct hold *hold, uint64_t now_ms, uint32_t *id);
+
+/* Returns when a held cause's wait ends (the time to wake), or 0. */
+uint64_t hold_deadline(const struct hold *hold);
+
+/* Lets everything go (stopping): every held id comes back from
+ * hold_next_release(), and no cause is held from now on. */
+void hold_stop(struct hold *hold);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * Per-connection marks of upstream TCP queries (flows.h): one slot per
+ * keyed hash of the connection's addresses and ports.
+ */
+#include <string.h>
+
+#include "flows.h"
+
+void
+flows_init(struct flows *flows, const uint8_t key[SIPHASH_KEY_LEN])
+{
+	memset(flows, 0, sizeof(*flows));
+	memcpy(flows->key, key, SIPHASH_KEY_LEN);
+}
+
+/* The connection's tag (never 0: 0 marks an empty slot). */
+static uint64_t
+flow_tag(const struct flows *flows, const struct packet_endpoint *src,
+    const struct packet_endpoint *dst)
+{
+	uint8_t tuple[1 + 2 * (16 + 2)];
+	uint64_t tag;
+
+	tuple[0] = src->family;
+	memcpy(tuple + 1, src->addr, 16);
+	memcpy(tuple + 17, dst->addr, 16);
+	tuple[33] = (uint8_t)(src->port >> 8);
+	tuple[34] = (uint8_t)src->port;
+	tuple[35] = (uint8_t)(dst->port >> 8);
+	tuple[36] = (uint8_t)dst->port;
+	tag = siphash24(flows->key, tuple, sizeof(tuple));
+	return tag != 0 ? tag : 1;
+}
+
+static struct flows_slot *
+flow_slot(struct flows *flows, uint64_t tag)
+{
+	return &flows->slot[tag % FLOWS_SLOTS];
+}
+
+void
+flows_set(struct flows *flows, const struct packet_endpoint *src,
+    const struct packet_endpoint *dst, uint32_t mark, uint64_t now_ms)
+{
+	uint64_t tag = flow_tag(flows, src, dst);
+	struct flows_slot *slot = flow_slot(flows, tag);
+
+	slot->tag = tag;
+	slot->mark = mark;
+	slot->last_ms = now_ms;
+}
+
+int
+flows_get(struct flows *flows, const struct packet_endpoint *src,
+    const struct packet_endpoint *dst, uint32_t *mark, uint64_t now_ms)
+{
+	uint64_t tag = flow_tag(flows, src, dst);
+	struct flows_slot *slot = flow_slot(flows, tag);
+
+	if (slot->tag != tag)
+		return 0;
+	if (now_ms - slot->last_ms >= FLOWS_IDLE_MS) {
+		slot->tag = 0;
+		return 0;
+	}
+	slot->last_ms = now_ms;
+	*mark = slot->mark;
+	return 1;
+}
+
+void
+flows_forget(struct flows *flows, const struct packet_endpoint *src,
+    const struct packet_endpoint *dst)
+{
+	uint64_t tag = flow_tag(flows, src, dst);
+	struct flows_slot *slot = flow_slot(flows, tag);
+
+	if (slot->tag == tag)
+		slot->tag = 0;
+}

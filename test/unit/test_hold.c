@@ -1,0 +1,263 @@
+/*
+ * Unit tests for src/hold.c: SYN causes let through one at a time.  Time
+ * is a plain number of milliseconds; ids stand for queued packets.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "hold.h"
+
+static struct dns_question
+q_named(const char *label)
+{
+	struct dns_question q;
+	size_t len = strlen(label);
+
+	memset(&q, 0, sizeof(q));
+	q.qtype = 16;
+	q.qclass = 1;
+	q.name[0] = (uint8_t)len;
+	memcpy(q.name + 1, label, len);
+	q.name[len + 1] = 0;
+	q.name_len = (uint8_t)(len + 2);
+	return q;
+}
+
+/* Collects what hold_next_release() hands back at now_ms. */
+static size_t
+released(struct hold *hold, uint64_t now_ms, uint32_t *ids, size_t max)
+{
+	size_t n = 0;
+	uint32_t id;
+
+	while (n < max && hold_next_release(hold, now_ms, &id))
+		ids[n++] = id;
+	return n;
+}
+
+Test(hold, four_truncated_answers_name_four_syns_in_turn)
+{
+	struct hold hold;
+	struct dns_question q[4] = {
+		q_named("a"), q_named("b"), q_named("c"), q_named("d"),
+	};
+	uint32_t ids[HOLD_MAX], mark;
+
+	hold_init(&hold, 2);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 10, 1, &q[0], 100), 0,
+	    "the first cause passes at once");
+	for (uint32_t k = 1; k < 4; k++)
+		cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 10 + k, k + 1,
+		    &q[k], 100), 1, "another mark's cause waits");
+	cr_assert_eq(released(&hold, 100, ids, HOLD_MAX), 0);
+	for (uint32_t k = 0; k < 4; k++) {
+		cr_assert(hold_syn(&hold, 100, &mark), "SYN %u is named", k);
+		cr_assert_eq(mark, k + 1, "SYN %u carries mark %u", k, k + 1);
+		if (k < 3) {
+			cr_assert_eq(released(&hold, 100, ids, HOLD_MAX), 1);
+			cr_assert_eq(ids[0], 11 + k, "the next cause goes");
+		}
+	}
+	cr_assert_eq(hold_syn(&hold, 100, &mark), 0, "nothing left to name");
+	cr_assert_eq(hold.counts.held, 3);
+	cr_assert_eq(hold.counts.named, 4);
+	cr_assert_eq(hold.counts.expired, 0);
+}
+
+Test(hold, same_mark_causes_pass_together)
+{
+	struct hold hold;
+	struct dns_question a = q_named("a"), b = q_named("b");
+	uint32_t mark;
+
+	hold_init(&hold, 2);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 1, 7, &a, 0), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 2, 7, &b, 0), 0,
+	    "a second SYN of the same mark needs no turn of its own");
+	cr_assert(hold_syn(&hold, 0, &mark) && mark == 7);
+	cr_assert(hold_syn(&hold, 0, &mark) && mark == 7);
+	cr_assert_eq(hold_syn(&hold, 0, &mark), 0);
+}
+
+Test(hold, a_wait_ends_after_hold_ms)
+{
+	struct hold hold;
+	struct dns_question a = q_named("a"), b = q_named("b");
+	uint32_t id, mark;
+
+	hold_init(&hold, 2);
+	hold_cause(&hold, HOLD_TRUNCATED, 1, 1, &a, 50);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 2, 2, &b, 50), 1);
+	cr_assert_eq(hold_deadline(&hold), 52);
+	cr_assert_eq(hold_next_release(&hold, 51, &id), 0, "not yet");
+	cr_assert_eq(hold_next_release(&hold, 52, &id), 1);
+	cr_assert_eq(id, 2);
+	cr_assert_eq(hold.counts.expired, 1);
+	/* The truncated kind now counts as not followed by SYNs: it is open
+	 * no longer, and its causes pass. */
+	cr_assert_eq(hold_syn(&hold, 52, &mark), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 3, 3, &a, 53), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 4, 4, &b, 53), 0,
+	    "a kind no SYN follows is not held");
+	cr_assert_eq(hold_deadline(&hold), 0);
+}
+
+Test(hold, a_kind_not_followed_by_syns_is_tried_again_later)
+{
+	struct hold hold;
+	struct dns_question a = q_named("a"), b = q_named("b");
+	uint32_t id, mark;
+
+	hold_init(&hold, 2);
+	hold_cause(&hold, HOLD_TRUNCATED, 1, 1, &a, 0);
+	hold_cause(&hold, HOLD_TRUNCATED, 2, 2, &b, 0);
+	while (hold_next_release(&hold, 10, &id))
+		;
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 3, 3, &a, 20), 0);
+	cr_assert_eq(hold_syn(&hold, 21, &mark), 0, "not named: not held");
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 4, 4, &b, 21), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 5, 4, &b,
+	    10 + HOLD_RETRY_MS), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 6, 5, &b,
+	    10 + HOLD_RETRY_MS), 1, "the kind is held again");
+	cr_assert(hold_syn(&hold, 10 + HOLD_RETRY_MS, &mark) && mark == 4);
+}
+
+Test(hold, kinds_learn_apart)
+{
+	struct hold hold;
+	struct dns_question a = q_named("a"), b = q_named("b");
+	uint32_t id, mark;
+	uint64_t t = HOLD_STALE_MS;
+
+	/* A forwarder: truncated answers go back to clients, whose TCP
+	 * retries are what open connections. */
+	hold_init(&hold, 2);
+	hold_cause(&hold, HOLD_TRUNCATED, 1, 1, &a, 0);
+	cr_assert_eq(hold_next_release(&hold, t, &id), 0);
+	cr_assert_eq(hold.score[HOLD_TRUNCATED], -1, "stale: no SYN came");
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 1, &a, t), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 2, &b, t), 1);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 4, 3, &b, t), 0,
+	    "truncated answers pass");
+	cr_assert(hold_syn(&hold, t, &mark) && mark == 1);
+	cr_assert_eq(hold_next_release(&hold, t, &id), 1);
+	cr_assert_eq(id, 3);
+	cr_assert(hold_syn(&hold, t + 1, &mark) && mark == 2);
+	cr_assert_eq(hold.score[HOLD_TCP_CLIENT], 2);
+}
+
+Test(hold, a_query_on_a_reused_connection_settles_its_cause)
+{
+	struct hold hold;
+	struct dns_question a = q_named("a"), b = q_named("b");
+	uint32_t id, mark;
+
+	hold_init(&hold, 2);
+	hold_cause(&hold, HOLD_TRUNCATED, 1, 1, &a, 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 2, 2, &b, 0), 1);
+	hold_query(&hold, &b, 0);
+	cr_assert_eq(hold_next_release(&hold, 0, &id), 0,
+	    "another question settles nothing");
+	hold_query(&hold, &a, 0);
+	cr_assert_eq(hold_next_release(&hold, 0, &id), 1);
+	cr_assert_eq(id, 2);
+	cr_assert(hold_syn(&hold, 0, &mark) && mark == 2);
+	cr_assert_eq(hold.counts.expired, 0);
+}
+
+Test(hold, full_hold_passes_and_names_nobody)
+{
+	struct hold hold;
+	struct dns_question a = q_named("a");
+	uint32_t mark, id;
+	size_t n = 0;
+
+	hold_init(&hold, 2);
+	hold_cause(&hold, HOLD_TRUNCATED, 0, 100, &a, 0);
+	for (uint32_t k = 1; k <= HOLD_MAX; k++)
+		cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, k, k, &a, 0), 1);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 99, 99, &a, 0), 0,
+	    "beyond HOLD_MAX a cause passes at once");
+	cr_assert_eq(hold.counts.overflow, 1);
+	cr_assert_eq(hold_syn(&hold, 0, &mark), 0,
+	    "two marks passed together: the SYN is nobody's for sure");
+	/* The rest still take turns, and every id comes back once. */
+	while (hold_syn(&hold, 0, &mark))
+		while (hold_next_release(&hold, 0, &id))
+			n++;
+	while (hold_next_release(&hold, 0, &id))
+		n++;
+	cr_assert_eq(n, HOLD_MAX);
+}
+
+Test(hold, stop_releases_everything_and_holds_no_more)
+{
+	struct hold hold;
+	struct dns_question a = q_named("a");
+	uint32_t ids[HOLD_MAX];
+
+	hold_init(&hold, 2);
+	hold_cause(&hold, HOLD_TRUNCATED, 1, 1, &a, 0);
+	hold_cause(&hold, HOLD_TRUNCATED, 2, 2, &a, 0);
+	hold_cause(&hold, HOLD_TCP_CLIENT, 3, 3, &a, 0);
+	hold_stop(&hold);
+	cr_assert_eq(released(&hold, 0, ids, HOLD_MAX), 2);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 4, 4, &a, 0), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 5, 5, &a, 0), 0);
+	cr_assert_eq(hold_deadline(&hold), 0);
+}
+
+Test(hold, off_holds_nothing)
+{
+	struct hold hold;
+	struct dns_question a = q_named("a");
+	uint32_t mark;
+
+	hold_init(&hold, 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 1, 1, &a, 0), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 2, 2, &a, 0), 0);
+	cr_assert_eq(hold_syn(&hold, 0, &mark), 0);
+}
+
+Test(hold, a_lone_cause_names_a_late_syn_until_stale)
+{
+	struct hold hold;
+	struct dns_question a = q_named("a"), b = q_named("b");
+	uint32_t mark;
+
+	hold_init(&hold, 2);
+	hold_cause(&hold, HOLD_TCP_CLIENT, 1, 4, &a, 0);
+	cr_assert_eq(hold_deadline(&hold), 0, "nothing waits: no wake-up");
+	cr_assert(hold_syn(&hold, 30, &mark) && mark == 4,
+	    "a forwarder that forked first is late, not wrong");
+	hold_cause(&hold, HOLD_TCP_CLIENT, 2, 5, &b, 100);
+	cr_assert_eq(hold_syn(&hold, 100 + HOLD_STALE_MS, &mark), 0,
+	    "a stale cause names nothing");
+	cr_assert_eq(hold.counts.expired, 1);
+}
+
+Test(hold, an_open_cause_gives_way_after_hold_ms_and_names_nothing_then)
+{
+	struct hold hold;
+	struct dns_question a = q_named("a"), b = q_named("b");
+	uint32_t id, mark;
+
+	hold_init(&hold, 2);
+	hold.score[HOLD_TCP_CLIENT] = 2;
+	hold_cause(&hold, HOLD_TCP_CLIENT, 1, 4, &a, 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 5, &b, 10), 1,
+	    "another mark's cause waits, even behind an old one");
+	cr_assert_eq(hold_deadline(&hold), 12, "for hold_ms from its arrival");
+	cr_assert_eq(hold_next_release(&hold, 11, &id), 0);
+	cr_assert_eq(hold_next_release(&hold, 12, &id), 1);
+	cr_assert_eq(id, 2);
+	cr_assert_eq(hold.counts.expired, 1);
+	/* The first cause's SYN may still come: the next SYN is nobody's
+	 * for sure, and after it the hold names again. */
+	cr_assert_eq(hold_syn(&hold, 13, &mark), 0);
+	hold_cause(&hold, HOLD_TCP_CLIENT, 3, 6, &a, 14);
+	cr_assert(hold_syn(&hold, 14, &mark) && mark == 6);
+}
