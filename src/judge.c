@@ -52,34 +52,34 @@ int
 judge_init(struct judge *judge, const struct judge_config *config,
     struct stats *stats)
 {
-	size_t servers = config->max_pending / 16 + 16;
+	size_t max = config->max_pending;
+	size_t servers = max / 16 + 16;
 
 	memset(judge, 0, sizeof(*judge));
 	judge->stats = stats;
 	judge->policy = config->policy;
 	judge->mask = config->mask;
 	judge->timeout_ms = config->timeout_ms;
-	judge->pending = pending_new(config->max_pending, config->timeout_ms,
-	    config->key);
+	judge->pending = pending_new(max, config->timeout_ms,
+	    PENDING_IDS | PENDING_REFS, config->key);
 	/* Every question brings its ancestors; many share them. */
-	judge->ancestors = pending_new(2 * config->max_pending,
-	    config->timeout_ms, config->key);
-	judge->learned = pending_new(config->max_pending, config->timeout_ms,
-	    config->key);
-	judge->inflight = pending_new(config->max_pending, config->timeout_ms,
-	    config->key);
+	judge->ancestors = pending_new(2 * max, config->timeout_ms,
+	    PENDING_REFS, config->key);
+	judge->learned = pending_new(max, config->timeout_ms, 0, config->key);
+	judge->inflight = pending_new(max, config->timeout_ms,
+	    PENDING_IDS | PENDING_CLIENTS, config->key);
 	judge->truncated = pending_new(servers, config->timeout_ms <
-	    JUDGE_TRUNCATED_MS ? config->timeout_ms : JUDGE_TRUNCATED_MS,
+	    JUDGE_TRUNCATED_MS ? config->timeout_ms : JUDGE_TRUNCATED_MS, 0,
 	    config->key);
 	judge->tcp_clients = pending_new(servers, config->timeout_ms <
-	    JUDGE_TCP_CLIENT_MS ? config->timeout_ms : JUDGE_TCP_CLIENT_MS,
+	    JUDGE_TCP_CLIENT_MS ? config->timeout_ms : JUDGE_TCP_CLIENT_MS, 0,
 	    config->key);
 	judge->askers = pending_new(servers, config->timeout_ms <
-	    JUDGE_ASKERS_MS ? config->timeout_ms : JUDGE_ASKERS_MS,
+	    JUDGE_ASKERS_MS ? config->timeout_ms : JUDGE_ASKERS_MS, 0,
 	    config->key);
 	if (config->recent_ms > 0)
-		judge->recent = pending_new(config->max_pending,
-		    config->recent_ms, config->key);
+		judge->recent = pending_new(max, config->recent_ms, 0,
+		    config->key);
 	if (judge->pending == NULL || judge->ancestors == NULL ||
 	    judge->learned == NULL || judge->inflight == NULL ||
 	    judge->truncated == NULL || judge->tcp_clients == NULL ||
