@@ -62,11 +62,25 @@ judge_init(struct judge *judge, const struct judge_config *config,
 	judge->timeout_ms = config->timeout_ms;
 	judge->pending = pending_new(max, config->timeout_ms,
 	    PENDING_IDS | PENDING_REFS, config->key);
-	/* Every question brings its ancestors; many share them. */
-	judge->ancestors = pending_new(2 * max, config->timeout_ms,
-	    PENDING_REFS, config->key);
-	judge->learned = pending_new(max, config->timeout_ms, 0, config->key);
-	judge->inflight = pending_new(max, config->timeout_ms,
+	/*
+	 * Sized to what each holds for the pending questions, so that all
+	 * tables take at most 128 bytes per question (doc/performance.md).
+	 * A question files its own name under ancestors, and ancestors (zone,
+	 * TLD) it mostly shares with other questions of its mark: about one
+	 * new entry a question, the least recently asked evicted first.
+	 */
+	judge->ancestors = pending_new(max, config->timeout_ms, PENDING_REFS,
+	    config->key);
+	/*
+	 * Lessons and upstream queries are never released, only expired or
+	 * evicted oldest first, and what a resolver still needs is the newest:
+	 * it follows a lesson (CNAME target, name server) and reads an answer
+	 * within the round trip.  Half the cap for lessons; a quarter for the
+	 * upstream queries, which keep a server's address each (52 bytes).
+	 */
+	judge->learned = pending_new((max + 1) / 2, config->timeout_ms, 0,
+	    config->key);
+	judge->inflight = pending_new((max + 3) / 4, config->timeout_ms,
 	    PENDING_IDS | PENDING_CLIENTS, config->key);
 	judge->truncated = pending_new(servers, config->timeout_ms <
 	    JUDGE_TRUNCATED_MS ? config->timeout_ms : JUDGE_TRUNCATED_MS, 0,
@@ -77,9 +91,10 @@ judge_init(struct judge *judge, const struct judge_config *config,
 	judge->askers = pending_new(servers, config->timeout_ms <
 	    JUDGE_ASKERS_MS ? config->timeout_ms : JUDGE_ASKERS_MS, 0,
 	    config->key);
+	/* Prefetches and late retries come for the questions asked last. */
 	if (config->recent_ms > 0)
-		judge->recent = pending_new(max, config->recent_ms, 0,
-		    config->key);
+		judge->recent = pending_new((max + 1) / 2, config->recent_ms,
+		    0, config->key);
 	if (judge->pending == NULL || judge->ancestors == NULL ||
 	    judge->learned == NULL || judge->inflight == NULL ||
 	    judge->truncated == NULL || judge->tcp_clients == NULL ||
