@@ -2,7 +2,9 @@
  * The table of pending client questions: who asked what, with which mark,
  * and when.  All memory is allocated by pending_new(); adding, matching and
  * expiring never allocate.  A full table evicts its oldest entry.  Pure: time
- * is passed in by the caller.
+ * is passed in by the caller.  A table keeps only the fields it is made
+ * with (PENDING_IDS, ...), so that each kind of evidence pays for what it
+ * uses.
  */
 #ifndef DNSMARK_PENDING_H
 #define DNSMARK_PENDING_H
@@ -15,6 +17,17 @@
 #include "siphash.h"
 
 struct pending_table;
+
+/* What a table keeps beyond question, mark and time (pending_new()). */
+#define PENDING_IDS 0x1		/* the client's DNS id: id_matched, id_mark */
+#define PENDING_REFS 0x2	/* how many asks pending_release() must undo */
+#define PENDING_CLIENTS 0x4	/* the client's address: id_client */
+#define PENDING_ALL (PENDING_IDS | PENDING_REFS | PENDING_CLIENTS)
+
+/* Entries in one table at most (they are numbered in 32 bits). */
+#define PENDING_MAX_ENTRIES (1UL << 30)
+/* The longest timeout: times are kept in 32 bits of milliseconds. */
+#define PENDING_MAX_TIMEOUT_MS (1ULL << 30)
 
 /* What one client asked. */
 struct pending_client {
@@ -38,18 +51,23 @@ struct pending_match {
 
 /*
  * Creates a table holding at most max_entries questions, each living
- * timeout_ms after it was added, hashed under key.  Returns NULL on
- * allocation failure or when max_entries is 0.  Free with pending_free().
+ * timeout_ms after it was added, hashed under key, keeping the fields named
+ * in the PENDING_* bits of fields.  Without PENDING_IDS no DNS id ever
+ * matches; without PENDING_CLIENTS id_client is all zero; without
+ * PENDING_REFS the first pending_release() of an entry removes it.  Returns
+ * NULL on allocation failure, when max_entries is 0 or above
+ * PENDING_MAX_ENTRIES, or timeout_ms above PENDING_MAX_TIMEOUT_MS.  Free
+ * with pending_free().
  */
 struct pending_table *pending_new(size_t max_entries, uint64_t timeout_ms,
-    const uint8_t key[SIPHASH_KEY_LEN]);
+    unsigned int fields, const uint8_t key[SIPHASH_KEY_LEN]);
 
 /* Frees the table; pending_free(NULL) does nothing. */
 void pending_free(struct pending_table *table);
 
 /*
  * Remembers that client asked q at now_ms (a monotonic clock that never goes
- * back).  Expires old entries first; when the table is still full, evicts
+ * back; it may pass 2^32 and jump by any amount).  Expires old entries first; when the table is still full, evicts
  * the oldest.  Returns 1 when it evicted a live entry, else 0.
  */
 int pending_add(struct pending_table *table, const struct dns_question *q,

@@ -53,34 +53,49 @@ int
 judge_init(struct judge *judge, const struct judge_config *config,
     struct stats *stats)
 {
-	size_t servers = config->max_pending / 16 + 16;
+	size_t max = config->max_pending;
+	size_t servers = max / 16 + 16;
 
 	memset(judge, 0, sizeof(*judge));
 	judge->stats = stats;
 	judge->policy = config->policy;
 	judge->mask = config->mask;
 	judge->timeout_ms = config->timeout_ms;
-	judge->pending = pending_new(config->max_pending, config->timeout_ms,
+	judge->pending = pending_new(max, config->timeout_ms,
+	    PENDING_IDS | PENDING_REFS, config->key);
+	/*
+	 * Sized to what each holds for the pending questions, so that all
+	 * tables take at most 128 bytes per question (doc/performance.md).
+	 * A question files its own name under ancestors, and ancestors (zone,
+	 * TLD) it mostly shares with other questions of its mark: about one
+	 * new entry a question, the least recently asked evicted first.
+	 */
+	judge->ancestors = pending_new(max, config->timeout_ms, PENDING_REFS,
 	    config->key);
-	/* Every question brings its ancestors; many share them. */
-	judge->ancestors = pending_new(2 * config->max_pending,
-	    config->timeout_ms, config->key);
-	judge->learned = pending_new(config->max_pending, config->timeout_ms,
+	/*
+	 * Lessons and upstream queries are never released, only expired or
+	 * evicted oldest first, and what a resolver still needs is the newest:
+	 * it follows a lesson (CNAME target, name server) and reads an answer
+	 * within the round trip.  Half the cap for lessons; a quarter for the
+	 * upstream queries, which keep a server's address each (52 bytes).
+	 */
+	judge->learned = pending_new((max + 1) / 2, config->timeout_ms, 0,
 	    config->key);
-	judge->inflight = pending_new(config->max_pending, config->timeout_ms,
-	    config->key);
+	judge->inflight = pending_new((max + 3) / 4, config->timeout_ms,
+	    PENDING_IDS | PENDING_CLIENTS, config->key);
 	judge->truncated = pending_new(servers, config->timeout_ms <
-	    JUDGE_TRUNCATED_MS ? config->timeout_ms : JUDGE_TRUNCATED_MS,
+	    JUDGE_TRUNCATED_MS ? config->timeout_ms : JUDGE_TRUNCATED_MS, 0,
 	    config->key);
 	judge->tcp_clients = pending_new(servers, config->timeout_ms <
-	    JUDGE_TCP_CLIENT_MS ? config->timeout_ms : JUDGE_TCP_CLIENT_MS,
+	    JUDGE_TCP_CLIENT_MS ? config->timeout_ms : JUDGE_TCP_CLIENT_MS, 0,
 	    config->key);
 	judge->askers = pending_new(servers, config->timeout_ms <
-	    JUDGE_ASKERS_MS ? config->timeout_ms : JUDGE_ASKERS_MS,
+	    JUDGE_ASKERS_MS ? config->timeout_ms : JUDGE_ASKERS_MS, 0,
 	    config->key);
+	/* Prefetches and late retries come for the questions asked last. */
 	if (config->recent_ms > 0)
-		judge->recent = pending_new(config->max_pending,
-		    config->recent_ms, config->key);
+		judge->recent = pending_new((max + 1) / 2, config->recent_ms,
+		    0, config->key);
 	hold_init(&judge->hold, config->hold_ms);
 	judge->flows = malloc(sizeof(*judge->flows));
 	if (judge->flows != NULL)
@@ -271,6 +286,17 @@ note_eviction(struct judge *judge, enum stats_counter counter,
 	judge->evicted_ms = now_ms;
 }
 
+/*
+ * Counts an eviction from a table the single-mark fallback never reads
+ * (recent questions, learned names, inflight queries, TCP clients): it
+ * stays on.
+ */
+static void
+count_eviction(struct judge *judge)
+{
+	stats_inc(judge->stats, STATS_EVIDENCE_EVICTED);
+}
+
 /* Files the name and each of its ancestors but the root under mark. */
 static void
 add_name_and_ancestors(struct judge *judge, struct pending_table *table,
@@ -282,8 +308,12 @@ add_name_and_ancestors(struct judge *judge, struct pending_table *table,
 	for (size_t offset = 0; offset < len && name[offset] != 0;
 	    offset += (size_t)name[offset] + 1) {
 		name_key(name + offset, len - offset, &key);
-		if (pending_add(table, &key, client, now_ms))
+		if (!pending_add(table, &key, client, now_ms))
+			continue;
+		if (table == judge->ancestors)
 			note_eviction(judge, STATS_EVIDENCE_EVICTED, now_ms);
+		else
+			count_eviction(judge);
 	}
 }
 
@@ -320,7 +350,7 @@ judge_client_query(struct judge *judge, const struct judge_packet *pkt,
 		note_eviction(judge, STATS_PENDING_EVICTED, now_ms);
 	if (judge->recent != NULL &&
 	    pending_add(judge->recent, q, &client, now_ms))
-		note_eviction(judge, STATS_EVIDENCE_EVICTED, now_ms);
+		count_eviction(judge);
 	add_name_and_ancestors(judge, judge->ancestors, q->name, q->name_len,
 	    &client, now_ms);
 	asker_key(&key);
@@ -329,7 +359,7 @@ judge_client_query(struct judge *judge, const struct judge_packet *pkt,
 	if (info->protocol == IPPROTO_TCP) {
 		tcp_client_key(&key);
 		if (pending_add(judge->tcp_clients, &key, &client, now_ms))
-			note_eviction(judge, STATS_EVIDENCE_EVICTED, now_ms);
+			count_eviction(judge);
 	}
 	stats_inc(judge->stats, STATS_CLIENT_QUERIES);
 	log_question("client", info, q, client.mark, NULL);
@@ -522,7 +552,7 @@ judge_upstream_query(struct judge *judge, const struct judge_packet *pkt,
 
 		client.addr.port = info->src.port;
 		if (pending_add(judge->inflight, q, &client, now_ms))
-			note_eviction(judge, STATS_EVIDENCE_EVICTED, now_ms);
+			count_eviction(judge);
 	}
 	log_question("upstream", info, q, verdict.set_mark ? verdict.mark :
 	    pkt->mark, attrib_reason_name(result.reason));
@@ -680,8 +710,7 @@ judge_upstream_segment(struct judge *judge, const struct judge_packet *pkt,
 			    result.mark, now_ms);
 			client.addr.port = info->src.port;
 			if (pending_add(judge->inflight, &q, &client, now_ms))
-				note_eviction(judge, STATS_EVIDENCE_EVICTED,
-				    now_ms);
+				count_eviction(judge);
 			stats_inc(judge->stats, STATS_SEGMENTS_MARKED);
 		} else {
 			flows_forget(judge->flows, &info->src, &info->dst);

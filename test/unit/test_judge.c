@@ -14,6 +14,7 @@
 #include <criterion/criterion.h>
 
 #include "judge.h"
+#include "options.h"
 #include "wire.h"
 
 #define PACKET_BUF 2048
@@ -1225,6 +1226,32 @@ Test(judge, keeps_memory_constant)
 	cr_assert_eq(judge_memory(&bed.judge), memory);
 	cr_assert_leq(pending_count(bed.judge.pending), 256);
 	bed_fini(&bed);
+}
+
+/*
+ * At most 128 bytes a pending question, all tables counted, at the default
+ * cap and at a large one (doc/performance.md, "Memory per pending
+ * question").
+ */
+Test(judge, spends_at_most_128_bytes_a_pending_question)
+{
+	static const size_t caps[] = {
+		OPTIONS_DEFAULT_MAX_PENDING, 16384, 100000, 1000000,
+	};
+
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		struct bed bed;
+		size_t memory;
+
+		bed_init_recent(&bed, caps[i], OPTIONS_DEFAULT_TIMEOUT_MS,
+		    OPTIONS_DEFAULT_RECENT_MS, ATTRIB_CONFLICT_NONE,
+		    0xffffffff);
+		memory = judge_memory(&bed.judge);
+		cr_assert_leq(memory, 128 * caps[i],
+		    "--max-pending %zu: %zu bytes, %.1f a question", caps[i],
+		    memory, (double)memory / (double)caps[i]);
+		bed_fini(&bed);
+	}
 }
 
 Test(judge, frees_after_failed_init)

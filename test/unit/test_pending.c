@@ -20,6 +20,8 @@
 #define CLASS_IN 1
 #define CLASS_CH 3
 
+#define WRAP_MS (1ULL << 32)	/* times are kept modulo 2^32 ms */
+
 static const uint8_t test_key[SIPHASH_KEY_LEN] = {
 	0x6b, 0x65, 0x79, 0x20, 0x66, 0x6f, 0x72, 0x20,
 	0x70, 0x65, 0x6e, 0x64, 0x69, 0x6e, 0x67, 0x21,
@@ -74,7 +76,7 @@ table_new(size_t max_entries, uint64_t timeout_ms)
 {
 	struct pending_table *table;
 
-	table = pending_new(max_entries, timeout_ms, test_key);
+	table = pending_new(max_entries, timeout_ms, PENDING_ALL, test_key);
 	cr_assert_not_null(table);
 	return table;
 }
@@ -177,21 +179,31 @@ Test(pending, tells_questions_apart)
 	pending_free(table);
 }
 
-/* "each living timeout_ms after it was added" */
+/*
+ * "each living timeout_ms after it was added", whatever the clock says:
+ * times are kept in 32 bits of milliseconds, which wrap every 2^32 ms
+ * (about 49.7 days).
+ */
 Test(pending, lives_for_timeout_after_add)
 {
-	struct pending_table *table = table_new(16, 5000);
-	struct dns_question q = question_a("www.example.com", 1);
-	struct pending_client c = client(10, 1, 0x7);
-	struct pending_match m;
+	static const uint64_t added[] = { 1000, WRAP_MS - 2500, 1ULL << 40 };
 
-	cr_assert_eq(pending_add(table, &q, &c, 1000), 0);
-	cr_assert_eq(match_at(table, &q, 1000, &m), 1);
-	cr_assert_eq(match_at(table, &q, 1000 + 5000 - 1, &m), 1);
-	cr_assert_eq(match_at(table, &q, 1000 + 5000 + 1, &m), 0);
-	cr_assert_eq(m.distinct_marks, 0);
-	cr_assert_eq(match_at(table, &q, 1000000, &m), 0);
-	pending_free(table);
+	for (size_t i = 0; i < sizeof(added) / sizeof(added[0]); i++) {
+		struct pending_table *table = table_new(16, 5000);
+		struct dns_question q = question_a("www.example.com", 1);
+		struct pending_client c = client(10, 1, 0x7);
+		uint64_t at = added[i];
+		struct pending_match m;
+
+		cr_assert_eq(pending_add(table, &q, &c, at), 0);
+		cr_assert_eq(match_at(table, &q, at, &m), 1);
+		cr_assert_eq(match_at(table, &q, at + 5000 - 1, &m), 1);
+		cr_assert_eq(m.last_ms, at);
+		cr_assert_eq(match_at(table, &q, at + 5000 + 1, &m), 0);
+		cr_assert_eq(m.distinct_marks, 0);
+		cr_assert_eq(match_at(table, &q, at + 1000000, &m), 0);
+		pending_free(table);
+	}
 }
 
 Test(pending, expires_and_counts)
@@ -580,7 +592,7 @@ Test(pending, frees_null)
 
 Test(pending, refuses_zero_entries)
 {
-	cr_assert_null(pending_new(0, 5000, test_key));
+	cr_assert_null(pending_new(0, 5000, PENDING_ALL, test_key));
 }
 
 Test(pending, matches_each_of_many_questions)
@@ -740,4 +752,255 @@ Test(pending, counts_mark_zero_as_the_single_mark)
 	cr_assert_eq(pending_add(table, &b, &marked, 1), 0);
 	cr_assert_eq(pending_single_mark(table, &mark), 0);
 	pending_free(table);
+}
+
+Test(pending, keeps_time_across_32_bits)
+{
+	struct pending_table *table = table_new(16, 5000);
+	struct dns_question q = question_a("wrap.example", 1);
+	struct pending_client alice = client(1, 1, 0x1);
+	struct pending_client bob = client(2, 2, 0x2);
+	struct pending_match m;
+	uint32_t mark;
+
+	cr_assert_eq(pending_add(table, &q, &alice, WRAP_MS - 100), 0);
+	cr_assert_eq(pending_add(table, &q, &bob, WRAP_MS + 100), 0);
+	cr_assert_eq(match_at(table, &q, WRAP_MS + 200, &m), 2);
+	cr_assert_eq(m.first_mark, 0x1);
+	cr_assert_eq(m.last_mark, 0x2);
+	cr_assert_eq(m.last_ms, WRAP_MS + 100);
+	cr_assert_eq(m.other_last_ms, WRAP_MS - 100);
+	cr_assert_eq(match_at(table, &q, WRAP_MS - 100 + 4999, &m), 2);
+	cr_assert_eq(match_at(table, &q, WRAP_MS - 100 + 5000, &m), 1);
+	cr_assert_eq(m.first_mark, 0x2);
+	cr_assert_eq(pending_expire(table, WRAP_MS + 100 + 4999), 1);
+	cr_assert_eq(pending_expire(table, WRAP_MS + 100 + 5000), 1);
+	cr_assert_eq(pending_count(table), 0);
+
+	/*
+	 * Nothing asked for 2^32 ms exactly: the 32-bit age of the old entry
+	 * is 0 again, but it is long dead, and asking again makes a new one.
+	 */
+	cr_assert_eq(pending_add(table, &q, &alice, 2 * WRAP_MS), 0);
+	cr_assert_eq(pending_add(table, &q, &alice, 2 * WRAP_MS + 1), 0);
+	cr_assert_eq(match_at(table, &q, 3 * WRAP_MS, &m), 0);
+	cr_assert_eq(match_at(table, &q, 5 * WRAP_MS + 1, &m), 0);
+	cr_assert_eq(pending_single_mark(table, &mark), 1, "not expired yet");
+	cr_assert_eq(pending_add(table, &q, &alice, 3 * WRAP_MS + 1), 0);
+	cr_assert_eq(pending_count(table), 1);
+	cr_assert_eq(match_at(table, &q, 3 * WRAP_MS + 2, &m), 1);
+	cr_assert_eq(m.last_ms, 3 * WRAP_MS + 1);
+	/* A new entry, asked once: one release removes it. */
+	cr_assert_eq(pending_release(table, &q, 0x1), 1);
+	cr_assert_eq(pending_add(table, &q, &alice, 4 * WRAP_MS), 0);
+	cr_assert_eq(pending_expire(table, 5 * WRAP_MS), 1);
+	cr_assert_eq(pending_count(table), 0);
+	pending_free(table);
+}
+
+/* The longest timeout: ages up to two of them, 2^31 ms, stay exact. */
+Test(pending, keeps_the_longest_timeout_exact)
+{
+	const uint64_t timeout = PENDING_MAX_TIMEOUT_MS;
+	struct pending_table *table = table_new(16, timeout);
+	struct dns_question early = question_a("early.example", 1);
+	struct dns_question late = question_a("late.example", 2);
+	struct pending_client c = client(1, 1, 0x1);
+	struct pending_match m;
+
+	cr_assert_eq(pending_add(table, &early, &c, 0), 0);
+	cr_assert_eq(pending_add(table, &late, &c, timeout - 1), 0);
+	cr_assert_eq(match_at(table, &early, timeout - 1, &m), 1);
+	cr_assert_eq(match_at(table, &early, timeout, &m), 0);
+	cr_assert_eq(match_at(table, &early, 2 * timeout - 2, &m), 0,
+	    "an age just under 2^31 ms looked live");
+	cr_assert_eq(match_at(table, &late, 2 * timeout - 2, &m), 1);
+	cr_assert_eq(m.last_ms, timeout - 1);
+	cr_assert_eq(pending_expire(table, 2 * timeout - 2), 1);
+	cr_assert_eq(match_at(table, &late, 2 * timeout - 1, &m), 0);
+	cr_assert_eq(pending_expire(table, 2 * timeout - 1), 1);
+	pending_free(table);
+}
+
+Test(pending, refuses_what_it_cannot_number)
+{
+	cr_assert_null(pending_new(PENDING_MAX_ENTRIES + 1, 5000, PENDING_ALL,
+	    test_key));
+	cr_assert_null(pending_new(16, PENDING_MAX_TIMEOUT_MS + 1,
+	    PENDING_ALL, test_key));
+}
+
+/* Full to the last entry without evicting; one more evicts the oldest. */
+Test(pending, holds_exactly_its_cap)
+{
+	const unsigned int cap = 1000;
+	struct pending_table *table = table_new(cap, 60000);
+	size_t memory = pending_memory(table);
+	struct pending_match m;
+	uint32_t mark;
+	char name[64];
+
+	for (unsigned int i = 0; i < cap; i++) {
+		struct pending_client c = client(i, (uint16_t)i, 0x7);
+		struct dns_question q;
+
+		snprintf(name, sizeof(name), "cap%u.example", i);
+		q = question_a(name, (uint16_t)i);
+		cr_assert_eq(pending_add(table, &q, &c, i), 0, "add %u", i);
+	}
+	cr_assert_eq(pending_count(table), cap);
+	cr_assert_eq(pending_single_mark(table, &mark), 1);
+	cr_assert_eq(mark, 0x7);
+	for (unsigned int i = 0; i < cap; i++) {
+		struct dns_question q;
+
+		snprintf(name, sizeof(name), "cap%u.example", i);
+		q = question_a(name, (uint16_t)i);
+		cr_assert_eq(match_at(table, &q, cap, &m), 1, "%s lost", name);
+		cr_assert_eq(m.id_matched, 1);
+	}
+	{
+		struct dns_question q = question_a("over.example", 1);
+		struct dns_question oldest = question_a("cap0.example", 1);
+		struct dns_question second = question_a("cap1.example", 1);
+		struct pending_client c = client(1, 1, 0x8);
+
+		cr_assert_eq(pending_add(table, &q, &c, cap), 1);
+		cr_assert_eq(pending_count(table), cap);
+		cr_assert_eq(match_at(table, &oldest, cap, &m), 0);
+		cr_assert_eq(match_at(table, &second, cap, &m), 1);
+		cr_assert_eq(pending_single_mark(table, &mark), 0);
+		/* A released entry makes room: no eviction for the next. */
+		cr_assert_eq(pending_release(table, &second, 0x7), 1);
+		q = question_a("room.example", 2);
+		cr_assert_eq(pending_add(table, &q, &c, cap + 1), 0);
+		cr_assert_eq(pending_count(table), cap);
+	}
+	cr_assert_eq(pending_memory(table), memory);
+	pending_free(table);
+}
+
+/* A mark that asks again keeps its place as the one that asked first. */
+Test(pending, keeps_first_asker_when_it_asks_again)
+{
+	/* Alice, bob, carol, then alice again, 50 ms apart. */
+	static const uint32_t marks[] = { 0x1, 0x2, 0x3, 0x1 };
+	struct pending_table *table = table_new(16, 5000);
+	struct dns_question q = question_a("again.example", 1);
+	struct pending_match m;
+
+	for (unsigned int i = 0; i < 4; i++) {
+		struct pending_client c = client(i, (uint16_t)i, marks[i]);
+
+		cr_assert_eq(pending_add(table, &q, &c, 100 + 50 * i), 0);
+	}
+	cr_assert_eq(match_at(table, &q, 400, &m), 3);
+	cr_assert_eq(m.first_mark, 0x1);
+	cr_assert_eq(m.last_mark, 0x1);
+	cr_assert_eq(m.last_ms, 250);
+	cr_assert_eq(m.other_last_ms, 200);
+	/* The first asker answered: the next one is bob. */
+	cr_assert_eq(pending_release(table, &q, 0x1), 0, "asked twice");
+	cr_assert_eq(pending_release(table, &q, 0x1), 1);
+	cr_assert_eq(match_at(table, &q, 400, &m), 2);
+	cr_assert_eq(m.first_mark, 0x2);
+	cr_assert_eq(m.last_mark, 0x3);
+	pending_free(table);
+}
+
+/* Removing or refreshing entries anywhere keeps the single-mark count. */
+Test(pending, reports_single_mark_after_removal_in_the_middle)
+{
+	static const struct {
+		int release;		/* else add */
+		const char *name;
+		uint32_t mark;
+		int single;		/* pending_single_mark() after the step */
+		uint32_t single_mark;
+	} steps[] = {
+		{ 0, "a.example", 0x5, 1, 0x5 },
+		{ 0, "b.example", 0x6, 0, 0 },
+		{ 0, "c.example", 0x5, 0, 0 },	/* a b c */
+		{ 1, "b.example", 0x6, 1, 0x5 },	/* a c */
+		{ 0, "b.example", 0x6, 0, 0 },	/* a c b */
+		{ 0, "a.example", 0x5, 0, 0 },	/* c b a, a asked twice */
+		{ 1, "b.example", 0x6, 1, 0x5 },	/* c a */
+		{ 1, "c.example", 0x5, 1, 0x5 },	/* a */
+		{ 0, "d.example", 0x6, 0, 0 },	/* a d */
+		{ 1, "a.example", 0x5, 0, 0 },	/* still asked once */
+		{ 1, "a.example", 0x5, 1, 0x6 },	/* d */
+	};
+	struct pending_table *table = table_new(16, 1000);
+
+	for (unsigned int i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		struct dns_question q = question_a(steps[i].name, 1);
+		struct pending_client c = client(1, 1, steps[i].mark);
+		uint32_t mark = 0;
+
+		if (steps[i].release)
+			pending_release(table, &q, steps[i].mark);
+		else
+			cr_assert_eq(pending_add(table, &q, &c, i), 0);
+		cr_assert_eq(pending_single_mark(table, &mark),
+		    steps[i].single, "step %u", i);
+		cr_assert_eq(mark, steps[i].single_mark, "step %u", i);
+	}
+	pending_free(table);
+}
+
+/* A table keeps only the fields it was made with. */
+Test(pending, keeps_only_its_fields)
+{
+	struct pending_table *bare = pending_new(16, 5000, 0, test_key);
+	struct pending_table *ids = pending_new(16, 5000, PENDING_IDS,
+	    test_key);
+	struct pending_table *all = table_new(16, 5000);
+	struct dns_question q = question_a("fields.example", 0x1111);
+	struct pending_client c = client(7, 0x1111, 0x5);
+	struct packet_endpoint none;
+	struct pending_match m;
+
+	cr_assert_not_null(bare);
+	cr_assert_not_null(ids);
+	memset(&none, 0, sizeof(none));
+	cr_assert_eq(pending_add(bare, &q, &c, 0), 0);
+	cr_assert_eq(pending_add(bare, &q, &c, 1), 0);
+	cr_assert_eq(match_at(bare, &q, 2, &m), 1);
+	cr_assert_eq(m.id_matched, 0, "no ids kept, yet one matched");
+	cr_assert_eq(memcmp(&m.id_client, &none, sizeof(none)), 0);
+	cr_assert_eq(pending_release(bare, &q, 0x5), 1,
+	    "no ask count: the first release removes it");
+
+	cr_assert_eq(pending_add(ids, &q, &c, 0), 0);
+	cr_assert_eq(match_at(ids, &q, 1, &m), 1);
+	cr_assert_eq(m.id_matched, 1);
+	cr_assert_eq(m.id_mark, 0x5);
+	cr_assert_eq(memcmp(&m.id_client, &none, sizeof(none)), 0);
+
+	cr_assert_eq(pending_add(all, &q, &c, 0), 0);
+	cr_assert_eq(match_at(all, &q, 1, &m), 1);
+	cr_assert_eq(m.id_matched, 1);
+	cr_assert_eq(memcmp(&m.id_client, &c.addr, sizeof(c.addr)), 0);
+
+	cr_assert_lt(pending_memory(bare), pending_memory(ids));
+	cr_assert_lt(pending_memory(ids), pending_memory(all));
+	pending_free(bare);
+	pending_free(ids);
+	pending_free(all);
+}
+
+/* An entry with its share of the buckets, in a table with no extra field. */
+Test(pending, spends_at_most_32_bytes_an_entry)
+{
+	static const size_t sizes[] = { 1000, 16384, 100000, 1000000 };
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct pending_table *table = pending_new(sizes[i], 5000, 0,
+		    test_key);
+
+		cr_assert_not_null(table);
+		cr_assert_leq(pending_memory(table), 32 * sizes[i],
+		    "%zu entries: %zu bytes", sizes[i], pending_memory(table));
+		pending_free(table);
+	}
 }
