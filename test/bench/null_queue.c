@@ -13,10 +13,9 @@
 #include <string.h>
 
 #include "log.h"
+#include "options.h"
 #include "queue.h"
 #include "stats.h"
-
-#define NULL_QUEUE_MAXLEN 1024	/* dnsmark's default --queue-maxlen */
 
 static volatile sig_atomic_t stopping;
 
@@ -67,8 +66,9 @@ main(int argc, char *argv[])
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
-	queue = queue_open((uint16_t)num, NULL_QUEUE_MAXLEN, &stats, on_packet,
-	    NULL);
+	/* The queue length of dnsmark's default --queue-maxlen. */
+	queue = queue_open((uint16_t)num, OPTIONS_DEFAULT_QUEUE_MAXLEN, &stats,
+	    on_packet, NULL);
 	if (queue == NULL)
 		return 1;
 	log_info("queue %lu bound: accepting every packet unchanged", num);

@@ -1,22 +1,36 @@
 #!/usr/bin/env bash
-# test/bench/qps.sh: queries per second through a real unbound on the
-# gateway of the end-to-end bed (test/e2e/lib.sh), dnsperf in the client
-# namespace, under five conditions measured in the same run, interleaved
-# (A B C D E, E D C B A, ...): no rules at all in the gateway's mangle table;
-# the user's marking rules only; those plus dnsmark's shipped rules with
-# nothing bound (--queue-bypass passes everything); the same with the null
-# program bound (test/bench/null_queue: dnsmark's queue code, every packet
-# accepted unchanged); the same with dnsmark bound. Two workloads: cache
-# hits (a fixed set of names, warmed before each run) and cache misses
-# (names never asked before, under the wildcard zone). Prints its
-# conditions, the medians and the ratios against "no rules" and against the
-# null program. It changes nothing outside the namespaces it creates and
+# test/bench/qps.sh: what dnsmark costs, in one table, on the network
+# namespace bed of test/e2e/lib.sh (client, gateway, upstream; NSD with a
+# wildcard zone and rate limiting off upstream).
+#   packets  a stream of query pairs (client query, and the matching
+#            upstream query a forwarder would send) from test/bench/
+#            query_pairs through the gateway's hooks, to the null program
+#            and to dnsmark in each mode: rate, program CPU per packet;
+#   memory   dnsmark's tables per pending question and its resident size
+#            once a flood of unique names has filled --max-pending;
+#   unbound  dnsperf against unbound on the gateway (one thread,
+#            forwarding straight to NSD), cache hits and cache misses, with
+#            no rules, and with the null program and dnsmark of each mode:
+#            qps, mean and 99th percentile latency; and at a fixed rate,
+#            no rules against the default mode;
+#   dnsmasq  cache misses through dnsmasq --conntrack against plain
+#            dnsmasq with dnsmark.
+# Modes come from a table (qps_mode_table): a mode whose rules files are
+# not in RULES_DIR is printed as not built and skipped. Runs of dnsperf are
+# interleaved (A B C ..., then reversed) and the table holds medians. It
+# changes nothing outside the namespaces and the cgroup it creates, and
 # ends only the processes it started.
 #
 # Environment: as test/e2e/lib.sh (DNSMARK, RULES_DIR, E2E_DIR), plus
-# NULL_QUEUE (the null program), QPS_RUNS (runs per condition and
-# workload, 5), QPS_SECONDS (seconds per run, 5), QPS_CLIENTS (dnsperf -c,
-# 4), QPS_OUTSTANDING (dnsperf -q, 100), QPS_HIT_NAMES (1000).
+# NULL_QUEUE and QUERY_PAIRS (the programs), QPS_RUNS (5), QPS_SECONDS (3),
+# QPS_CLIENTS (4), QPS_OUTSTANDING (100), QPS_HIT_NAMES (1000),
+# QPS_MISS_RATE (50000: unique names written per second of a miss run),
+# QPS_FIXED_RATE (5000), QPS_PROBE_RATE (500: the latency probe beside a
+# run at full speed), QPS_PACKET_SECONDS (5), QPS_PACKET_WINDOW (512),
+# QPS_MEM_PENDING ("default 262144"), QPS_MODES ("queue observe bpf"),
+# QPS_DNSMARK_ARGS_<mode> (more dnsmark options for that mode, comma
+# separated), QPS_SKIP (sections to leave out: packets memory unbound
+# dnsmasq).
 #
 # Exit status 77 (skip) without root, dnsperf or the programs.
 
@@ -25,42 +39,201 @@ E2E_DIR=${E2E_DIR:-$(cd "$(dirname "$0")/../e2e" && pwd)}
 . "$E2E_DIR/lib.sh"
 
 QPS_RUNS=${QPS_RUNS:-5}
-QPS_SECONDS=${QPS_SECONDS:-5}
+QPS_SECONDS=${QPS_SECONDS:-3}
 QPS_CLIENTS=${QPS_CLIENTS:-4}
 QPS_OUTSTANDING=${QPS_OUTSTANDING:-100}
 QPS_HIT_NAMES=${QPS_HIT_NAMES:-1000}
-# Unique names per cache-miss run: dnsperf starts the file again when it
-# runs out, and the names asked again would be hits.
-QPS_MISS_NAMES=$((QPS_SECONDS * 30000))
+QPS_MISS_RATE=${QPS_MISS_RATE:-50000}
+QPS_FIXED_RATE=${QPS_FIXED_RATE:-5000}
+QPS_PROBE_RATE=${QPS_PROBE_RATE:-500}
+QPS_PACKET_SECONDS=${QPS_PACKET_SECONDS:-5}
+QPS_PACKET_WINDOW=${QPS_PACKET_WINDOW:-512}
+QPS_MEM_PENDING=${QPS_MEM_PENDING:-default 262144}
+QPS_MODES=${QPS_MODES:-queue observe bpf}
+QPS_SKIP=${QPS_SKIP:-}
+QPS_DEFAULT_MODE=queue
 QPS_CLIENT=192.0.2.10
-QPS_CONDITIONS="none user rules null dnsmark"
+# The packet stream's "upstream server": an address of its own upstream.
+QPS_SINK_V4=198.51.100.99
 
-[ "$(id -u)" -eq 0 ] || e2e_skip "needs root (network namespaces, netfilter)"
-command -v dnsperf >/dev/null 2>&1 || e2e_skip "missing tools: dnsperf (package dnsperf)"
-e2e_init qps
-NULL_QUEUE=${NULL_QUEUE:-$e2e_top/test/bench/null_queue}
-[ -x "$NULL_QUEUE" ] ||
-    e2e_skip "no null program at $NULL_QUEUE (make test/bench/null_queue, or set NULL_QUEUE)"
+# The targets, as "bench condition workload column comparison value":
+# column vs_base / vs_null (ratios) or p99_rise (ms above the base).
+QPS_TARGETS="
+packets dnsmark-* pairs vs_null >= 0.90
+unbound dnsmark-* hits vs_base >= 0.85
+unbound dnsmark-* misses vs_base >= 0.95
+unbound dnsmark-$QPS_DEFAULT_MODE hits@rate p99_rise <= 0.050
+unbound dnsmark-$QPS_DEFAULT_MODE misses@rate p99_rise <= 0.050
+dnsmasq dnsmasq-$QPS_DEFAULT_MODE misses vs_base >= 1.00
+"
 
-qps_label() {
-	case $1 in
-	none) echo "no rules at all" ;;
-	user) echo "user's marking rules only" ;;
-	rules) echo "rules, nothing bound" ;;
-	null) echo "rules + null program" ;;
-	dnsmark) echo "rules + dnsmark" ;;
-	esac
+# The modes: name, IPv4 and IPv6 rules files (in RULES_DIR), dnsmark's
+# options and the null program's ("-": none), words separated by commas.
+# @CGROUP@ stands for the resolver's cgroup, @NFLOG@ for the NFLOG group
+# the mode's IPv4 rules copy packets to.
+qps_mode_table() {
+	cat <<'EOF'
+queue	iptables-v4.rules	iptables-v6.rules	--mode,queue	-
+observe	observe-v4.rules	observe-v6.rules	--mode,observe	--nflog,@NFLOG@
+bpf	bpf-v4.rules	bpf-v6.rules	--mode,bpf,--bpf-cgroup,@CGROUP@	--bpf-cgroup,@CGROUP@
+EOF
 }
 
-# qps_rules none|user|all: the gateway's mangle table (IPv4 and IPv6) holds
-# nothing, the user's marking rules, or those and the shipped rules. With
-# no rule left that needs it, the namespace's conntrack hooks go too.
+[ "$(id -u)" -eq 0 ] || e2e_skip "needs root (network namespaces, netfilter, cgroups)"
+e2e_need dnsperf dnsperf
+e2e_init qps
+NULL_QUEUE=${NULL_QUEUE:-$e2e_top/test/bench/null_queue}
+QUERY_PAIRS=${QUERY_PAIRS:-$e2e_top/test/bench/query_pairs}
+for qps_prog in "$NULL_QUEUE" "$QUERY_PAIRS"; do
+	[ -x "$qps_prog" ] || e2e_skip "no program at $qps_prog" \
+	    "(make test/bench/null_queue test/bench/query_pairs, or set" \
+	    "NULL_QUEUE and QUERY_PAIRS)"
+done
+QPS_TICKS=$(getconf CLK_TCK)
+
+# The resolver's cgroup (cgroup v2), for the bpf mode: made here, removed
+# at exit after moving out whatever is still in it (only processes this
+# script started).
+QPS_CGROUP=
+QPS_CGROUP_HOME=
+qps_cgroup_make() {
+	qps_mnt=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+	[ -n "$qps_mnt" ] || return 0
+	QPS_CGROUP_HOME=$qps_mnt$(awk -F: '$1 == "0" { print $3 }' "/proc/$$/cgroup")
+	QPS_CGROUP_HOME=${QPS_CGROUP_HOME%/}
+	mkdir "$QPS_CGROUP_HOME/dnsmark-bench-$E2E_RUN" 2>/dev/null || {
+		e2e_warn "cannot make a cgroup under $QPS_CGROUP_HOME: bpf mode off"
+		return 0
+	}
+	QPS_CGROUP=$QPS_CGROUP_HOME/dnsmark-bench-$E2E_RUN
+}
+
+# shellcheck disable=SC2317 # run by the EXIT trap
+qps_cleanup() {
+	qps_status=$?
+	if [ -n "$QPS_CGROUP" ] && [ -d "$QPS_CGROUP" ]; then
+		while read -r qps_p; do
+			echo "$qps_p" >"$QPS_CGROUP_HOME/cgroup.procs" 2>/dev/null
+		done <"$QPS_CGROUP/cgroup.procs"
+		rmdir "$QPS_CGROUP" 2>/dev/null ||
+		    e2e_warn "could not remove the cgroup $QPS_CGROUP"
+	fi
+	(exit "$qps_status")
+	e2e_cleanup
+}
+trap qps_cleanup EXIT
+
+# qps_in_cgroup COMMAND...: run COMMAND (a shell function or program) with
+# this shell in the resolver's cgroup, so that whatever it starts is born
+# there (a socket belongs to the cgroup of the process that made it).
+qps_in_cgroup() {
+	[ -n "$QPS_CGROUP" ] || {
+		"$@"
+		return
+	}
+	echo $$ >"$QPS_CGROUP/cgroup.procs" || e2e_die "cannot enter $QPS_CGROUP"
+	"$@"
+	qps_st=$?
+	echo $$ >"$QPS_CGROUP_HOME/cgroup.procs"
+	return "$qps_st"
+}
+
+# qps_mode_field MODE N: field N of the mode's line in the table.
+qps_mode_field() {
+	qps_mode_table | awk -F'\t' -v m="$1" -v n="$2" '$1 == m { print $n }'
+}
+
+# qps_mode_words MODE N: the words of field N (dnsmark's or the null
+# program's options), placeholders filled in, one a line.
+qps_mode_words() {
+	qps_f=$(qps_mode_field "$1" "$2")
+	[ "$qps_f" = - ] && return 0
+	if [ "$2" = 4 ]; then
+		eval "qps_extra=\${QPS_DNSMARK_ARGS_$1:-}"
+		qps_f=$qps_f${qps_extra:+,$qps_extra}
+	fi
+	printf '%s\n' "$qps_f" | tr ',' '\n' |
+	    sed -e "s|@CGROUP@|$QPS_CGROUP|g" -e "s|@NFLOG@|$(qps_mode_nflog "$1")|g"
+}
+
+# qps_mode_nflog MODE: the first NFLOG group the mode's IPv4 rules use.
+qps_mode_nflog() {
+	sed -n 's/.*--nflog-group \([0-9][0-9]*\).*/\1/p' \
+	    "$RULES_DIR/$(qps_mode_field "$1" 2)" 2>/dev/null | head -n 1
+}
+
+# qps_modes_check: QPS_MODE_STATUS[mode] and QPS_NULL_STATUS[mode] are
+# "built" or why not; QPS_BUILT lists the modes to measure.
+declare -A QPS_MODE_STATUS QPS_NULL_STATUS
+QPS_BUILT=
+qps_modes_check() {
+	for qps_m in $QPS_MODES; do
+		QPS_NULL_STATUS[$qps_m]=built
+		if [ -z "$(qps_mode_field "$qps_m" 1)" ]; then
+			QPS_MODE_STATUS[$qps_m]="unknown mode (not in qps_mode_table)"
+			continue
+		fi
+		qps_missing=
+		for qps_n in 2 3; do
+			qps_f=$(qps_mode_field "$qps_m" $qps_n)
+			[ -r "$RULES_DIR/$qps_f" ] ||
+			    qps_missing="$qps_missing${qps_missing:+, }$qps_f"
+		done
+		QPS_MODE_STATUS[$qps_m]=built
+		[ -z "$qps_missing" ] ||
+		    QPS_MODE_STATUS[$qps_m]="not built (not in $RULES_DIR: $qps_missing)"
+		if [ "$qps_m" = bpf ] && [ -z "$QPS_CGROUP" ]; then
+			QPS_MODE_STATUS[$qps_m]="not available (no cgroup v2)"
+		fi
+		[ "${QPS_MODE_STATUS[$qps_m]}" = built ] || continue
+		QPS_BUILT="$QPS_BUILT $qps_m"
+		qps_flag=$(qps_mode_words "$qps_m" 5 | head -n 1)
+		if [ -n "$qps_flag" ] &&
+		    ! "$NULL_QUEUE" --help 2>&1 | grep -q -e "$qps_flag\\b"; then
+			QPS_NULL_STATUS[$qps_m]="not built (null_queue --help lists no $qps_flag)"
+		elif qps_mode_words "$qps_m" 5 | grep -q '^$'; then
+			QPS_NULL_STATUS[$qps_m]="not built (a placeholder of its options is empty)"
+		fi
+	done
+}
+
+# qps_modes_try: each built mode's dnsmark and null program must bind the
+# queue once with the mode's rules loaded; a mode whose dnsmark does not
+# is dropped from QPS_BUILT (its log shown), a null program that does not
+# is marked so.
+qps_modes_try() {
+	qps_ok=
+	for qps_m in $QPS_BUILT; do
+		qps_rules "$qps_m"
+		if ! qps_program_start dnsmark "$qps_m" "try-$qps_m"; then
+			QPS_MODE_STATUS[$qps_m]="built, but dnsmark does not start in it (log above)"
+			continue
+		fi
+		qps_program_stop
+		qps_ok="$qps_ok $qps_m"
+		[ "${QPS_NULL_STATUS[$qps_m]}" = built ] || continue
+		if qps_program_start null "$qps_m" "try-$qps_m"; then
+			qps_program_stop
+		else
+			QPS_NULL_STATUS[$qps_m]="does not start (log above)"
+		fi
+	done
+	QPS_BUILT=$qps_ok
+}
+
+# qps_rules none|user|conntrack|MODE: the gateway's tables (IPv4 and IPv6)
+# hold nothing, the user's marking rules, those and a rule that saves a
+# marked packet's mark on its flow (what dnsmasq --conntrack users add, as
+# dnsmark's rules do), or the user's rules and the mode's rules files.
+# With no rule left that needs it, the namespace's conntrack hooks go too.
 QPS_RULES="unset"
 qps_rules() {
 	[ "$QPS_RULES" = "$1" ] && return 0
 	for qps_tool in iptables ip6tables; do
-		e2e_in "$E2E_NS_GW" "$qps_tool" -t mangle -F
-		e2e_in "$E2E_NS_GW" "$qps_tool" -t mangle -X
+		for qps_table in mangle raw filter; do
+			e2e_in "$E2E_NS_GW" "$qps_tool" -t $qps_table -F
+			e2e_in "$E2E_NS_GW" "$qps_tool" -t $qps_table -X
+		done
 	done
 	if [ "$1" != none ]; then
 		e2e_user_rules 4 | e2e_in "$E2E_NS_GW" iptables-restore --noflush ||
@@ -68,50 +241,234 @@ qps_rules() {
 		e2e_user_rules 6 | e2e_in "$E2E_NS_GW" ip6tables-restore --noflush ||
 		    e2e_die "user rules (IPv6) failed to load"
 	fi
-	if [ "$1" = all ]; then
+	if [ "$1" = conntrack ]; then
+		for qps_tool in iptables ip6tables; do
+			e2e_in "$E2E_NS_GW" "$qps_tool" -t mangle -A POSTROUTING \
+			    -m mark ! --mark 0 -j CONNMARK --save-mark ||
+			    e2e_die "$qps_tool: the save-mark rule failed to load"
+		done
+	elif [ "$1" != none ] && [ "$1" != user ]; then
 		e2e_in "$E2E_NS_GW" iptables-restore --noflush \
-		    <"$RULES_DIR/iptables-v4.rules" || e2e_die "shipped IPv4 rules failed"
+		    <"$RULES_DIR/$(qps_mode_field "$1" 2)" ||
+		    e2e_die "$1 mode's IPv4 rules failed to load"
 		e2e_in "$E2E_NS_GW" ip6tables-restore --noflush \
-		    <"$RULES_DIR/iptables-v6.rules" || e2e_die "shipped IPv6 rules failed"
+		    <"$RULES_DIR/$(qps_mode_field "$1" 3)" ||
+		    e2e_die "$1 mode's IPv6 rules failed to load"
 	fi
 	QPS_RULES=$1
 }
 
-# qps_null_start LABEL: the null program on the bed's queue, bound.
-qps_null_start() {
-	QPS_NULL_LOG=$E2E_TMP/$1-null.log
-	e2e_spawn "$E2E_NS_GW" "$QPS_NULL_LOG" "$NULL_QUEUE" "$E2E_QUEUE"
-	QPS_NULL_PID=$E2E_LAST_PID
-	e2e_wait_until 50 e2e_queue_bound || {
-		e2e_show "null program" "$QPS_NULL_LOG"
-		e2e_die "the null program did not bind queue $E2E_QUEUE"
-	}
+# qps_program_start null|dnsmark MODE LABEL [DNSMARK_OPTION...]: the null
+# program or dnsmark of MODE in the gateway; waits until it has bound the
+# bed's queue. QPS_PROG_PID, QPS_PROG_LOG. Returns 1 (its log shown) when
+# it does not.
+qps_program_start() {
+	qps_kind=$1
+	qps_mode=$2
+	QPS_PROG_LOG=$E2E_TMP/$3-$1.log
+	shift 3
+	if [ "$qps_kind" = null ]; then
+		mapfile -t qps_args < <(qps_mode_words "$qps_mode" 5)
+		set -- "$NULL_QUEUE" "${qps_args[@]}" "$E2E_QUEUE"
+	else
+		mapfile -t qps_args < <(qps_mode_words "$qps_mode" 4)
+		set -- "$DNSMARK" --queue "$E2E_QUEUE" "${qps_args[@]}" "$@"
+	fi
+	e2e_spawn "$E2E_NS_GW" "$QPS_PROG_LOG" "$@"
+	QPS_PROG_PID=$E2E_LAST_PID
+	qps_n=0
+	until e2e_queue_bound; do
+		if ! kill -0 "$QPS_PROG_PID" 2>/dev/null || [ $qps_n -ge 50 ]; then
+			e2e_show "$qps_kind ($qps_mode mode): $*" "$QPS_PROG_LOG"
+			e2e_stop "$QPS_PROG_PID"
+			return 1
+		fi
+		sleep 0.1
+		qps_n=$((qps_n + 1))
+	done
 }
 
-# qps_condition_start COND LABEL / qps_condition_stop COND
+qps_program_stop() {
+	e2e_stop "$QPS_PROG_PID" ||
+	    e2e_warn "$(basename "$QPS_PROG_LOG" .log) exited non-zero"
+}
+
+# qps_marked: "marked judged" so far, the upstream queries given a client's
+# mark and all of them: dnsmark's counters (it logs them on SIGUSR1) under
+# a dnsmark condition, the upstream flows in the gateway's conntrack table
+# (with a mark, all) under dnsmasq --conntrack, "- -" under the others.
+qps_marked() {
+	case $QPS_COND in
+	dnsmark-*)
+		kill -USR1 "$QPS_PROG_PID"
+		sleep 0.2
+		grep -a 'upstream_queries=' "$QPS_PROG_LOG" | tail -n 1 | awk '{
+			for (i = 1; i <= NF; i++) {
+				split($i, kv, "=")
+				v[kv[1]] = kv[2]
+			}
+			print v["upstream_marked"] + 0, v["upstream_queries"] + 0
+		}'
+		;;
+	conntrack)
+		e2e_in "$E2E_NS_GW" conntrack -L -f ipv6 -p udp --dport 53 \
+		    -d "$E2E_AUTH_V6" 2>/dev/null |
+		    awk '/ mark=[1-9]/ { m++ } END { print m + 0, NR }'
+		;;
+	*) echo - - ;;
+	esac
+}
+
+# An awk function: the "marked judged" of a run from qps_marked's before
+# and after.
+QPS_AWK_MARKED='
+function marked(before, after,    b, a) {
+	split(before, b, " ")
+	split(after, a, " ")
+	if (b[1] == "-" || a[1] == "" || a[1] == "-")
+		return "- -"
+	return (a[1] - b[1]) " " (a[2] - b[2])
+}'
+
+# qps_cpu PID: the CPU time a process has used (user and system), in ticks.
+qps_cpu() {
+	sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'
+}
+
+# qps_condition_start COND LABEL / qps_condition_stop COND: COND is none,
+# user, null-MODE or dnsmark-MODE. QPS_PROG_PID is empty without a program.
 qps_condition_start() {
+	QPS_PROG_PID=
+	QPS_COND=$1
+	# Each condition starts with an empty connection table: the flows of
+	# the one before would weigh on it (a miss is a new flow).
+	e2e_in "$E2E_NS_GW" conntrack -F >/dev/null 2>&1
 	case $1 in
-	none) qps_rules none ;;
-	user) qps_rules user ;;
-	*) qps_rules all ;;
+	none | user | conntrack) qps_rules "$1" ;;
+	*) qps_rules "${1#*-}" ;;
 	esac
 	case $1 in
-	null) qps_null_start "$2" ;;
-	dnsmark) e2e_dnsmark_start "$2" ;;
+	null-* | dnsmark-*)
+		qps_program_start "${1%%-*}" "${1#*-}" "$2" ||
+		    e2e_die "${1%%-*} did not bind queue $E2E_QUEUE in ${1#*-} mode"
+		;;
+	*)
+		! e2e_queue_bound ||
+		    e2e_die "queue $E2E_QUEUE is bound under condition $1"
+		;;
 	esac
-	if [ "$1" != null ] && [ "$1" != dnsmark ] && e2e_queue_bound; then
-		e2e_die "queue $E2E_QUEUE is bound under condition $1"
-	fi
 }
 
 qps_condition_stop() {
-	case $1 in
-	null) e2e_stop "$QPS_NULL_PID" || e2e_warn "null program exited non-zero" ;;
-	dnsmark) e2e_dnsmark_stop || e2e_warn "dnsmark exited non-zero" ;;
-	esac
+	[ -z "$QPS_PROG_PID" ] || qps_program_stop
 }
 
-# qps_dnsperf LABEL FILE ARGS...: one bounded dnsperf run from the client.
+# qps_pairs_command LABEL: QPS_PAIRS_CMD, query_pairs with the bed's
+# namespaces and addresses, names under LABEL.
+qps_pairs_command() {
+	QPS_PAIRS_CMD=("$QUERY_PAIRS" --client-netns "/run/netns/$E2E_NS_CLIENT"
+	    --upstream-netns "/run/netns/$E2E_NS_UP" --client "$QPS_CLIENT"
+	    --resolver "$E2E_GW_V4" --upstream "$QPS_SINK_V4"
+	    --label "$1-r$E2E_RUN.$E2E_ZONE")
+}
+
+# qps_pairs LABEL QUERY_PAIRS_OPTION...: the packet stream, in the gateway
+# and the resolver's cgroup; prints its "sent N received N lost N seconds
+# S cpu S" line.
+qps_pairs() {
+	qps_pairs_command "$1"
+	qps_in_cgroup e2e_in "$E2E_NS_GW" "${QPS_PAIRS_CMD[@]}" "${@:2}" \
+	    >"$E2E_TMP/$1-pairs.txt" 2>&1 || {
+		e2e_show "query_pairs $1" "$E2E_TMP/$1-pairs.txt"
+		e2e_die "query_pairs failed ($1)"
+	}
+	cat "$E2E_TMP/$1-pairs.txt"
+}
+
+# qps_packets COND: one run of the pair stream under COND; appends
+# "packets COND pairs 1 kpps - - cpu_us busy sent lost queued seen".
+qps_packets() {
+	qps_condition_start "$1" "packets-$1"
+	qps_rule0=$(e2e_rule_queued)
+	qps_id0=$(e2e_queue_field 8)
+	qps_cpu0=
+	[ -z "$QPS_PROG_PID" ] || qps_cpu0=$(qps_cpu "$QPS_PROG_PID")
+	qps_marked0=$(qps_marked)
+	qps_out=$(qps_pairs "packets-$1" --seconds "$QPS_PACKET_SECONDS" \
+	    --window "$QPS_PACKET_WINDOW")
+	qps_cpu1=
+	[ -z "$QPS_PROG_PID" ] || qps_cpu1=$(qps_cpu "$QPS_PROG_PID")
+	qps_rule1=$(e2e_rule_queued)
+	qps_id1=$(e2e_queue_field 8)
+	qps_marked1=$(qps_marked)
+	qps_condition_stop "$1"
+	# shellcheck disable=SC2086 # "sent N received N lost N seconds S cpu S"
+	set -- "$1" $qps_out
+	awk -v c="$1" -v sent="$3" -v got="$5" -v lost="$7" -v s="$9" \
+	    -v sender="${11}" -v cpu="${qps_cpu0:+$((qps_cpu1 - qps_cpu0))}" \
+	    -v tck="$QPS_TICKS" -v rq=$((qps_rule1 - qps_rule0)) \
+	    -v pq=$((${qps_id1:-0} - ${qps_id0:-0})) \
+	    -v m0="$qps_marked0" -v m1="$qps_marked1" \
+	    -v results="$E2E_TMP/results" 'BEGIN {
+		us = cpu == "" || got == 0 ? "-" : sprintf("%.3f", cpu / tck * 1e6 / got)
+		busy = cpu == "" ? "-" : sprintf("%.0f", 100 * cpu / tck / s)
+		printf "packets %s pairs 1 %.1f - - %s %s %d %d %d %d %s\n", c,
+		    got / s / 1000, us, busy, sent, lost, rq, pq,
+		    marked(m0, m1) >>results
+		printf "  packets %-22s %7.1f kpps, CPU %s us/packet (%s %%), sender CPU %.0f %%, lost %d\n",
+		    c, got / s / 1000, us, busy, 100 * sender / s, lost
+	}'"$QPS_AWK_MARKED"
+}
+
+# qps_memory PENDING: dnsmark (default mode) with --max-pending PENDING
+# ("default": its own default), flooded with unique client names until
+# its table is full (the names wait a minute, so none expires meanwhile;
+# at most a minute); appends "memory PENDING tables_bytes pending
+# rss_start rss_full" (KiB) to the memory results.
+qps_memory() {
+	qps_rules "$QPS_DEFAULT_MODE"
+	qps_prom=$E2E_TMP/memory-$1.prom
+	qps_opt=
+	[ "$1" = default ] || qps_opt="--max-pending $1"
+	# shellcheck disable=SC2086 # no option or two words
+	qps_program_start dnsmark "$QPS_DEFAULT_MODE" "memory-$1" $qps_opt \
+	    --timeout 60 --stats-file "$qps_prom" --stats-interval 3600 ||
+	    e2e_die "dnsmark did not start (memory, --max-pending $1)"
+	e2e_wait_until 50 grep -q 'tables: [0-9]* bytes' "$QPS_PROG_LOG"
+	# shellcheck disable=SC2046 # two numbers
+	set -- "$1" $(sed -n 's/.*at most \([0-9]*\) pending (tables: \([0-9]*\) bytes).*/\1 \2/p' \
+	    "$QPS_PROG_LOG" | head -n 1)
+	[ -n "${3:-}" ] || {
+		e2e_show dnsmark "$QPS_PROG_LOG"
+		e2e_die "dnsmark logged no 'at most N pending (tables: B bytes)'"
+	}
+	qps_rss0=$(e2e_rss "$QPS_PROG_PID")
+	qps_pairs_command "memory-$1"
+	e2e_spawn "$E2E_NS_GW" "$E2E_TMP/memory-$1-pairs.txt" \
+	    "${QPS_PAIRS_CMD[@]}" --clients-only --window "$QPS_PACKET_WINDOW" \
+	    --seconds 60
+	qps_flood_pid=$E2E_LAST_PID
+	qps_pending=0
+	while [ "${qps_pending:-0}" -lt "$2" ] && kill -0 "$qps_flood_pid" 2>/dev/null; do
+		sleep 0.3
+		kill -USR1 "$QPS_PROG_PID"
+		sleep 0.2
+		qps_pending=$(e2e_metric "$qps_prom" dnsmark_pending)
+	done
+	qps_rss1=$(e2e_rss "$QPS_PROG_PID")
+	e2e_stop "$qps_flood_pid" || {
+		e2e_show "query_pairs" "$E2E_TMP/memory-$1-pairs.txt"
+		e2e_die "query_pairs failed (memory-$1)"
+	}
+	qps_program_stop
+	echo "memory $2 $3 ${qps_pending:-0} ${qps_rss0:-0} ${qps_rss1:-0}" \
+	    >>"$E2E_TMP/memory"
+	awk '{ printf "  memory  --max-pending %s: tables %d bytes, pending %d, RSS %d KiB at start, %d KiB full\n",
+	    $2, $3, $4, $5, $6 }' <"$E2E_TMP/memory" | tail -n 1
+}
+
+# qps_dnsperf LABEL FILE ARGS...: one bounded dnsperf run from the client,
+# every answer's latency in its report (-v).
 qps_dnsperf() {
 	qps_label=$1
 	qps_file=$2
@@ -121,142 +478,397 @@ qps_dnsperf() {
 	    e2e_warn "dnsperf $qps_label: exit status $?"
 }
 
-# qps_measure COND WORKLOAD RUN: one measured run; appends "cond workload
-# run qps mean_s stddev_s sent lost queued_by_rules queued_to_program" to
-# the results.
+# qps_measure BENCH COND WORKLOAD RUN: one measured dnsperf run (WORKLOAD
+# hits or misses, at full speed, or hits@rate / misses@rate at
+# QPS_FIXED_RATE); appends "bench cond workload run qps mean_ms p99_ms
+# cpu_us busy sent lost queued seen marked judged" to the results.
 qps_measure() {
-	qps_c=$1
-	qps_w=$2
-	qps_r=$3
-	qps_tag=$qps_w-$qps_c-$qps_r
-	if [ "$qps_w" = hits ]; then
+	qps_tag=$1-$3-$2-$4
+	qps_tag=${qps_tag//@/-}
+	qps_probe_file=
+	if [ "${3%@rate}" = hits ]; then
 		qps_file=$E2E_TMP/hits.txt
-		# Warm (again: the names' TTL is 300 s and misses evict).
+		qps_probe_file=$qps_file
+		# Warm (again: misses evict).
 		qps_dnsperf "warm-$qps_tag" "$qps_file" -n 2 -c 1 -q 50
 	else
 		qps_file=$E2E_TMP/misses-$qps_tag.txt
-		e2e_query_file "$qps_file" "$QPS_MISS_NAMES" "m$qps_r-$qps_c"
+		e2e_query_file "$qps_file" $((QPS_MISS_RATE * QPS_SECONDS)) \
+		    "m$4-$2-${3%@rate}"
+		qps_probe_file=$E2E_TMP/probe-$qps_tag.txt
+		e2e_query_file "$qps_probe_file" $((QPS_PROBE_RATE * QPS_SECONDS * 2)) \
+		    "p$4-$2-${3%@rate}"
 	fi
+	# At full speed, dnsperf -v (a line per answer) would cost dnsperf a
+	# fifth of its rate: the latencies come from a probe beside it, a
+	# second dnsperf at QPS_PROBE_RATE whose queries wait in the same
+	# queues. At the fixed rate, dnsperf -v itself.
+	qps_probe_out=
+	case $3 in
+	*@rate) set -- "$@" -Q "$QPS_FIXED_RATE" -v ;;
+	*)
+		qps_probe_out=$E2E_TMP/probe-$qps_tag-dnsperf.txt
+		e2e_spawn "$E2E_NS_CLIENT" "$qps_probe_out" dnsperf \
+		    -s "$E2E_GW_V4" -a "$QPS_CLIENT" -d "$qps_probe_file" \
+		    -T 1 -t 2 -l "$QPS_SECONDS" -c 1 -q 20 \
+		    -Q "$QPS_PROBE_RATE" -v
+		qps_probe_pid=$E2E_LAST_PID
+		;;
+	esac
 	qps_rule0=$(e2e_rule_queued)
 	qps_id0=$(e2e_queue_field 8)
+	qps_marked0=$(qps_marked)
+	qps_cpu0=
+	[ -z "$QPS_PROG_PID" ] || qps_cpu0=$(qps_cpu "$QPS_PROG_PID")
 	qps_dnsperf "$qps_tag" "$qps_file" -l "$QPS_SECONDS" \
-	    -c "$QPS_CLIENTS" -q "$QPS_OUTSTANDING"
+	    -c "$QPS_CLIENTS" -q "$QPS_OUTSTANDING" "${@:5}"
+	qps_cpu1=
+	[ -z "$QPS_PROG_PID" ] || qps_cpu1=$(qps_cpu "$QPS_PROG_PID")
 	qps_rule1=$(e2e_rule_queued)
 	qps_id1=$(e2e_queue_field 8)
-	[ "$qps_w" = misses ] && rm -f "$qps_file"
-	awk -v c="$qps_c" -v w="$qps_w" -v r="$qps_r" \
+	qps_marked1=$(qps_marked)
+	[ "${3%@rate}" = misses ] && rm -f "$qps_file" "$qps_probe_file"
+	if [ -n "$qps_probe_out" ]; then
+		wait "$qps_probe_pid" || e2e_warn "latency probe $qps_tag: exit status $?"
+		e2e_forget "$qps_probe_pid"
+	else
+		qps_probe_out=$E2E_DNSPERF_OUT
+	fi
+	qps_p99=$(awk '/Queries sent:/ { print $3; exit }' "$qps_probe_out" |
+	    qps_p99_of "$qps_probe_out")
+	[ "$qps_probe_out" = "$E2E_DNSPERF_OUT" ] || rm -f "$qps_probe_out"
+	awk -v b="$1" -v c="$2" -v w="$3" -v r="$4" -v p99="$qps_p99" \
+	    -v cpu="${qps_cpu0:+$((qps_cpu1 - qps_cpu0))}" -v tck="$QPS_TICKS" \
 	    -v rq=$((qps_rule1 - qps_rule0)) \
-	    -v pq=$((${qps_id1:-0} - ${qps_id0:-0})) '
+	    -v pq=$((${qps_id1:-0} - ${qps_id0:-0})) \
+	    -v m0="$qps_marked0" -v m1="$qps_marked1" '
 	/Queries sent:/ { sent = $3 }
+	/Queries completed:/ { done = $3 }
 	/Queries lost:/ { lost = $3 }
 	/Queries per second:/ { qps = $4 }
+	/Run time \(s\):/ { secs = $4 }
 	/Average Latency \(s\):/ { mean = $4 }
-	/Latency StdDev \(s\):/ { sd = $4 }
 	END {
 		if (qps == "") exit 1
-		printf "%s %s %s %s %s %s %d %d %d %d\n", c, w, r, qps, mean,
-		    sd, sent, lost, rq, pq
-	}' "$E2E_DNSPERF_OUT" >>"$E2E_TMP/results" || {
+		us = cpu == "" || done == 0 ? "-" : sprintf("%.3f", cpu / tck * 1e6 / done)
+		busy = cpu == "" || secs == 0 ? "-" : sprintf("%.0f", 100 * cpu / tck / secs)
+		printf "%s %s %s %s %s %.6f %s %s %s %d %d %d %d %s\n", b, c, w, r,
+		    qps, mean * 1000, p99, us, busy, sent, lost, rq, pq,
+		    marked(m0, m1)
+	}'"$QPS_AWK_MARKED" "$E2E_DNSPERF_OUT" >>"$E2E_TMP/results" || {
 		e2e_show "dnsperf $qps_tag" "$E2E_DNSPERF_OUT"
 		e2e_die "no report from dnsperf ($qps_tag)"
 	}
-	if [ "$qps_w" = misses ]; then
-		awk -v n="$QPS_MISS_NAMES" '/Queries sent:/ && $3 > n { exit 1 }' \
-		    "$E2E_DNSPERF_OUT" || e2e_warn "$qps_tag: more queries than" \
-		    "unique names ($QPS_MISS_NAMES): some were cache hits"
+	if [ "${3%@rate}" = misses ]; then
+		awk -v n=$((QPS_MISS_RATE * QPS_SECONDS)) \
+		    '/Queries sent:/ && $3 > n { exit 1 }' "$E2E_DNSPERF_OUT" ||
+		    e2e_warn "$qps_tag: more queries than unique names" \
+		    "($((QPS_MISS_RATE * QPS_SECONDS))): raise QPS_MISS_RATE"
 	fi
+	rm -f "$E2E_DNSPERF_OUT"
 	tail -n 1 "$E2E_TMP/results" | awk '{
-		printf "  %-7s %-7s run %s: %9.0f qps, mean %.3f ms, lost %d\n",
-		    $2, $1, $3, $4, $5 * 1000, $8 }'
+		printf "  %-7s %-12s %-17s run %s: %7.0f qps, mean %.3f ms, p99 %s ms, lost %d%s\n",
+		    $1, $3, $2, $4, $5, $6, $7 == "lost" ? $7 : sprintf("%.3f", $7), $11,
+		    ($15 > 0 ? sprintf(", marked %d of %d upstream", $14, $15) : "") }'
+}
+
+# qps_p99_of REPORT: the 99th percentile of the latencies dnsperf -v
+# printed ("> NOERROR name type seconds"), in ms, with the number of
+# queries sent on stdin; a lost query counts as slower than any answer
+# ("lost" when the percentile falls among them).
+qps_p99_of() {
+	read -r qps_sent
+	awk '$1 == ">" && NF >= 5 && $NF ~ /^[0-9.]+$/ { print $NF }' "$1" |
+	    sort -g | awk -v sent="${qps_sent:-0}" '
+	BEGIN { k = int(sent * 0.99); if (k < sent * 0.99) k++ }
+	NR == k { printf "%.6f\n", $1 * 1000; found = 1; exit }
+	END { if (!found) print (sent > 0 ? "lost" : "-") }'
+}
+
+# qps_rounds BENCH WORKLOADS CONDITIONS: QPS_RUNS runs of every condition,
+# interleaved (A B C, C B A, ...), each measuring WORKLOADS in turn
+# (WORKLOAD@rate only under "none" and the default mode's conditions).
+qps_rounds() {
+	qps_bench=$1
+	qps_workloads=$2
+	qps_round=$3
+	for qps_run in $(seq 1 "$QPS_RUNS"); do
+		qps_order=$qps_round
+		[ $((qps_run % 2)) -eq 0 ] &&
+		    qps_order=$(echo "$qps_round" | tr ' ' '\n' | tac | tr '\n' ' ')
+		e2e_say "$qps_bench run $qps_run of $QPS_RUNS: $qps_order"
+		for qps_c in $qps_order; do
+			qps_round_start "$qps_bench" "$qps_c" "r$qps_run"
+			for qps_w in $qps_workloads; do
+				case $qps_w@$qps_c in
+				*@rate@none | *@rate@*-$QPS_DEFAULT_MODE) ;;
+				*@rate@*) continue ;;
+				esac
+				qps_measure "$qps_bench" "$qps_c" "$qps_w" "$qps_run"
+				qps_conntrack_check
+			done
+			qps_round_stop "$qps_bench" "$qps_c"
+		done
+	done
+}
+
+# qps_round_start BENCH COND LABEL / qps_round_stop BENCH COND: unbound
+# runs throughout; dnsmasq starts afresh for each condition (with
+# --conntrack or without), in the resolver's cgroup.
+qps_round_start() {
+	if [ "$1" = unbound ]; then
+		qps_condition_start "$2" "$3-$2"
+		return
+	fi
+	if [ "$2" = conntrack ]; then
+		qps_condition_start conntrack "$3-$2"
+		qps_in_cgroup e2e_resolver_start dnsmasq "$3-$2" --conntrack
+	else
+		qps_condition_start "dnsmark-${2#*-}" "$3-$2"
+		qps_in_cgroup e2e_resolver_start dnsmasq "$3-$2"
+	fi
+}
+
+qps_round_stop() {
+	[ "$1" = unbound ] || e2e_resolver_stop
+	qps_condition_stop "$2"
+}
+
+# qps_conntrack_check: warn when the gateway's connection table nears its
+# limit (new flows would be dropped: a miss is a new flow).
+qps_conntrack_check() {
+	qps_ct=$(e2e_in "$E2E_NS_GW" conntrack -C 2>/dev/null)
+	qps_ct_max=$(e2e_in "$E2E_NS_GW" cat /proc/sys/net/netfilter/nf_conntrack_max 2>/dev/null)
+	[ -n "$qps_ct" ] && [ -n "$qps_ct_max" ] && [ "$qps_ct_max" -gt 0 ] || return 0
+	[ "$qps_ct" -lt $((qps_ct_max * 8 / 10)) ] ||
+	    e2e_warn "the gateway's connection table holds $qps_ct flows of $qps_ct_max: lower QPS_SECONDS"
 }
 
 qps_conditions_print() {
-	e2e_say "qps.sh: queries per second through unbound on the bed's gateway"
-	e2e_say "  cpu:      $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(nproc) online"
+	e2e_say "dnsmark benchmark (make bench: test/bench/qps.sh)"
+	e2e_say "  machine:  $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(nproc) CPUs online, $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
 	e2e_say "  kernel:   $(uname -r)"
-	e2e_say "  unbound:  $(unbound -V 2>/dev/null | awk 'NR == 1 { print $2 }'), one thread, iterator only, forwarding to unbound + NSD in the upstream namespace"
-	e2e_say "  dnsperf:  $(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }'), from $QPS_CLIENT (mark 1), -T 1 -c $QPS_CLIENTS -q $QPS_OUTSTANDING -t 2, no rate limit"
-	e2e_say "  dnsmark:  $("$DNSMARK" --version 2>/dev/null), default options"
-	e2e_say "  runs:     $QPS_RUNS per condition and workload, $QPS_SECONDS s each, interleaved"
-	e2e_say "  hits:     $QPS_HIT_NAMES names, warmed before each run; misses: unique names under *.$E2E_ZONE"
+	e2e_say "  dnsmark:  $("$DNSMARK" --version 2>/dev/null) ($(git -C "$e2e_top" describe --always --dirty 2>/dev/null || echo 'no git')), $(cc --version 2>/dev/null | head -n 1), ldns $(pkg-config --modversion ldns 2>/dev/null || echo '?')"
+	e2e_say "  tools:    unbound $(unbound -V 2>/dev/null | awk 'NR == 1 { print $2 }'), nsd $(nsd -v 2>&1 | awk 'NR == 1 { print $3 }'), dnsmasq $(dnsmasq --version | awk 'NR == 1 { print $3 }'), dnsperf $(dnsperf -h 2>&1 | awk '/^Version/ { print $2 }')"
 	e2e_say "  load:     $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min) at the start"
+	for qps_m in $QPS_MODES; do
+		qps_ok=${QPS_MODE_STATUS[$qps_m]}
+		[ "$qps_ok" = built ] && [ "${QPS_NULL_STATUS[$qps_m]}" != built ] &&
+		    qps_ok="$qps_ok; null program ${QPS_NULL_STATUS[$qps_m]}"
+		e2e_say "  mode:     $qps_m: $qps_ok"
+	done
+	e2e_say "  packets:  query_pairs from $QPS_CLIENT (mark 1) to $E2E_GW_V4:53 and from the gateway to $QPS_SINK_V4:53, unique names, $QPS_PACKET_WINDOW packets in flight, ${QPS_PACKET_SECONDS} s, one run per condition"
+	e2e_say "  memory:   --max-pending $QPS_MEM_PENDING, flooded with unique client names (query_pairs --clients-only)"
+	e2e_say "  dnsperf:  from $QPS_CLIENT (mark 1), -T 1 -c $QPS_CLIENTS -q $QPS_OUTSTANDING -t 2, $QPS_SECONDS s a run, $QPS_RUNS runs interleaved; latency probe beside it: -c 1 -q 20 -Q $QPS_PROBE_RATE -v; fixed rate: -Q $QPS_FIXED_RATE -v"
+	e2e_say "  unbound:  one thread, iterator only, no query log, forwarding to NSD ($E2E_AUTH_V4, rate limiting off), in cgroup ${QPS_CGROUP:-(none)}"
+	e2e_say "  dnsmasq:  forwarding to NSD over IPv6 ($E2E_AUTH_V6), no query log; cache misses only"
+	e2e_say "  workloads: hits: $QPS_HIT_NAMES names, warmed before each run; misses: unique names under *.$E2E_ZONE ($((QPS_MISS_RATE * QPS_SECONDS)) a run)"
 	if pgrep -f '\.ci/run' >/dev/null 2>&1; then
 		e2e_say "  WARNING:  a CI run (.ci/run) is active on this machine: figures are noisy"
 	fi
 }
 
-# qps_report: medians per condition and workload, ratios.
+# qps_report: the table. Medians per benchmark, workload and condition;
+# "vs base" against no rules (packets, unbound) or dnsmasq --conntrack
+# (dnsmasq), "vs null" against the same mode's null program; the targets
+# of QPS_TARGETS checked where they apply.
 qps_report() {
 	e2e_say ""
-	e2e_say "Medians of $QPS_RUNS runs. vs none / vs null: median qps against"
-	e2e_say "\"no rules at all\" / \"rules + null program\". unseen: packets the NFQUEUE"
-	e2e_say "rules passed without handing them to the program (fail-open: queue"
-	e2e_say "full), in % of those the rules queued, over all runs (the counters are"
-	e2e_say "read one after the other: packets in flight blur it by ~0.1 %)."
+	e2e_say "Medians of $QPS_RUNS interleaved runs (packets: one run). rate: kpps"
+	e2e_say "(packets) or qps (dnsperf). p99: 99th percentile latency, lost queries"
+	e2e_say "counted as slowest: of a probe beside each full-speed run (a second"
+	e2e_say "dnsperf, -Q $QPS_PROBE_RATE -v), of every query at -Q $QPS_FIXED_RATE (workloads @$QPS_FIXED_RATE)."
+	e2e_say "cpu us: the program's CPU time (user + system, /proc/PID/stat) per packet"
+	e2e_say "(packets) or per answered query; cpu%: of one CPU. vs base: rate against"
+	e2e_say "\"no rules\" (dnsmasq: against --conntrack). vs null: against the same"
+	e2e_say "mode's null program; for packets, packets per CPU second (the program's"
+	e2e_say "capacity: the sender sets the rate when cpu% < 100). unseen: packets the"
+	e2e_say "NFQUEUE rules passed without handing them to the program (fail-open), in"
+	e2e_say "% of those they queued. marked: upstream queries given a client's mark, in"
+	e2e_say "% of those dnsmark judged (dnsmasq --conntrack: of the upstream flows)."
 	e2e_say ""
-	printf '%-8s %-27s %9s %8s %8s %9s %9s %7s %8s\n' workload condition \
-	    qps "vs none" "vs null" "mean ms" "sd ms" "lost %" "unseen %"
-	for qps_w in hits misses; do
-		for qps_c in $QPS_CONDITIONS; do
-			awk -v c="$qps_c" -v w="$qps_w" '$1 == c && $2 == w' \
-			    "$E2E_TMP/results" >"$E2E_TMP/sel"
-			qps_q=$(awk '{ print $4 }' "$E2E_TMP/sel" | qps_median)
-			qps_m=$(awk '{ print $5 * 1000 }' "$E2E_TMP/sel" | qps_median)
-			qps_s=$(awk '{ print $6 * 1000 }' "$E2E_TMP/sel" | qps_median)
-			qps_lost=$(awk '{ s += $7; l += $8 } END { printf "%.2f", s ? 100 * l / s : 0 }' "$E2E_TMP/sel")
-			qps_unseen=$(awk -v c="$qps_c" '{ r += $9; p += $10 }
-			    END { if (c != "null" && c != "dnsmark") print "-";
-			    else printf "%.2f", (r > p ? 100 * (r - p) / r : 0) }' "$E2E_TMP/sel")
-			# qps_med_none and qps_med_null: the baselines.
-			eval "qps_med_$qps_c=\$qps_q"
-			# shellcheck disable=SC2154 # set by the eval above
-			printf '%-8s %-27s %9.0f %8s %8s %9.3f %9.3f %7s %8s\n' \
-			    "$qps_w" "$(qps_label "$qps_c")" "$qps_q" \
-			    "$(qps_ratio "$qps_q" "$qps_med_none")" \
-			    "$(qps_ratio "$qps_q" "${qps_med_null:-}")" \
-			    "$qps_m" "$qps_s" "$qps_lost" "$qps_unseen"
-		done
-		qps_med_null=
-	done
+	awk -v conds="$qps_conds conntrack dnsmasq-$QPS_DEFAULT_MODE" \
+	    -v targets="$QPS_TARGETS" -v memory="$E2E_TMP/memory" \
+	    -v fixed="$QPS_FIXED_RATE" '
+	function median(key, m,    n, i, j, t, a) {
+		n = count[key]
+		if (n == 0) return ""
+		for (i = 1; i <= n; i++) {
+			a[i] = val[key, m, i]
+			if (a[i] == "lost") a[i] = 1e12
+			for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
+				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+			}
+		}
+		if (a[1] == "-") return "-"
+		t = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+		return t >= 1e12 ? "lost" : t
+	}
+	function ratio(a, b) {
+		return (a == "" || b == "" || a == "-" || b == "-" || b == 0) ? "" : a / b
+	}
+	function fmt(v, f) {
+		return (v == "" || v == "-" || v == "lost") ? (v == "lost" ? v : "-") : sprintf(f, v)
+	}
+	function label(c,    m) {
+		m = c; sub(/^[a-z]*-/, "", m)
+		if (c == "none") return "no rules"
+		if (c ~ /^null-/) return m ": rules + null program"
+		if (c ~ /^dnsmark-/) return m ": rules + dnsmark"
+		if (c == "conntrack") return "dnsmasq --conntrack"
+		if (c ~ /^dnsmasq-/) return "dnsmasq + dnsmark (" m ")"
+		return c
+	}
+	# target(bench, cond, workload, values...): "" or "op value: met/MISSED"
+	function target(b, c, w, vb, vn, rise,    i, f, v, ok, out) {
+		out = ""
+		for (i = 1; i <= ntargets; i++) {
+			split(tlines[i], f, " ")
+			if (f[1] != b || f[3] != w) continue
+			if (!(c == f[2] || (f[2] ~ /\*$/ && index(c, substr(f[2], 1, length(f[2]) - 1)) == 1)))
+				continue
+			v = f[4] == "vs_base" ? vb : f[4] == "vs_null" ? vn : rise
+			if (v == "") { out = out f[4] " " f[5] " " f[6] ": -"; continue }
+			ok = f[5] == ">=" ? v >= f[6] : v <= f[6]
+			out = out (f[4] == "p99_rise" ? sprintf("p99 %+.0f us", v * 1000) " (<= " f[6] * 1000 " us)" : \
+			    f[4] " " f[5] " " f[6]) (ok ? ": met" : ": MISSED")
+		}
+		return out
+	}
+	BEGIN {
+		ntargets = split(targets, tl, "\n")
+		j = 0
+		for (i = 1; i <= ntargets; i++) if (tl[i] ~ /[^ ]/) tlines[++j] = tl[i]
+		ntargets = j
+		ncond = split(conds, order, " ")
+	}
+	{
+		key = $1 SUBSEP $3 SUBSEP $2
+		if (!(key in count)) { count[key] = 0 }
+		n = ++count[key]
+		for (m = 5; m <= 9; m++) val[key, m, n] = $m
+		sent[key] += $10; lost[key] += $11; rq[key] += $12; pq[key] += $13
+		if ($14 != "-") { marked[key] += $14; judged[key] += $15 }
+		if (!(($1 SUBSEP $3) in seenw)) { seenw[$1 SUBSEP $3] = 1; wl[$1] = wl[$1] " " $3 }
+	}
+	END {
+		printf "%-8s %-11s %-28s %11s %8s %8s %7s %5s %7s %7s %6s %7s %7s  %s\n", "bench", "workload",
+		    "condition", "rate", "mean ms", "p99 ms", "cpu us", "cpu%", "vs base", "vs null",
+		    "lost%", "unseen%", "marked%", "target"
+		nb = split("packets memory unbound dnsmasq", benches, " ")
+		for (bi = 1; bi <= nb; bi++) {
+			b = benches[bi]
+			if (b == "memory") {
+				while ((getline line < memory) > 0) {
+					split(line, f, " ")
+					printf "%-8s %-11s %-28s %s\n", "memory", "unique", \
+					    "--max-pending " f[2], sprintf("tables %d bytes: %.0f bytes per pending question; RSS %.1f MiB at start, %.1f MiB with %d pending", \
+					    f[3], f[3] / f[2], f[5] / 1024, f[6] / 1024, f[4])
+				}
+				continue
+			}
+			nw = split(wl[b], ws, " ")
+			for (wi = 1; wi <= nw; wi++) {
+				w = ws[wi]
+				base = b == "dnsmasq" ? "conntrack" : "none"
+				bk = b SUBSEP w SUBSEP base
+				for (ci = 1; ci <= ncond; ci++) {
+					c = order[ci]
+					key = b SUBSEP w SUBSEP c
+					if (!(key in count)) continue
+					mode = c; sub(/^[a-z]*-/, "", mode)
+					nk = b SUBSEP w SUBSEP "null-" mode
+					rate = median(key, 5); mean = median(key, 6); p99 = median(key, 7)
+					cpu = median(key, 8); busy = median(key, 9)
+					vb = ratio(rate, median(bk, 5))
+					vn = ""
+					if (c ~ /^dnsmark-/ && (nk in count))
+						vn = b == "packets" ? ratio(median(nk, 8), cpu) : ratio(rate, median(nk, 5))
+					rise = ""
+					if (c != base && p99 != "lost" && median(bk, 7) != "lost" && p99 != "" && p99 != "-")
+						rise = p99 - median(bk, 7)
+					unseen = (c ~ /^(null|dnsmark|dnsmasq)-/ && rq[key] > 0) ? \
+					    sprintf("%.2f", rq[key] > pq[key] ? 100 * (rq[key] - pq[key]) / rq[key] : 0) : "-"
+					shown = w
+					sub(/@rate$/, "@" fixed, shown)
+					printf "%-8s %-11s %-28s %11s %8s %8s %7s %5s %7s %7s %6.2f %7s %7s  %s\n", b, shown, label(c), \
+					    b == "packets" ? sprintf("%.1f kpps", rate) : sprintf("%.0f qps", rate), \
+					    fmt(mean, "%.3f"), fmt(p99, "%.3f"), fmt(cpu, "%.2f"), fmt(busy, "%.0f"), \
+					    fmt(vb, "%.3f"), fmt(vn, "%.3f"), \
+					    sent[key] ? 100 * lost[key] / sent[key] : 0, unseen, \
+					    judged[key] ? sprintf("%.2f", 100 * marked[key] / judged[key]) : "-", \
+					    target(b, c, w, vb, vn, rise)
+				}
+			}
+		}
+	}' "$E2E_TMP/results"
 }
 
-# qps_median: the median of the numbers on stdin.
-qps_median() {
-	sort -g | awk '{ v[NR] = $1 } END {
-		if (NR == 0) { print 0; exit }
-		if (NR % 2) print v[(NR + 1) / 2]
-		else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
-qps_ratio() {
-	[ -n "$2" ] || { echo -; return; }
-	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'
-}
-
-qps_conditions_print
-e2e_net_up
-e2e_upstream_start
-qps_rules all
-e2e_resolver_start unbound gw
-awk -v n="$QPS_HIT_NAMES" -v base="hits-r$E2E_RUN.$E2E_ZONE" '
-BEGIN { for (i = 0; i < n; i++) printf "h%d.%s A\n", i, base }' \
-    >"$E2E_TMP/hits.txt" || e2e_die "cannot write the hits file"
+qps_cgroup_make
+qps_modes_check
 : >"$E2E_TMP/results"
-
+: >"$E2E_TMP/memory"
+E2E_NSD_OPTIONS=$(printf '\trrl-ratelimit: 0\n\trrl-whitelist-ratelimit: 0')
+E2E_FORWARD_V4=$E2E_AUTH_V4
+E2E_FORWARD_V6=$E2E_AUTH_V6
+E2E_LOG_QUERIES=no
+e2e_net_up
+ip -n "$E2E_NS_UP" addr add "$QPS_SINK_V4/24" dev up0 ||
+    e2e_die "cannot add $QPS_SINK_V4 upstream"
+e2e_upstream_start
+qps_modes_try
+qps_conditions_print
 qps_t0=$(date +%s)
-for qps_run in $(seq 1 "$QPS_RUNS"); do
-	qps_order=$QPS_CONDITIONS
-	[ $((qps_run % 2)) -eq 0 ] &&
-	    qps_order=$(echo "$QPS_CONDITIONS" | tr ' ' '\n' | tac | tr '\n' ' ')
-	e2e_say "run $qps_run of $QPS_RUNS: $qps_order"
-	for qps_c in $qps_order; do
-		qps_condition_start "$qps_c" "r$qps_run-$qps_c"
-		qps_measure "$qps_c" hits "$qps_run"
-		qps_measure "$qps_c" misses "$qps_run"
-		qps_condition_stop "$qps_c"
+qps_times=
+
+# The conditions of the dnsperf benchmarks: no rules, and each built
+# mode's null program (where built) and dnsmark.
+qps_conds=none
+for qps_m in $QPS_BUILT; do
+	[ "${QPS_NULL_STATUS[$qps_m]}" = built ] && qps_conds="$qps_conds null-$qps_m"
+	qps_conds="$qps_conds dnsmark-$qps_m"
+done
+
+# The benchmarks, each unless QPS_SKIP names it, timed.
+qps_bench_packets() {
+	for qps_c in $qps_conds; do
+		qps_packets "$qps_c"
 	done
+}
+
+qps_bench_memory() {
+	for qps_n in $QPS_MEM_PENDING; do
+		qps_memory "$qps_n"
+	done
+}
+
+qps_bench_unbound() {
+	qps_in_cgroup e2e_resolver_start unbound gw
+	awk -v n="$QPS_HIT_NAMES" -v base="hits-r$E2E_RUN.$E2E_ZONE" '
+	BEGIN { for (i = 0; i < n; i++) printf "h%d.%s A\n", i, base }' \
+	    >"$E2E_TMP/hits.txt" || e2e_die "cannot write the hits file"
+	qps_rounds unbound "hits misses hits@rate misses@rate" "$qps_conds"
+	e2e_resolver_stop
+}
+
+qps_bench_dnsmasq() {
+	qps_rounds dnsmasq misses "conntrack dnsmasq-$QPS_DEFAULT_MODE"
+}
+
+for qps_b in packets memory unbound dnsmasq; do
+	case " $QPS_SKIP " in
+	*" $qps_b "*) continue ;;
+	esac
+	qps_t1=$(date +%s)
+	case $qps_b in
+	packets) qps_bench_packets ;;
+	memory) qps_bench_memory ;;
+	unbound) qps_bench_unbound ;;
+	dnsmasq) qps_bench_dnsmasq ;;
+	esac
+	qps_times="$qps_times $qps_b $(($(date +%s) - qps_t1)) s,"
 done
 qps_report
 e2e_say ""
-e2e_say "measured in $(($(date +%s) - qps_t0)) s (bed included: $(e2e_elapsed) s)"
+e2e_say "load at the end: $(cut -d' ' -f1-3 /proc/loadavg);$qps_times $(($(date +%s) - qps_t0)) s in all (bed: $(e2e_elapsed) s)"
 exit 0

@@ -11,6 +11,10 @@
 # failure; E2E_VERBOSE=1 shows every log, not only on failure; E2E_KEEP=1
 # keeps the temporary directory; E2E_NO_DNSMARK=1 runs the bed without the
 # daemon (bed debugging: every query then leaves unmarked).
+# For benchmarks: E2E_FORWARD_V4 / E2E_FORWARD_V6 (where the gateway's
+# unbound / dnsmasq forward; the upstream recursor by default),
+# E2E_LOG_QUERIES=no (no query logging by the gateway's resolver),
+# E2E_NSD_OPTIONS (more lines for nsd.conf's server: section).
 
 PATH=$PATH:/usr/sbin:/sbin
 export PATH
@@ -354,6 +358,7 @@ server:
 	logfile: "$E2E_TMP/nsd.log"
 	server-count: 1
 	verbosity: 1
+${E2E_NSD_OPTIONS:-}
 remote-control:
 	control-enable: no
 zone:
@@ -406,14 +411,18 @@ EOF
 	}
 }
 
-# e2e_resolver_start KIND LABEL: start the resolver under test in the
-# gateway (KIND unbound: forwarding over IPv4; KIND dnsmasq: forwarding
-# over IPv6) and wait until it answers on both addresses. Neither may send
-# queries no client caused: no DNSSEC (no validator, no trust anchor, so no
-# DNSKEY/DS lookups), no prefetch or serve-stale refreshes.
+# e2e_resolver_start KIND LABEL [DNSMASQ_OPTION...]: start the resolver
+# under test in the gateway (KIND unbound: forwarding over IPv4; KIND
+# dnsmasq: forwarding over IPv6, with the extra options) and wait until it
+# answers on both addresses. Neither may send queries no client caused:
+# no DNSSEC (no validator, no trust anchor, so no DNSKEY/DS lookups), no
+# prefetch or serve-stale refreshes.
 e2e_resolver_start() {
 	E2E_RESOLVER=$1
 	e2e_label=$2
+	shift 2
+	e2e_log_queries=--log-queries
+	[ "${E2E_LOG_QUERIES:-yes}" = no ] && e2e_log_queries=
 	E2E_RESOLVER_LOG=$E2E_TMP/$e2e_label-$E2E_RESOLVER.log
 	case $E2E_RESOLVER in
 	unbound | chained)
@@ -430,7 +439,7 @@ server:
 	use-syslog: no
 	logfile: ""
 	verbosity: 1
-	log-queries: yes
+	log-queries: ${E2E_LOG_QUERIES:-yes}
 	num-threads: 1
 	so-reuseport: no
 $(for e2e_i in $e2e_interfaces; do printf '\tinterface: %s\n' "$e2e_i"; done)
@@ -454,7 +463,7 @@ remote-control:
 	control-enable: no
 forward-zone:
 	name: "."
-	forward-addr: $E2E_RECURSOR_V4
+	forward-addr: ${E2E_FORWARD_V4:-$E2E_RECURSOR_V4}
 EOF
 		e2e_spawn "$E2E_NS_GW" "$E2E_RESOLVER_LOG" \
 		    unbound -d -c "$E2E_TMP/$e2e_label-unbound.conf"
@@ -477,17 +486,17 @@ EOF
 		    --listen-address="$E2E_GW_V4,$E2E_GW_V6" --bind-interfaces \
 		    --user=root --group=root \
 		    --pid-file="$E2E_TMP/$e2e_label-dnsmasq.pid" \
-		    --log-facility=- --log-queries
+		    --log-facility=- ${e2e_log_queries:+"$e2e_log_queries"}
 		;;
 	dnsmasq)
 		# DNSSEC and every other background query are off by default.
 		e2e_spawn "$E2E_NS_GW" "$E2E_RESOLVER_LOG" \
 		    dnsmasq -k -C /dev/null --no-resolv --no-hosts \
-		    --server="$E2E_RECURSOR_V6" \
+		    --server="${E2E_FORWARD_V6:-$E2E_RECURSOR_V6}" \
 		    --listen-address="$E2E_GW_V4,$E2E_GW_V6" --bind-interfaces \
 		    --user=root --group=root \
 		    --pid-file="$E2E_TMP/$e2e_label-dnsmasq.pid" \
-		    --log-facility=- --log-queries
+		    --log-facility=- ${e2e_log_queries:+"$e2e_log_queries"} "$@"
 		;;
 	*)
 		e2e_die "unknown resolver $E2E_RESOLVER"
