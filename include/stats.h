@@ -50,6 +50,12 @@ enum stats_counter {
 	STATS_PENDING_ANSWERED,		/* client questions whose final answer was seen */
 	STATS_EVIDENCE_EVICTED,		/* ancestors, learned names ... pushed out by the cap */
 	STATS_SOCKET_DROPS,		/* queued packets the socket had no room for */
+	STATS_NFLOG_COPIES,		/* observe: copies read from NFLOG */
+	STATS_NFLOG_LOST,		/* observe: copies lost (NFULA_SEQ gaps) */
+	STATS_NFLOG_ENOBUFS,		/* observe: NFLOG receive errors ENOBUFS */
+	STATS_NFLOG_FLUSHES,		/* observe: flushes on demand */
+	STATS_NFLOG_FLUSH_TIMEOUTS,	/* ... whose marker did not come back */
+	STATS_NFLOG_FLUSH_US,		/* ... microseconds spent in them */
 	STATS_COUNT
 };
 

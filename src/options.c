@@ -22,6 +22,7 @@ options_defaults(struct options *opts)
 	memset(opts, 0, sizeof(*opts));
 	opts->action = OPTIONS_RUN;
 	opts->queue = OPTIONS_DEFAULT_QUEUE;
+	opts->nflog_group = OPTIONS_DEFAULT_NFLOG_GROUP;
 	opts->mask = 0xffffffffu;
 	opts->timeout_ms = OPTIONS_DEFAULT_TIMEOUT_MS;
 	opts->recent_ms = OPTIONS_DEFAULT_RECENT_MS;
@@ -107,6 +108,7 @@ options_parse(int argc, char *const argv[], struct options *opts, char *err,
 		{ "queue-maxlen", required_argument, NULL, 'l' },
 		{ "conflict", required_argument, NULL, 'c' },
 		{ "mode", required_argument, NULL, 'M' },
+		{ "nflog-group", required_argument, NULL, 'g' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "stats-file", required_argument, NULL, 'f' },
 		{ "stats-interval", required_argument, NULL, 'i' },
@@ -123,7 +125,7 @@ options_parse(int argc, char *const argv[], struct options *opts, char *err,
 		err[0] = '\0';
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":q:m:t:r:n:l:c:M:u:f:i:svhV", longopts,
+	while ((c = getopt_long(argc, argv, ":q:m:t:r:n:l:c:M:g:u:f:i:svhV", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'q':
@@ -183,6 +185,13 @@ options_parse(int argc, char *const argv[], struct options *opts, char *err,
 				return fail(err, err_len,
 				    "--mode wants queue, observe or bpf, not '%s'",
 				    optarg);
+			break;
+		case 'g':
+			if (parse_number(optarg, 0, 65535, &value) < 0)
+				return fail(err, err_len,
+				    "--nflog-group wants a number from 0 to 65535, not '%s'",
+				    optarg);
+			opts->nflog_group = (uint16_t)value;
 			break;
 		case 'u':
 			if (optarg[0] == '\0')
@@ -253,6 +262,8 @@ options_usage(void *stream, const char *progname)
 	    "  -M, --mode MODE        how client queries reach dnsmark: queue\n"
 	    "                         (held on the queue), observe (copied by\n"
 	    "                         NFLOG) or bpf (default queue)\n"
+	    "  -g, --nflog-group N    observe mode: NFLOG group to bind\n"
+	    "                         (default %d)\n"
 	    "  -u, --user NAME        after binding, run as NAME keeping only\n"
 	    "                         CAP_NET_ADMIN\n"
 	    "  -f, --stats-file PATH  write the counters there in Prometheus text\n"
@@ -268,5 +279,6 @@ options_usage(void *stream, const char *progname)
 	    progname, OPTIONS_DEFAULT_QUEUE, OPTIONS_DEFAULT_TIMEOUT_MS / 1000.0,
 	    OPTIONS_DEFAULT_RECENT_MS / 1000.0,
 	    OPTIONS_DEFAULT_MAX_PENDING, OPTIONS_DEFAULT_QUEUE_MAXLEN,
+	    OPTIONS_DEFAULT_NFLOG_GROUP,
 	    OPTIONS_DEFAULT_STATS_INTERVAL_MS / 1000.0);
 }

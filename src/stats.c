@@ -10,7 +10,7 @@ static const struct {
 	const char *name;
 	const char *help;
 } counters[STATS_COUNT] = {
-	[STATS_PACKETS] = { "packets", "Packets received from the queue." },
+	[STATS_PACKETS] = { "packets", "Packets judged: received from the queue, and in observe mode copied by NFLOG." },
 	[STATS_CLIENT_QUERIES] = { "client_queries", "Client questions remembered." },
 	[STATS_UPSTREAM_QUERIES] = { "upstream_queries", "Resolver upstream queries judged." },
 	[STATS_UPSTREAM_MARKED] = { "upstream_marked", "Upstream queries and TCP SYNs given a client's mark." },
@@ -51,6 +51,12 @@ static const struct {
 	[STATS_EVIDENCE_EVICTED] = { "evidence_evicted", "Ancestors, learned names and other evidence evicted because their table was full." },
 	[STATS_SOCKET_DROPS] = { "socket_drops", "Packets the kernel could not deliver to dnsmark's full socket: passed unmarked by fail-open (SO_MEMINFO drops)." },
 	[STATS_UPSTREAM_SYN] = { "upstream_syn", "TCP connections the resolver opened upstream (SYN)." },
+	[STATS_NFLOG_COPIES] = { "nflog_copies", "Observe mode: client queries and upstream responses read from NFLOG (not held)." },
+	[STATS_NFLOG_LOST] = { "nflog_lost", "Observe mode: NFLOG copies the kernel could not deliver (gaps in their sequence numbers)." },
+	[STATS_NFLOG_ENOBUFS] = { "nflog_enobufs", "Observe mode: NFLOG receive errors ENOBUFS (nflog_lost counts the copies)." },
+	[STATS_NFLOG_FLUSHES] = { "nflog_flushes", "Observe mode: NFLOG buffer flushes on demand, one per batch of upstream queries." },
+	[STATS_NFLOG_FLUSH_TIMEOUTS] = { "nflog_flush_timeouts", "Observe mode: flushes whose marker did not come back in time." },
+	[STATS_NFLOG_FLUSH_US] = { "nflog_flush_microseconds", "Observe mode: microseconds spent in flushes on demand." },
 };
 
 const char *

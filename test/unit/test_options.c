@@ -319,3 +319,21 @@ Test(options, sets_mode)
 	    -EINVAL);
 	cr_assert(strstr(err, "--mode") != NULL, "%s", err);
 }
+
+Test(options, sets_nflog_group)
+{
+	char *group[] = { "dnsmark", "--mode", "observe", "--nflog-group", "7",
+		NULL };
+	char *none[] = { "dnsmark", NULL };
+	char *bad[] = { "dnsmark", "-g", "65536", NULL };
+	struct options opts;
+	char err[256];
+
+	cr_assert_eq(parse_ok(ARGC(none), none).nflog_group,
+	    OPTIONS_DEFAULT_NFLOG_GROUP);
+	cr_assert_eq(parse_ok(ARGC(group), group).nflog_group, 7);
+	options_defaults(&opts);
+	cr_assert_eq(options_parse(ARGC(bad), bad, &opts, err, sizeof(err)),
+	    -EINVAL);
+	cr_assert(strstr(err, "--nflog-group") != NULL, "%s", err);
+}
