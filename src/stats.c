@@ -56,7 +56,7 @@ static const struct {
 	[STATS_NFLOG_ENOBUFS] = { "nflog_enobufs", "Observe mode: NFLOG receive errors ENOBUFS (nflog_lost counts the copies)." },
 	[STATS_NFLOG_FLUSHES] = { "nflog_flushes", "Observe mode: NFLOG buffer flushes on demand, one per batch of upstream queries." },
 	[STATS_NFLOG_FLUSH_TIMEOUTS] = { "nflog_flush_timeouts", "Observe mode: flushes whose marker did not come back in time." },
-	[STATS_NFLOG_FLUSH_US] = { "nflog_flush_microseconds", "Observe mode: microseconds spent in flushes on demand." },
+	[STATS_NFLOG_FLUSH_US] = { "nflog_flush_wait", "Observe mode: time spent in flushes on demand, reading and judging the copies they bring, in microseconds." },
 };
 
 const char *
