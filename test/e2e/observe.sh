@@ -206,7 +206,7 @@ attribution=$(e2e_attribution "$E2E_TMP/$label-expected" 2>/dev/null)
 # shellcheck disable=SC2086 # nine numbers
 set -- $attribution
 timeouts=$(metric "$stats_file" nflog_flush_timeouts_total)
-e2e_check "control: without the flush, $8 of $(wc -l <"$E2E_TMP/$label-expected") names left unmarked and $7 wrong ($6 right; ${timeouts:-?} flush timeouts)" \
+e2e_check "control: without the flush, $8 upstream queries for the $(wc -l <"$E2E_TMP/$label-expected") client names left unmarked and $7 wrong ($6 right; ${timeouts:-?} flush timeouts)" \
     "$([ "$(($7 + $8))" -gt 0 ] && echo 0 || echo 1)"
 
 # rules/observe.nft: the syntax and everything but the queue statements,
