@@ -78,6 +78,7 @@ struct judge {
 /* One queued packet, as the queue delivered it. */
 struct judge_packet {
 	uint32_t id;		/* the queue's packet id (for holding) */
+	int can_defer;		/* held on the queue: its verdict may wait */
 	unsigned int hook;
 	const uint8_t *data;	/* the IP packet */
 	size_t len;

@@ -12,6 +12,7 @@
 #include "log.h"
 
 #define OPTIONS_DEFAULT_QUEUE 53
+#define OPTIONS_DEFAULT_NFLOG_GROUP 53
 #define OPTIONS_DEFAULT_TIMEOUT_MS 5000
 #define OPTIONS_DEFAULT_MAX_PENDING 16384
 #define OPTIONS_DEFAULT_RECENT_MS 30000
@@ -42,6 +43,7 @@ struct options {
 	enum options_action action;
 	enum options_mode mode;
 	uint16_t queue;
+	uint16_t nflog_group;		/* observe mode's NFLOG group */
 	uint32_t mask;
 	uint64_t timeout_ms;
 	uint64_t recent_ms;

@@ -56,6 +56,12 @@ enum stats_counter {
 	STATS_HOLD_EXPIRED,		/* open SYN causes no SYN followed */
 	STATS_HOLD_NAMED,		/* SYNs named by the one open cause */
 	STATS_HOLD_OVERFLOW,		/* SYN causes passed with the hold full */
+	STATS_NFLOG_COPIES,		/* observe: copies read from NFLOG */
+	STATS_NFLOG_LOST,		/* observe: copies lost (NFULA_SEQ gaps) */
+	STATS_NFLOG_ENOBUFS,		/* observe: NFLOG receive errors ENOBUFS */
+	STATS_NFLOG_FLUSHES,		/* observe: flushes on demand */
+	STATS_NFLOG_FLUSH_TIMEOUTS,	/* ... whose marker did not come back */
+	STATS_NFLOG_FLUSH_US,		/* ... microseconds spent in them */
 	STATS_COUNT
 };
 

@@ -405,6 +405,8 @@ judge_tcp_client(struct judge *judge, const struct judge_packet *pkt,
 {
 	int held;
 
+	if (!pkt->can_defer)
+		return 0;	/* a copy: it went on its way already */
 	held = hold_cause(&judge->hold, HOLD_TCP_CLIENT, pkt->id,
 	    pkt->has_ct_mark ? pkt->ct_mark : pkt->mark, q, now_ms);
 	sync_hold_counts(judge);
@@ -648,8 +650,9 @@ judge_upstream_response(struct judge *judge, const struct judge_packet *pkt,
 		any_truncated_key(&key);
 		pending_add(judge->truncated, &key, &client, now_ms);
 		stats_inc(judge->stats, STATS_RESPONSES_TRUNCATED);
-		verdict.defer = hold_cause(&judge->hold, HOLD_TRUNCATED,
-		    pkt->id, client.mark, q, now_ms);
+		if (pkt->can_defer)
+			verdict.defer = hold_cause(&judge->hold,
+			    HOLD_TRUNCATED, pkt->id, client.mark, q, now_ms);
 	}
 	/* A truncated answer ends the question's part on this path too: the
 	 * resolver asks again over TCP, which the truncated table ties. */

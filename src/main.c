@@ -1,7 +1,9 @@
 /*
  * dnsmark: start-up, signals and the event loop.  Start-up failures are
  * fatal; once the queue is bound nothing exits but a signal, and every
- * packet goes through judge_packet() for exactly one verdict.
+ * packet goes through judge_packet() for exactly one verdict.  In observe
+ * mode client queries and upstream responses arrive as NFLOG copies, which
+ * go through judge_packet() too, their verdict unused.
  */
 #include <errno.h>
 #include <signal.h>
@@ -19,6 +21,7 @@
 #include "judge.h"
 #include "log.h"
 #include "metrics.h"
+#include "nflog.h"
 #include "options.h"
 #include "privs.h"
 #include "queue.h"
@@ -26,6 +29,7 @@
 
 struct daemon {
 	struct queue *queue;
+	struct nflog *nflog;		/* observe mode only */
 	struct judge judge;
 	struct stats stats;
 	uint64_t now_ms;
@@ -79,6 +83,30 @@ wait_ms(struct daemon *daemon)
 	if (wake == 0)
 		return -1;
 	return wake > now ? (int)(wake - now) : 0;
+}
+
+/* A copy of a client query or upstream response: learn, nothing to answer. */
+static void
+on_copy(const struct judge_packet *pkt, void *arg)
+{
+	struct daemon *daemon = arg;
+
+	judge_packet(&daemon->judge, pkt, daemon->now_ms);
+}
+
+/*
+ * Observe mode, before a batch of upstream queries is judged: the copies of
+ * the client queries that caused them were logged before they were queued,
+ * but may still sit in the kernel's NFLOG buffer.  Flush it and read it all.
+ * Only upstream queries are queued, so cache hits never get here.
+ */
+static void
+before_batch(void *arg)
+{
+	struct daemon *daemon = arg;
+
+	nflog_flush(daemon->nflog);
+	daemon->now_ms = monotonic_ms();
 }
 
 /* Brings the counters the kernel keeps into the stats. */
@@ -209,6 +237,7 @@ run(struct queue *queue, struct daemon *daemon)
 {
 	int epfd, sigfd, timerfd;
 	int qfd = queue_fd(queue);
+	int logfd = daemon->nflog != NULL ? nflog_fd(daemon->nflog) : -1;
 
 	sigfd = signals_open();
 	timerfd = expiry_timer_open();
@@ -218,10 +247,14 @@ run(struct queue *queue, struct daemon *daemon)
 	epoll_watch(epfd, qfd);
 	epoll_watch(epfd, sigfd);
 	epoll_watch(epfd, timerfd);
+	/* Copies come without upstream queries too (cache hits): read them
+	 * as they come, or the socket overflows. */
+	if (logfd >= 0)
+		epoll_watch(epfd, logfd);
 
 	for (;;) {
-		struct epoll_event events[4];
-		int n = epoll_wait(epfd, events, 4, wait_ms(daemon));
+		struct epoll_event events[5];
+		int n = epoll_wait(epfd, events, 5, wait_ms(daemon));
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -246,6 +279,14 @@ run(struct queue *queue, struct daemon *daemon)
 				} while (ret > 0);
 				if (ret < 0)
 					log_warn("receiving from queue: %s",
+					    strerror(-ret));
+			} else if (fd == logfd) {
+				int ret;
+
+				daemon->now_ms = monotonic_ms();
+				ret = nflog_receive(daemon->nflog);
+				if (ret < 0)
+					log_warn("receiving from NFLOG: %s",
 					    strerror(-ret));
 			} else if (fd == timerfd) {
 				uint64_t ticks;
@@ -296,8 +337,8 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	log_init(PACKAGE, opts.log_level, opts.use_syslog);
-	if (opts.mode != OPTIONS_MODE_QUEUE)
-		fatal("--mode: only 'queue' is built so far");
+	if (opts.mode == OPTIONS_MODE_BPF)
+		fatal("--mode bpf: not built yet (queue and observe are)");
 
 	config.max_pending = opts.max_pending;
 	config.timeout_ms = opts.timeout_ms;
@@ -317,11 +358,26 @@ main(int argc, char *argv[])
 	daemon.stats_file = opts.stats_file;
 	daemon.stats_interval_ms = opts.stats_interval_ms;
 
+	/* The copies first: a client query copied before the queue is bound
+	 * may cause an upstream query queued just after. */
+	if (opts.mode == OPTIONS_MODE_OBSERVE) {
+		daemon.nflog = nflog_open(opts.nflog_group, &daemon.stats,
+		    on_copy, &daemon);
+		if (daemon.nflog == NULL)
+			fatal("cannot bind NFLOG group %u", opts.nflog_group);
+		/* A marker that does not come back means the observe rules
+		 * are missing: say so now, not at the first cache miss. */
+		if (nflog_flush(daemon.nflog) == 0)
+			log_info("NFLOG group %u: flush marker seen",
+			    opts.nflog_group);
+	}
 	queue = queue_open(opts.queue, opts.queue_maxlen, &daemon.stats,
 	    on_packet, &daemon);
 	if (queue == NULL)
 		fatal("cannot bind NFQUEUE %u", opts.queue);
 	daemon.queue = queue;
+	if (daemon.nflog != NULL)
+		queue_set_batch_hook(queue, before_batch, &daemon);
 	if (opts.user != NULL) {
 		if (privs_drop(opts.user, err, sizeof(err)) < 0)
 			fatal("--user %s: %s", opts.user, err);
@@ -329,6 +385,10 @@ main(int argc, char *argv[])
 	}
 	if (daemon.stats_file != NULL)
 		write_metrics(&daemon);
+	if (daemon.nflog != NULL)
+		log_info("observe mode: client queries and upstream responses "
+		    "from NFLOG group %u, batches of %d or %d ms", opts.nflog_group,
+		    NFLOG_QTHRESH, NFLOG_TIMEOUT_MS);
 	log_info("%s %s: queue %u, mask 0x%x, timeout %llu ms, recent %llu ms, "
 	    "at most %zu pending (tables: %zu bytes), conntrack data %s",
 	    PACKAGE, PACKAGE_VERSION, opts.queue, opts.mask,
@@ -353,6 +413,7 @@ main(int argc, char *argv[])
 		write_metrics(&daemon);
 	daemon.queue = NULL;
 	queue_close(queue);
+	nflog_close(daemon.nflog);
 	judge_free(&daemon.judge);
 	return 0;
 }

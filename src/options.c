@@ -22,6 +22,7 @@ options_defaults(struct options *opts)
 	memset(opts, 0, sizeof(*opts));
 	opts->action = OPTIONS_RUN;
 	opts->queue = OPTIONS_DEFAULT_QUEUE;
+	opts->nflog_group = OPTIONS_DEFAULT_NFLOG_GROUP;
 	opts->mask = 0xffffffffu;
 	opts->timeout_ms = OPTIONS_DEFAULT_TIMEOUT_MS;
 	opts->recent_ms = OPTIONS_DEFAULT_RECENT_MS;
@@ -109,6 +110,7 @@ options_parse(int argc, char *const argv[], struct options *opts, char *err,
 		{ "conflict", required_argument, NULL, 'c' },
 		{ "mode", required_argument, NULL, 'M' },
 		{ "syn-hold", required_argument, NULL, 'H' },
+		{ "nflog-group", required_argument, NULL, 'g' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "stats-file", required_argument, NULL, 'f' },
 		{ "stats-interval", required_argument, NULL, 'i' },
@@ -125,7 +127,7 @@ options_parse(int argc, char *const argv[], struct options *opts, char *err,
 		err[0] = '\0';
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":q:m:t:r:n:l:c:M:H:u:f:i:svhV", longopts,
+	while ((c = getopt_long(argc, argv, ":q:m:t:r:n:l:c:M:H:g:u:f:i:svhV", longopts,
 	    NULL)) != -1) {
 		switch (c) {
 		case 'q':
@@ -193,6 +195,13 @@ options_parse(int argc, char *const argv[], struct options *opts, char *err,
 				    "--syn-hold wants milliseconds from 0 to %d, "
 				    "not '%s'", OPTIONS_MAX_SYN_HOLD_MS, optarg);
 			opts->syn_hold_ms = value;
+			break;
+		case 'g':
+			if (parse_number(optarg, 0, 65535, &value) < 0)
+				return fail(err, err_len,
+				    "--nflog-group wants a number from 0 to 65535, not '%s'",
+				    optarg);
+			opts->nflog_group = (uint16_t)value;
 			break;
 		case 'u':
 			if (optarg[0] == '\0')
@@ -267,6 +276,8 @@ options_usage(void *stream, const char *progname)
 	    "  -M, --mode MODE        how client queries reach dnsmark: queue\n"
 	    "                         (held on the queue), observe (copied by\n"
 	    "                         NFLOG) or bpf (default queue)\n"
+	    "  -g, --nflog-group N    observe mode: NFLOG group to bind\n"
+	    "                         (default %d)\n"
 	    "  -u, --user NAME        after binding, run as NAME keeping only\n"
 	    "                         CAP_NET_ADMIN\n"
 	    "  -f, --stats-file PATH  write the counters there in Prometheus text\n"
@@ -283,5 +294,6 @@ options_usage(void *stream, const char *progname)
 	    OPTIONS_DEFAULT_RECENT_MS / 1000.0,
 	    OPTIONS_DEFAULT_MAX_PENDING, OPTIONS_DEFAULT_QUEUE_MAXLEN,
 	    OPTIONS_DEFAULT_SYN_HOLD_MS,
+	    OPTIONS_DEFAULT_NFLOG_GROUP,
 	    OPTIONS_DEFAULT_STATS_INTERVAL_MS / 1000.0);
 }

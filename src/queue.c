@@ -102,6 +102,7 @@ handle_packet(struct queue *queue, const struct nlmsghdr *nlh)
 	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
 	packet.id = ntohl(ph->packet_id);
 	packet.pkt.id = packet.id;
+	packet.pkt.can_defer = 1;
 	if (attr[NFQA_PAYLOAD] == NULL) {
 		stats_inc(queue->stats, STATS_BAD_NETLINK);
 		verdict_add(queue, packet.id, &verdict);

@@ -10,7 +10,7 @@ static const struct {
 	const char *name;
 	const char *help;
 } counters[STATS_COUNT] = {
-	[STATS_PACKETS] = { "packets", "Packets received from the queue." },
+	[STATS_PACKETS] = { "packets", "Packets judged: received from the queue, and in observe mode copied by NFLOG." },
 	[STATS_CLIENT_QUERIES] = { "client_queries", "Client questions remembered." },
 	[STATS_UPSTREAM_QUERIES] = { "upstream_queries", "Resolver upstream queries judged." },
 	[STATS_UPSTREAM_MARKED] = { "upstream_marked", "Upstream queries and TCP SYNs given a client's mark." },
@@ -57,6 +57,12 @@ static const struct {
 	[STATS_HOLD_NAMED] = { "syn_causes_named", "SYNs (or queries on reused connections) named by the one truncated answer or TCP retry let through." },
 	[STATS_HOLD_OVERFLOW] = { "syn_causes_overflow", "Truncated answers and TCP retries let through at once because the hold was full." },
 	[STATS_UPSTREAM_SYN] = { "upstream_syn", "TCP connections the resolver opened upstream (SYN)." },
+	[STATS_NFLOG_COPIES] = { "nflog_copies", "Observe mode: client queries and upstream responses read from NFLOG (not held)." },
+	[STATS_NFLOG_LOST] = { "nflog_lost", "Observe mode: NFLOG copies the kernel could not deliver (gaps in their sequence numbers)." },
+	[STATS_NFLOG_ENOBUFS] = { "nflog_enobufs", "Observe mode: NFLOG receive errors ENOBUFS (nflog_lost counts the copies)." },
+	[STATS_NFLOG_FLUSHES] = { "nflog_flushes", "Observe mode: NFLOG buffer flushes on demand, one per batch of upstream queries." },
+	[STATS_NFLOG_FLUSH_TIMEOUTS] = { "nflog_flush_timeouts", "Observe mode: flushes whose marker did not come back in time." },
+	[STATS_NFLOG_FLUSH_US] = { "nflog_flush_wait", "Observe mode: time spent in flushes on demand, reading and judging the copies they bring, in microseconds." },
 };
 
 const char *

@@ -43,8 +43,9 @@ Measure how accurately dnsmark marks the upstream queries of real resolvers.
   -h, --help           show this help
 
 Environment: DNSMARK (default ../../src/dnsmark), RULES_DIR (default
-../../rules), both relative to this script; CI=true turns a skip into a
-failure.
+../../rules), both relative to this script; DNSMARK_MODE=observe runs
+dnsmark --mode observe with rules/observe-v*.rules; CI=true turns a skip
+into a failure.
 EOF
 }
 
@@ -195,11 +196,11 @@ bed_init accuracy ip ss iptables ip6tables iptables-restore ip6tables-restore \
 if [ -z "$ACC_NO_DNSMARK" ] && [ ! -x "$DNSMARK" ]; then
 	bed_skip "no dnsmark binary at $DNSMARK (build it, or set DNSMARK)"
 fi
-for acc_f in iptables-v4.rules iptables-v6.rules; do
+for acc_f in "$(bed_rules_file 4)" "$(bed_rules_file 6)"; do
 	[ -r "$RULES_DIR/$acc_f" ] || bed_die "no $RULES_DIR/$acc_f (set RULES_DIR)"
 done
 
-bed_say "dnsmark accuracy, run $BED_RUN: $(uname -sr), dnsmark ${ACC_NO_DNSMARK:+(not running) }$DNSMARK, rules $RULES_DIR"
+bed_say "dnsmark accuracy, run $BED_RUN: $(uname -sr), dnsmark ${ACC_NO_DNSMARK:+(not running) }$DNSMARK, mode ${DNSMARK_MODE:-queue}, rules $RULES_DIR"
 for acc_r in $ACC_RESOLVERS; do
 	bed_say "  $acc_r: $(resolver_version "$acc_r")"
 done

@@ -275,7 +275,7 @@ bed_gw_rules() {
 		done
 		bed_mangle "$bed_family" -A PREROUTING -j CONNMARK --save-mark
 
-		bed_rules=$1/iptables-v$bed_family.rules
+		bed_rules=$1/$(bed_rules_file "$bed_family")
 		ip netns exec "$BED_NS_GW" "$(bed_iptables "$bed_family")-restore" \
 		    --noflush <"$bed_rules" || bed_die "cannot load $bed_rules"
 
@@ -292,6 +292,15 @@ bed_gw_rules() {
 	    "  oifname \"$BED_UPLINK\" meta l4proto { tcp, udp } th dport 53 log group $BED_NFLOG_GROUP queue-threshold 1" \
 	    ' }' '}' | ip netns exec "$BED_NS_GW" nft -f - ||
 	    bed_die "cannot load the observation rules"
+}
+
+# bed_rules_file FAMILY: the shipped rules file for FAMILY (4 or 6) and
+# DNSMARK_MODE (queue by default; observe: observe-v4.rules ...).
+bed_rules_file() {
+	case ${DNSMARK_MODE:-queue} in
+	observe) echo "observe-v$1.rules" ;;
+	*) echo "iptables-v$1.rules" ;;
+	esac
 }
 
 # bed_iptables FAMILY: the iptables command for FAMILY (4 or 6).
@@ -331,10 +340,10 @@ bed_queue_bound() {
 }
 
 # bed_dnsmark_start DNSMARK LOG: run dnsmark --verbose in the gateway and
-# wait until it has bound queue 53 (the shipped rules' queue);
-# BED_DNSMARK_PID is its PID.
+# wait until it has bound queue 53 (the shipped rules' queue), in
+# DNSMARK_MODE (queue by default); BED_DNSMARK_PID is its PID.
 bed_dnsmark_start() {
-	bed_spawn "$BED_NS_GW" "$2" "$1" --verbose
+	bed_spawn "$BED_NS_GW" "$2" "$1" --verbose --mode "${DNSMARK_MODE:-queue}"
 	BED_DNSMARK_PID=$BED_LAST_PID
 	bed_wait_until 50 bed_queue_bound 53 ||
 	    bed_die "dnsmark did not bind queue 53: $(tail -n 5 "$2")"

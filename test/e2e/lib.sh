@@ -10,7 +10,9 @@
 # (this directory); CI=true turns a skip (missing root or tool) into a
 # failure; E2E_VERBOSE=1 shows every log, not only on failure; E2E_KEEP=1
 # keeps the temporary directory; E2E_NO_DNSMARK=1 runs the bed without the
-# daemon (bed debugging: every query then leaves unmarked).
+# daemon (bed debugging: every query then leaves unmarked); E2E_RULES_V4 and
+# E2E_RULES_V6 name the shipped rules files to load (observe-v4.rules ... for
+# dnsmark --mode observe).
 # For benchmarks: E2E_FORWARD_V4 / E2E_FORWARD_V6 (where the gateway's
 # unbound / dnsmasq forward; the upstream recursor by default),
 # E2E_LOG_QUERIES=no (no query logging by the gateway's resolver),
@@ -41,6 +43,8 @@ E2E_AUTH_V4=198.51.100.53
 E2E_AUTH_V6=2001:db8:2::53
 E2E_ZONE=example.test
 E2E_QUEUE=53
+E2E_RULES_V4=${E2E_RULES_V4:-iptables-v4.rules}
+E2E_RULES_V6=${E2E_RULES_V6:-iptables-v6.rules}
 # NFLOG group per packet mark seen leaving the gateway upstream; 109 takes
 # any other mark.
 E2E_NFLOG_GROUPS="100 101 102 103 109"
@@ -100,7 +104,7 @@ e2e_init() {
 	if [ -z "${E2E_NO_DNSMARK:-}" ] && [ ! -x "$DNSMARK" ]; then
 		e2e_skip "no dnsmark binary at $DNSMARK (build it, or set DNSMARK)"
 	fi
-	for e2e_file in iptables-v4.rules iptables-v6.rules; do
+	for e2e_file in "$E2E_RULES_V4" "$E2E_RULES_V6"; do
 		[ -r "$RULES_DIR/$e2e_file" ] ||
 		    e2e_die "no $RULES_DIR/$e2e_file (set RULES_DIR)"
 	done
@@ -300,11 +304,11 @@ e2e_gw_rules() {
 	e2e_user_rules 6 | e2e_in "$E2E_NS_GW" ip6tables-restore --noflush ||
 	    e2e_die "user rules (IPv6) failed to load"
 	e2e_in "$E2E_NS_GW" iptables-restore --noflush \
-	    <"$RULES_DIR/iptables-v4.rules" ||
-	    e2e_die "shipped $RULES_DIR/iptables-v4.rules failed to load"
+	    <"$RULES_DIR/$E2E_RULES_V4" ||
+	    e2e_die "shipped $RULES_DIR/$E2E_RULES_V4 failed to load"
 	e2e_in "$E2E_NS_GW" ip6tables-restore --noflush \
-	    <"$RULES_DIR/iptables-v6.rules" ||
-	    e2e_die "shipped $RULES_DIR/iptables-v6.rules failed to load"
+	    <"$RULES_DIR/$E2E_RULES_V6" ||
+	    e2e_die "shipped $RULES_DIR/$E2E_RULES_V6 failed to load"
 	e2e_observe_rules | e2e_in "$E2E_NS_GW" nft -f - ||
 	    e2e_die "observation rules failed to load"
 }

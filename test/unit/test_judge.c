@@ -1633,7 +1633,8 @@ response_for(struct bed *bed, uint32_t packet_id, uint16_t dns_id,
 {
 	uint8_t pkt[PACKET_BUF], msg[1024];
 	struct judge_packet packet = { .id = packet_id,
-	    .hook = JUDGE_HOOK_LOCAL_IN, .data = pkt };
+	    .hook = JUDGE_HOOK_LOCAL_IN, .data = pkt,
+	    .can_defer = packet_id != 0 };
 
 	packet.len = build_message(msg, dns_id, flags, name, TYPE_A, NULL, 0);
 	packet.len = build_udp_message(pkt, SERVER4, 53, WAN4, 33333, msg,
@@ -1676,6 +1677,30 @@ Test(judge, holds_concurrent_truncated_answers_one_at_a_time)
 	cr_assert_eq(count(&bed, STATS_HOLD_HELD), 1);
 	cr_assert_eq(count(&bed, STATS_HOLD_NAMED), 2);
 	/* Without the hold both SYNs would have found two marks. */
+	bed_fini(&bed);
+}
+
+/* A copy (observe mode's NFLOG, bpf mode's ring) has gone on its way:
+ * never deferred, whatever it is. */
+Test(judge, never_defers_a_copy)
+{
+	struct judge_verdict v;
+	struct bed bed;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	hold_init(&bed.judge.hold, 2);
+	client_query(&bed, CLIENT4, 0x1111, "big.example.com", 0x5, 0);
+	client_query(&bed, CLIENT4_B, 0x2222, "big.example.org", 0x6, 0);
+	upstream_query(&bed, WAN4, 0x7777, "big.example.com", 0, 1);
+	upstream_query(&bed, WAN4, 0x7778, "big.example.org", 0, 1);
+	v = response_for(&bed, 0, 0x7777, FLAGS_RESPONSE | DNS_FLAG_TC,
+	    "big.example.com", 2);
+	cr_assert_eq(v.defer, 0);
+	v = response_for(&bed, 0, 0x7778, FLAGS_RESPONSE | DNS_FLAG_TC,
+	    "big.example.org", 2);
+	cr_assert_eq(v.defer, 0);
+	cr_assert_eq(count(&bed, STATS_HOLD_HELD), 0);
+	cr_assert_eq(judge_wake_ms(&bed.judge), 0);
 	bed_fini(&bed);
 }
 

@@ -337,3 +337,21 @@ Test(options, sets_syn_hold)
 	cr_assert_eq(options_parse(ARGC(big), big, &opts, err, sizeof(err)),
 	    -EINVAL, "a hold beyond 100 ms would delay DNS noticeably");
 }
+
+Test(options, sets_nflog_group)
+{
+	char *group[] = { "dnsmark", "--mode", "observe", "--nflog-group", "7",
+		NULL };
+	char *none[] = { "dnsmark", NULL };
+	char *bad[] = { "dnsmark", "-g", "65536", NULL };
+	struct options opts;
+	char err[256];
+
+	cr_assert_eq(parse_ok(ARGC(none), none).nflog_group,
+	    OPTIONS_DEFAULT_NFLOG_GROUP);
+	cr_assert_eq(parse_ok(ARGC(group), group).nflog_group, 7);
+	options_defaults(&opts);
+	cr_assert_eq(options_parse(ARGC(bad), bad, &opts, err, sizeof(err)),
+	    -EINVAL);
+	cr_assert(strstr(err, "--nflog-group") != NULL, "%s", err);
+}
