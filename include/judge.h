@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "attrib.h"
+#include "packet.h"
 #include "pending.h"
 #include "response.h"
 #include "stats.h"
@@ -104,6 +105,16 @@ size_t judge_memory(const struct judge *judge);
  */
 struct judge_verdict judge_packet(struct judge *judge,
     const struct judge_packet *pkt, uint64_t now_ms);
+
+/*
+ * Remembers a client query that reached dnsmark outside the queue (bpf
+ * mode's ring): msg[0..msg_len) is the start of the DNS message, at least
+ * its header and question, that info's client sent with mark (info's
+ * payload is not read).  Judged as judge_packet() judges a queued client
+ * query on LOCAL_IN, counters included.
+ */
+void judge_client_message(struct judge *judge, const struct packet_info *info,
+    uint32_t mark, const uint8_t *msg, size_t msg_len, uint64_t now_ms);
 
 /* Drops entries older than their tables' timeouts at now_ms. */
 void judge_expire(struct judge *judge, uint64_t now_ms);

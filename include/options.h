@@ -51,6 +51,7 @@ struct options {
 	const char *user;		/* NULL: stay as started */
 	const char *stats_file;		/* NULL: no metrics file */
 	uint64_t stats_interval_ms;
+	const char *bpf_cgroup;		/* bpf mode: the resolver's cgroup */
 };
 
 /* Fills *opts with the defaults. */

@@ -50,6 +50,8 @@ enum stats_counter {
 	STATS_PENDING_ANSWERED,		/* client questions whose final answer was seen */
 	STATS_EVIDENCE_EVICTED,		/* ancestors, learned names ... pushed out by the cap */
 	STATS_SOCKET_DROPS,		/* queued packets the socket had no room for */
+	STATS_BPF_RECORDS,		/* client queries read from the BPF ring (bpf mode) */
+	STATS_BPF_LOST,			/* ... lost because the ring was full */
 	STATS_COUNT
 };
 

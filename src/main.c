@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 #include "config.h"
+#ifdef HAVE_BPF
+#include "bpfclient.h"
+#endif
 #include "judge.h"
 #include "log.h"
 #include "metrics.h"
@@ -26,6 +29,8 @@
 
 struct daemon {
 	struct queue *queue;
+	struct bpfclient *bpf;	/* bpf mode: the client records' ring */
+	uint64_t judged_ms;	/* the latest time the judge was given */
 	struct judge judge;
 	struct stats stats;
 	uint64_t now_ms;
@@ -50,8 +55,49 @@ on_packet(const struct queue_packet *packet, void *arg)
 {
 	struct daemon *daemon = arg;
 
+	daemon->judged_ms = daemon->now_ms;
 	return judge_packet(&daemon->judge, &packet->pkt, daemon->now_ms);
 }
+
+#ifdef HAVE_BPF
+/*
+ * A client query from the BPF ring.  It is timed when it reached the
+ * resolver, but the judge's tables want times that never go back: no
+ * earlier than what the judge last saw, no later than now.
+ */
+static void
+on_bpf_record(const struct bpfrecord_client *client, void *arg)
+{
+	struct daemon *daemon = arg;
+	uint64_t ms = client->time_ms;
+
+	if (ms < daemon->judged_ms)
+		ms = daemon->judged_ms;
+	if (ms > daemon->now_ms)
+		ms = daemon->now_ms;
+	daemon->judged_ms = ms;
+	judge_client_message(&daemon->judge, &client->info, client->mark,
+	    client->info.payload, client->info.payload_len, ms);
+}
+
+/*
+ * Reads the client records the BPF program wrote.  Called before each
+ * queue batch is judged: a client's record is written as its query reaches
+ * the resolver, before the resolver can send the upstream query it causes.
+ */
+static void
+bpf_drain(void *arg)
+{
+	struct daemon *daemon = arg;
+	int ret;
+
+	if (daemon->bpf == NULL)
+		return;
+	ret = bpfclient_drain(daemon->bpf);
+	if (ret < 0)
+		log_warn("reading the BPF ring: %s", strerror(-ret));
+}
+#endif
 
 /* Brings the counters the kernel keeps into the stats. */
 static void
@@ -59,6 +105,11 @@ update_kernel_counters(struct daemon *daemon)
 {
 	long long drops;
 
+#ifdef HAVE_BPF
+	if (daemon->bpf != NULL)
+		daemon->stats.counter[STATS_BPF_LOST] =
+		    bpfclient_lost(daemon->bpf);
+#endif
 	if (daemon->queue == NULL)
 		return;
 	drops = queue_socket_drops(daemon->queue);
@@ -179,7 +230,7 @@ on_signal(int sigfd, struct daemon *daemon)
 static void
 run(struct queue *queue, struct daemon *daemon)
 {
-	int epfd, sigfd, timerfd;
+	int epfd, sigfd, timerfd, bpffd = -1;
 	int qfd = queue_fd(queue);
 
 	sigfd = signals_open();
@@ -190,6 +241,12 @@ run(struct queue *queue, struct daemon *daemon)
 	epoll_watch(epfd, qfd);
 	epoll_watch(epfd, sigfd);
 	epoll_watch(epfd, timerfd);
+#ifdef HAVE_BPF
+	if (daemon->bpf != NULL) {
+		bpffd = bpfclient_fd(daemon->bpf);
+		epoll_watch(epfd, bpffd);
+	}
+#endif
 
 	for (;;) {
 		struct epoll_event events[4];
@@ -221,6 +278,12 @@ run(struct queue *queue, struct daemon *daemon)
 				    errno != EAGAIN)
 					log_warn("timer: %s", strerror(errno));
 				daemon->now_ms = monotonic_ms();
+#ifdef HAVE_BPF
+				/* Cache hits cause no queued packet: read
+				 * their records here too. */
+				bpf_drain(daemon);
+#endif
+				daemon->judged_ms = daemon->now_ms;
 				judge_expire(&daemon->judge, daemon->now_ms);
 				if (daemon->stats_file != NULL &&
 				    daemon->now_ms >= daemon->stats_due_ms) {
@@ -228,6 +291,12 @@ run(struct queue *queue, struct daemon *daemon)
 					daemon->stats_due_ms = daemon->now_ms +
 					    daemon->stats_interval_ms;
 				}
+			} else if (fd == bpffd) {
+#ifdef HAVE_BPF
+				/* The program asks: its ring is filling. */
+				daemon->now_ms = monotonic_ms();
+				bpf_drain(daemon);
+#endif
 			} else if (fd == sigfd && on_signal(sigfd, daemon)) {
 				close(epfd);
 				close(timerfd);
@@ -263,8 +332,13 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	log_init(PACKAGE, opts.log_level, opts.use_syslog);
-	if (opts.mode != OPTIONS_MODE_QUEUE)
-		fatal("--mode: only 'queue' is built so far");
+	if (opts.mode == OPTIONS_MODE_OBSERVE)
+		fatal("--mode observe is not built yet");
+#ifndef HAVE_BPF
+	if (opts.mode == OPTIONS_MODE_BPF)
+		fatal("--mode bpf: this dnsmark was built without it "
+		    "(configure found no libbpf, bpftool or clang)");
+#endif
 
 	config.max_pending = opts.max_pending;
 	config.timeout_ms = opts.timeout_ms;
@@ -283,11 +357,27 @@ main(int argc, char *argv[])
 	daemon.stats_file = opts.stats_file;
 	daemon.stats_interval_ms = opts.stats_interval_ms;
 
+#ifdef HAVE_BPF
+	/* Before the queue: no upstream query is judged without the client
+	 * records.  And before dropping privileges: loading needs CAP_BPF. */
+	if (opts.mode == OPTIONS_MODE_BPF) {
+		daemon.bpf = bpfclient_open(opts.bpf_cgroup,
+		    BPFCLIENT_RING_BYTES, &daemon.stats, on_bpf_record,
+		    &daemon, err, sizeof(err));
+		if (daemon.bpf == NULL)
+			fatal("--mode bpf: %s", err);
+		log_info("bpf mode: client queries recorded at delivery to "
+		    "the sockets of cgroup %s", bpfclient_cgroup(daemon.bpf));
+	}
+#endif
 	queue = queue_open(opts.queue, opts.queue_maxlen, &daemon.stats,
 	    on_packet, &daemon);
 	if (queue == NULL)
 		fatal("cannot bind NFQUEUE %u", opts.queue);
 	daemon.queue = queue;
+#ifdef HAVE_BPF
+	queue_set_batch_hook(queue, bpf_drain, &daemon);
+#endif
 	if (opts.user != NULL) {
 		if (privs_drop(opts.user, err, sizeof(err)) < 0)
 			fatal("--user %s: %s", opts.user, err);
@@ -317,6 +407,9 @@ main(int argc, char *argv[])
 		write_metrics(&daemon);
 	daemon.queue = NULL;
 	queue_close(queue);
+#ifdef HAVE_BPF
+	bpfclient_close(daemon.bpf);
+#endif
 	judge_free(&daemon.judge);
 	return 0;
 }

@@ -50,6 +50,8 @@ static const struct {
 	[STATS_PENDING_ANSWERED] = { "pending_answered", "Client questions released because their final answer came from upstream." },
 	[STATS_EVIDENCE_EVICTED] = { "evidence_evicted", "Ancestors, learned names and other evidence evicted because their table was full." },
 	[STATS_SOCKET_DROPS] = { "socket_drops", "Packets the kernel could not deliver to dnsmark's full socket: passed unmarked by fail-open (SO_MEMINFO drops)." },
+	[STATS_BPF_RECORDS] = { "bpf_records", "Client queries read from the BPF ring buffer (bpf mode)." },
+	[STATS_BPF_LOST] = { "bpf_ring_lost", "Client queries the BPF program could not record because the ring buffer was full: their questions are unknown to dnsmark." },
 	[STATS_UPSTREAM_SYN] = { "upstream_syn", "TCP connections the resolver opened upstream (SYN)." },
 };
 
