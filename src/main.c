@@ -216,6 +216,11 @@ on_signal(int sigfd, struct daemon *daemon)
 			log_info("signal %u: stopping", info.ssi_signo);
 			return 1;
 		case SIGUSR1:
+#ifdef HAVE_BPF
+			/* Counters as of now, cache hits included. */
+			daemon->now_ms = monotonic_ms();
+			bpf_drain(daemon);
+#endif
 			log_stats(daemon);
 			if (daemon->stats_file != NULL)
 				write_metrics(daemon);

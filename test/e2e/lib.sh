@@ -10,7 +10,10 @@
 # (this directory); CI=true turns a skip (missing root or tool) into a
 # failure; E2E_VERBOSE=1 shows every log, not only on failure; E2E_KEEP=1
 # keeps the temporary directory; E2E_NO_DNSMARK=1 runs the bed without the
-# daemon (bed debugging: every query then leaves unmarked).
+# daemon (bed debugging: every query then leaves unmarked). Set by a
+# scenario: E2E_RULES, the shipped rules' prefix (iptables, or bpf for
+# bpf-v4.rules and bpf-v6.rules); E2E_CLEANUP_HOOK, a command the cleanup
+# runs once the processes are gone and the namespaces deleted.
 
 PATH=$PATH:/usr/sbin:/sbin
 export PATH
@@ -179,6 +182,7 @@ e2e_cleanup() {
 	for e2e_ns in $E2E_NETNS; do
 		ip netns del "$e2e_ns" 2>/dev/null
 	done
+	[ -z "${E2E_CLEANUP_HOOK:-}" ] || $E2E_CLEANUP_HOOK
 	if [ -n "$E2E_TMP" ]; then
 		if [ -n "${E2E_KEEP:-}" ]; then
 			e2e_warn "kept $E2E_TMP"
@@ -293,11 +297,11 @@ e2e_gw_rules() {
 	e2e_user_rules 6 | e2e_in "$E2E_NS_GW" ip6tables-restore --noflush ||
 	    e2e_die "user rules (IPv6) failed to load"
 	e2e_in "$E2E_NS_GW" iptables-restore --noflush \
-	    <"$RULES_DIR/iptables-v4.rules" ||
-	    e2e_die "shipped $RULES_DIR/iptables-v4.rules failed to load"
+	    <"$RULES_DIR/${E2E_RULES:-iptables}-v4.rules" ||
+	    e2e_die "shipped $RULES_DIR/${E2E_RULES:-iptables}-v4.rules failed to load"
 	e2e_in "$E2E_NS_GW" ip6tables-restore --noflush \
-	    <"$RULES_DIR/iptables-v6.rules" ||
-	    e2e_die "shipped $RULES_DIR/iptables-v6.rules failed to load"
+	    <"$RULES_DIR/${E2E_RULES:-iptables}-v6.rules" ||
+	    e2e_die "shipped $RULES_DIR/${E2E_RULES:-iptables}-v6.rules failed to load"
 	e2e_observe_rules | e2e_in "$E2E_NS_GW" iptables-restore --noflush ||
 	    e2e_die "observation rules (IPv4) failed to load"
 	e2e_observe_rules | e2e_in "$E2E_NS_GW" ip6tables-restore --noflush ||
