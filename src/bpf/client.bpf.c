@@ -76,17 +76,7 @@ client_emit(struct __sk_buff *skb, const struct bpfparse_flow *flow,
 		bpf_ringbuf_discard(record, BPF_RB_NO_WAKEUP);
 		return;
 	}
-	record->time_ns = bpf_ktime_get_ns();
-	record->mark = skb->mark;
-	record->family = flow->family;
-	record->protocol = flow->protocol;
-	record->src_port = flow->src_port;
-	record->dst_port = flow->dst_port;
-	record->msg_len = (__u16)len;
-	record->copy_len = (__u16)copy;
-	record->reserved = 0;
-	__builtin_memcpy(record->src_addr, flow->src_addr, 16);
-	__builtin_memcpy(record->dst_addr, flow->dst_addr, 16);
+	bpfparse_fill(record, flow, skb->mark, bpf_ktime_get_ns(), len, copy);
 	bpf_ringbuf_submit(record, client_wakeup());
 }
 

@@ -199,6 +199,27 @@ bpfparse_messages(void *ctx, const struct bpfparse_flow *flow, __u32 off,
 }
 
 /*
+ * Fills a reserved record for the message of len bytes found in flow, of
+ * which the caller copies copy bytes to record->msg.
+ */
+static __always_inline void
+bpfparse_fill(struct bpfrecord *record, const struct bpfparse_flow *flow,
+    __u32 mark, __u64 time_ns, __u32 len, __u32 copy)
+{
+	record->time_ns = time_ns;
+	record->mark = mark;
+	record->family = flow->family;
+	record->protocol = flow->protocol;
+	record->src_port = flow->src_port;
+	record->dst_port = flow->dst_port;
+	record->msg_len = (__u16)len;
+	record->copy_len = (__u16)copy;
+	record->reserved = 0;
+	__builtin_memcpy(record->src_addr, flow->src_addr, 16);
+	__builtin_memcpy(record->dst_addr, flow->dst_addr, 16);
+}
+
+/*
  * The whole walk: emits every client message of the packet of len bytes
  * and returns how many.
  */

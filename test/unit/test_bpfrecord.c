@@ -50,7 +50,7 @@ static void skb_emit(void *ctx, const struct bpfparse_flow *flow,
 #define BPFPARSE_EMIT(ctx, flow, offset, len) skb_emit((ctx), (flow), (offset), (len))
 #include "client_parse.h"
 
-/* What client_emit() in src/bpf/client.bpf.c writes, field for field. */
+/* What client_emit() in src/bpf/client.bpf.c writes. */
 static void
 skb_emit(void *ctx, const struct bpfparse_flow *flow, uint32_t offset,
     uint32_t len)
@@ -65,17 +65,7 @@ skb_emit(void *ctx, const struct bpfparse_flow *flow, uint32_t offset,
 	cr_assert_eq(skb_load(skb, offset, record->msg, copy), 0,
 	    "message at %u+%u beyond the packet's %u bytes", offset, copy,
 	    skb->len);
-	record->time_ns = 7000000;
-	record->mark = skb->mark;
-	record->family = flow->family;
-	record->protocol = flow->protocol;
-	record->src_port = flow->src_port;
-	record->dst_port = flow->dst_port;
-	record->msg_len = (uint16_t)len;
-	record->copy_len = (uint16_t)copy;
-	record->reserved = 0;
-	memcpy(record->src_addr, flow->src_addr, 16);
-	memcpy(record->dst_addr, flow->dst_addr, 16);
+	bpfparse_fill(record, flow, skb->mark, 7000000, len, copy);
 }
 
 static struct skb *
@@ -327,6 +317,18 @@ Test(bpfrecord, refuses_inconsistent_records)
 
 static const uint8_t test_key[SIPHASH_KEY_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 
+/* A judge with 64 pending questions of 5 s, counting into stats. */
+static void
+judge_bed(struct judge *judge, struct stats *stats)
+{
+	struct judge_config config = { .max_pending = 64, .timeout_ms = 5000,
+		.mask = 0xffffffff };
+
+	memset(stats, 0, sizeof(*stats));
+	memcpy(config.key, test_key, sizeof(config.key));
+	cr_assert_eq(judge_init(judge, &config, stats), 0);
+}
+
 /* Feeds one recorded client packet to the judge, as dnsmark does. */
 static void
 record_client(struct judge *judge, const uint8_t *packet, size_t len,
@@ -360,8 +362,6 @@ upstream(struct judge *judge, const char *name, uint64_t now_ms)
 
 Test(bpfrecord, recorded_client_queries_mark_upstream_queries)
 {
-	struct judge_config config = { .max_pending = 64, .timeout_ms = 5000,
-		.mask = 0xffffffff };
 	uint8_t packet[PACKET_BUF];
 	struct judge_verdict verdict;
 	struct stats stats;
@@ -369,9 +369,7 @@ Test(bpfrecord, recorded_client_queries_mark_upstream_queries)
 	struct wire a, b, c;
 	size_t len;
 
-	memset(&stats, 0, sizeof(stats));
-	memcpy(config.key, test_key, sizeof(config.key));
-	cr_assert_eq(judge_init(&judge, &config, &stats), 0);
+	judge_bed(&judge, &stats);
 	query(&a, 1, "Mixed.Example.TEST", TYPE_A);
 	len = wire_udp_packet(4, "192.0.2.10", 1000, "192.0.2.1", 53, &a,
 	    packet, sizeof(packet));
@@ -396,8 +394,6 @@ Test(bpfrecord, recorded_client_queries_mark_upstream_queries)
 
 Test(bpfrecord, mark_zero_clients_count_for_conflicts)
 {
-	struct judge_config config = { .max_pending = 64, .timeout_ms = 5000,
-		.mask = 0xffffffff };
 	uint8_t packet[PACKET_BUF];
 	struct judge_verdict verdict;
 	struct stats stats;
@@ -405,9 +401,7 @@ Test(bpfrecord, mark_zero_clients_count_for_conflicts)
 	struct wire a;
 	size_t len;
 
-	memset(&stats, 0, sizeof(stats));
-	memcpy(config.key, test_key, sizeof(config.key));
-	cr_assert_eq(judge_init(&judge, &config, &stats), 0);
+	judge_bed(&judge, &stats);
 	query(&a, 1, "shared.example.test", TYPE_A);
 	len = wire_udp_packet(4, "192.0.2.10", 1000, "192.0.2.1", 53, &a,
 	    packet, sizeof(packet));
@@ -423,17 +417,13 @@ Test(bpfrecord, mark_zero_clients_count_for_conflicts)
 
 Test(bpfrecord, counts_what_is_no_client_question)
 {
-	struct judge_config config = { .max_pending = 64, .timeout_ms = 5000,
-		.mask = 0xffffffff };
 	uint8_t packet[PACKET_BUF];
 	struct stats stats;
 	struct judge judge;
 	struct wire msg;
 	size_t len;
 
-	memset(&stats, 0, sizeof(stats));
-	memcpy(config.key, test_key, sizeof(config.key));
-	cr_assert_eq(judge_init(&judge, &config, &stats), 0);
+	judge_bed(&judge, &stats);
 	msg.len = 0;
 	wire_header(&msg, 1, 0x8180, 1, 0, 0, 0);	/* a response */
 	wire_question(&msg, "r.example.test", TYPE_A);

@@ -9,38 +9,34 @@
 
 #include "cgroup.h"
 
-Test(cgroup, finds_the_hybrid_mount)
+Test(cgroup, finds_the_cgroup2_mount)
 {
-	const char *text =
-	    "22 1 0:21 / /proc rw,nosuid - proc proc rw\n"
-	    "30 25 0:26 / /sys/fs/cgroup ro,nosuid shared:9 - tmpfs tmpfs ro,mode=755\n"
-	    "31 30 0:27 / /sys/fs/cgroup/unified rw,nosuid,nodev shared:10 - cgroup2 cgroup2 rw,nsdelegate\n"
-	    "32 30 0:28 / /sys/fs/cgroup/systemd rw shared:11 - cgroup cgroup rw,name=systemd\n";
-	char out[256];
+	static const struct {
+		const char *mountinfo;
+		const char *mount_point;
+	} cases[] = {
+		/* Hybrid: v1 hierarchies beside the unified one. */
+		{ "22 1 0:21 / /proc rw,nosuid - proc proc rw\n"
+		  "30 25 0:26 / /sys/fs/cgroup ro shared:9 - tmpfs tmpfs ro\n"
+		  "31 30 0:27 / /sys/fs/cgroup/unified rw shared:10 - cgroup2 cgroup2 rw\n"
+		  "32 30 0:28 / /sys/fs/cgroup/systemd rw shared:11 - cgroup cgroup rw\n",
+		  "/sys/fs/cgroup/unified" },
+		/* Pure v2, no optional fields, no final newline. */
+		{ "25 1 8:1 / / rw - ext4 /dev/sda1 rw\n"
+		  "41 31 0:38 / /sys/fs/cgroup rw,relatime - cgroup2 cgroup2 rw",
+		  "/sys/fs/cgroup" },
+		/* A space in the mount point, escaped. */
+		{ "41 31 0:38 / /mnt/my\\040cgroups rw - cgroup2 none rw\n",
+		  "/mnt/my cgroups" },
+	};
 
-	cr_assert_eq(cgroup_find_mount(text, out, sizeof(out)), 0);
-	cr_assert_str_eq(out, "/sys/fs/cgroup/unified");
-}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char out[256];
 
-Test(cgroup, finds_a_pure_v2_mount_without_optional_fields)
-{
-	const char *text =
-	    "25 1 8:1 / / rw - ext4 /dev/sda1 rw\n"
-	    "41 31 0:38 / /sys/fs/cgroup rw,relatime - cgroup2 cgroup2 rw";
-	char out[256];
-
-	cr_assert_eq(cgroup_find_mount(text, out, sizeof(out)), 0);
-	cr_assert_str_eq(out, "/sys/fs/cgroup");
-}
-
-Test(cgroup, decodes_escaped_mount_points)
-{
-	const char *text =
-	    "41 31 0:38 / /mnt/my\\040cgroups rw - cgroup2 none rw\n";
-	char out[256];
-
-	cr_assert_eq(cgroup_find_mount(text, out, sizeof(out)), 0);
-	cr_assert_str_eq(out, "/mnt/my cgroups");
+		cr_assert_eq(cgroup_find_mount(cases[i].mountinfo, out,
+		    sizeof(out)), 0, "case %zu", i);
+		cr_assert_str_eq(out, cases[i].mount_point, "case %zu", i);
+	}
 }
 
 Test(cgroup, is_not_fooled_by_v1_or_by_names)
