@@ -14,6 +14,7 @@
 #include "attrib.h"
 #include "flows.h"
 #include "hold.h"
+#include "packet.h"
 #include "pending.h"
 #include "response.h"
 #include "stats.h"
@@ -126,6 +127,16 @@ uint64_t judge_wake_ms(const struct judge *judge);
 
 /* Stops holding: every deferred packet is due now, none is deferred again. */
 void judge_stop_holding(struct judge *judge);
+
+/*
+ * Remembers a client query that reached dnsmark outside the queue (bpf
+ * mode's ring): msg[0..msg_len) is the start of the DNS message, at least
+ * its header and question, that info's client sent with mark (info's
+ * payload is not read).  Judged as judge_packet() judges a queued client
+ * query on LOCAL_IN, counters included.
+ */
+void judge_client_message(struct judge *judge, const struct packet_info *info,
+    uint32_t mark, const uint8_t *msg, size_t msg_len, uint64_t now_ms);
 
 /* Drops entries older than their tables' timeouts at now_ms. */
 void judge_expire(struct judge *judge, uint64_t now_ms);

@@ -56,6 +56,7 @@ struct options {
 	const char *stats_file;		/* NULL: no metrics file */
 	uint64_t stats_interval_ms;
 	uint64_t syn_hold_ms;		/* 0: never hold a SYN cause */
+	const char *bpf_cgroup;		/* bpf mode: the resolver's cgroup */
 };
 
 /* Fills *opts with the defaults. */

@@ -62,6 +62,8 @@ enum stats_counter {
 	STATS_NFLOG_FLUSHES,		/* observe: flushes on demand */
 	STATS_NFLOG_FLUSH_TIMEOUTS,	/* ... whose marker did not come back */
 	STATS_NFLOG_FLUSH_US,		/* ... microseconds spent in them */
+	STATS_BPF_RECORDS,		/* client queries read from the BPF ring (bpf mode) */
+	STATS_BPF_LOST,			/* ... lost because the ring was full */
 	STATS_COUNT
 };
 

@@ -18,6 +18,9 @@
 #include <unistd.h>
 
 #include "config.h"
+#ifdef HAVE_BPF
+#include "bpfclient.h"
+#endif
 #include "judge.h"
 #include "log.h"
 #include "metrics.h"
@@ -30,6 +33,8 @@
 struct daemon {
 	struct queue *queue;
 	struct nflog *nflog;		/* observe mode only */
+	struct bpfclient *bpf;		/* bpf mode: the client records' ring */
+	uint64_t judged_ms;		/* the latest time the judge was given */
 	struct judge judge;
 	struct stats stats;
 	uint64_t now_ms;
@@ -54,8 +59,49 @@ on_packet(const struct queue_packet *packet, void *arg)
 {
 	struct daemon *daemon = arg;
 
+	daemon->judged_ms = daemon->now_ms;
 	return judge_packet(&daemon->judge, &packet->pkt, daemon->now_ms);
 }
+
+#ifdef HAVE_BPF
+/*
+ * A client query from the BPF ring.  It is timed when it reached the
+ * resolver, but the judge's tables want times that never go back: no
+ * earlier than what the judge last saw, no later than now.
+ */
+static void
+on_bpf_record(const struct bpfrecord_client *client, void *arg)
+{
+	struct daemon *daemon = arg;
+	uint64_t ms = client->time_ms;
+
+	if (ms < daemon->judged_ms)
+		ms = daemon->judged_ms;
+	if (ms > daemon->now_ms)
+		ms = daemon->now_ms;
+	daemon->judged_ms = ms;
+	judge_client_message(&daemon->judge, &client->info, client->mark,
+	    client->info.payload, client->info.payload_len, ms);
+}
+
+/*
+ * Reads the client records the BPF program wrote.  Called before each
+ * queue batch is judged: a client's record is written as its query reaches
+ * the resolver, before the resolver can send the upstream query it causes.
+ */
+static void
+bpf_drain(void *arg)
+{
+	struct daemon *daemon = arg;
+	int ret;
+
+	if (daemon->bpf == NULL)
+		return;
+	ret = bpfclient_drain(daemon->bpf);
+	if (ret < 0)
+		log_warn("reading the BPF ring: %s", strerror(-ret));
+}
+#endif
 
 /* Gives the held packets whose turn came their verdicts (accept). */
 static void
@@ -115,6 +161,11 @@ update_kernel_counters(struct daemon *daemon)
 {
 	long long drops;
 
+#ifdef HAVE_BPF
+	if (daemon->bpf != NULL)
+		daemon->stats.counter[STATS_BPF_LOST] =
+		    bpfclient_lost(daemon->bpf);
+#endif
 	if (daemon->queue == NULL)
 		return;
 	drops = queue_socket_drops(daemon->queue);
@@ -221,6 +272,11 @@ on_signal(int sigfd, struct daemon *daemon)
 			log_info("signal %u: stopping", info.ssi_signo);
 			return 1;
 		case SIGUSR1:
+#ifdef HAVE_BPF
+			/* Counters as of now, cache hits included. */
+			daemon->now_ms = monotonic_ms();
+			bpf_drain(daemon);
+#endif
 			log_stats(daemon);
 			if (daemon->stats_file != NULL)
 				write_metrics(daemon);
@@ -235,7 +291,7 @@ on_signal(int sigfd, struct daemon *daemon)
 static void
 run(struct queue *queue, struct daemon *daemon)
 {
-	int epfd, sigfd, timerfd;
+	int epfd, sigfd, timerfd, bpffd = -1;
 	int qfd = queue_fd(queue);
 	int logfd = daemon->nflog != NULL ? nflog_fd(daemon->nflog) : -1;
 
@@ -251,6 +307,12 @@ run(struct queue *queue, struct daemon *daemon)
 	 * as they come, or the socket overflows. */
 	if (logfd >= 0)
 		epoll_watch(epfd, logfd);
+#ifdef HAVE_BPF
+	if (daemon->bpf != NULL) {
+		bpffd = bpfclient_fd(daemon->bpf);
+		epoll_watch(epfd, bpffd);
+	}
+#endif
 
 	for (;;) {
 		struct epoll_event events[5];
@@ -295,6 +357,12 @@ run(struct queue *queue, struct daemon *daemon)
 				    errno != EAGAIN)
 					log_warn("timer: %s", strerror(errno));
 				daemon->now_ms = monotonic_ms();
+#ifdef HAVE_BPF
+				/* Cache hits cause no queued packet: read
+				 * their records here too. */
+				bpf_drain(daemon);
+#endif
+				daemon->judged_ms = daemon->now_ms;
 				judge_expire(&daemon->judge, daemon->now_ms);
 				if (daemon->stats_file != NULL &&
 				    daemon->now_ms >= daemon->stats_due_ms) {
@@ -302,6 +370,12 @@ run(struct queue *queue, struct daemon *daemon)
 					daemon->stats_due_ms = daemon->now_ms +
 					    daemon->stats_interval_ms;
 				}
+			} else if (fd == bpffd) {
+#ifdef HAVE_BPF
+				/* The program asks: its ring is filling. */
+				daemon->now_ms = monotonic_ms();
+				bpf_drain(daemon);
+#endif
 			} else if (fd == sigfd && on_signal(sigfd, daemon)) {
 				close(epfd);
 				close(timerfd);
@@ -337,15 +411,20 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	log_init(PACKAGE, opts.log_level, opts.use_syslog);
+#ifndef HAVE_BPF
 	if (opts.mode == OPTIONS_MODE_BPF)
-		fatal("--mode bpf: not built yet (queue and observe are)");
+		fatal("--mode bpf: this dnsmark was built without it "
+		    "(configure found no libbpf, bpftool or clang)");
+#endif
 
 	config.max_pending = opts.max_pending;
 	config.timeout_ms = opts.timeout_ms;
 	config.recent_ms = opts.recent_ms;
 	config.policy = opts.policy;
 	config.mask = opts.mask;
-	config.hold_ms = opts.syn_hold_ms;
+	/* Only packets held on the queue can wait: copies and records went
+	 * on their way already (queue mode is the only one that holds). */
+	config.hold_ms = opts.mode == OPTIONS_MODE_QUEUE ? opts.syn_hold_ms : 0;
 	if (getrandom(config.key, sizeof(config.key), 0) !=
 	    (ssize_t)sizeof(config.key))
 		fatal("getrandom: %s", strerror(errno));
@@ -371,6 +450,19 @@ main(int argc, char *argv[])
 			log_info("NFLOG group %u: flush marker seen",
 			    opts.nflog_group);
 	}
+#ifdef HAVE_BPF
+	/* Before the queue: no upstream query is judged without the client
+	 * records.  And before dropping privileges: loading needs CAP_BPF. */
+	if (opts.mode == OPTIONS_MODE_BPF) {
+		daemon.bpf = bpfclient_open(opts.bpf_cgroup,
+		    BPFCLIENT_RING_BYTES, &daemon.stats, on_bpf_record,
+		    &daemon, err, sizeof(err));
+		if (daemon.bpf == NULL)
+			fatal("--mode bpf: %s", err);
+		log_info("bpf mode: client queries recorded at delivery to "
+		    "the sockets of cgroup %s", bpfclient_cgroup(daemon.bpf));
+	}
+#endif
 	queue = queue_open(opts.queue, opts.queue_maxlen, &daemon.stats,
 	    on_packet, &daemon);
 	if (queue == NULL)
@@ -378,6 +470,10 @@ main(int argc, char *argv[])
 	daemon.queue = queue;
 	if (daemon.nflog != NULL)
 		queue_set_batch_hook(queue, before_batch, &daemon);
+#ifdef HAVE_BPF
+	if (daemon.bpf != NULL)
+		queue_set_batch_hook(queue, bpf_drain, &daemon);
+#endif
 	if (opts.user != NULL) {
 		if (privs_drop(opts.user, err, sizeof(err)) < 0)
 			fatal("--user %s: %s", opts.user, err);
@@ -414,6 +510,9 @@ main(int argc, char *argv[])
 	daemon.queue = NULL;
 	queue_close(queue);
 	nflog_close(daemon.nflog);
+#ifdef HAVE_BPF
+	bpfclient_close(daemon.bpf);
+#endif
 	judge_free(&daemon.judge);
 	return 0;
 }

@@ -111,6 +111,7 @@ options_parse(int argc, char *const argv[], struct options *opts, char *err,
 		{ "mode", required_argument, NULL, 'M' },
 		{ "syn-hold", required_argument, NULL, 'H' },
 		{ "nflog-group", required_argument, NULL, 'g' },
+		{ "bpf-cgroup", required_argument, NULL, 'G' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "stats-file", required_argument, NULL, 'f' },
 		{ "stats-interval", required_argument, NULL, 'i' },
@@ -203,6 +204,12 @@ options_parse(int argc, char *const argv[], struct options *opts, char *err,
 				    optarg);
 			opts->nflog_group = (uint16_t)value;
 			break;
+		case 'G':
+			if (optarg[0] == '\0')
+				return fail(err, err_len,
+				    "--bpf-cgroup wants a cgroup v2 directory");
+			opts->bpf_cgroup = optarg;
+			break;
 		case 'u':
 			if (optarg[0] == '\0')
 				return fail(err, err_len, "--user wants a name");
@@ -243,6 +250,12 @@ options_parse(int argc, char *const argv[], struct options *opts, char *err,
 	if (optind < argc)
 		return fail(err, err_len, "unexpected argument '%s'",
 		    argv[optind]);
+	if (opts->action == OPTIONS_RUN && opts->mode == OPTIONS_MODE_BPF &&
+	    opts->bpf_cgroup == NULL)
+		return fail(err, err_len, "--mode bpf needs --bpf-cgroup DIR "
+		    "(the cgroup of the resolver)");
+	if (opts->bpf_cgroup != NULL && opts->mode != OPTIONS_MODE_BPF)
+		return fail(err, err_len, "--bpf-cgroup goes with --mode bpf");
 	return 0;
 }
 
@@ -278,6 +291,9 @@ options_usage(void *stream, const char *progname)
 	    "                         NFLOG) or bpf (default queue)\n"
 	    "  -g, --nflog-group N    observe mode: NFLOG group to bind\n"
 	    "                         (default %d)\n"
+	    "      --bpf-cgroup DIR   bpf mode: the cgroup v2 directory of the\n"
+	    "                         resolver (absolute, or below the cgroup2\n"
+	    "                         mount)\n"
 	    "  -u, --user NAME        after binding, run as NAME keeping only\n"
 	    "                         CAP_NET_ADMIN\n"
 	    "  -f, --stats-file PATH  write the counters there in Prometheus text\n"

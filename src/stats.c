@@ -56,6 +56,8 @@ static const struct {
 	[STATS_HOLD_EXPIRED] = { "syn_causes_expired", "Truncated answers and TCP retries let through that no SYN followed within --syn-hold." },
 	[STATS_HOLD_NAMED] = { "syn_causes_named", "SYNs (or queries on reused connections) named by the one truncated answer or TCP retry let through." },
 	[STATS_HOLD_OVERFLOW] = { "syn_causes_overflow", "Truncated answers and TCP retries let through at once because the hold was full." },
+	[STATS_BPF_RECORDS] = { "bpf_records", "Client queries read from the BPF ring buffer (bpf mode)." },
+	[STATS_BPF_LOST] = { "bpf_ring_lost", "Client queries the BPF program could not record because the ring buffer was full: their questions are unknown to dnsmark." },
 	[STATS_UPSTREAM_SYN] = { "upstream_syn", "TCP connections the resolver opened upstream (SYN)." },
 	[STATS_NFLOG_COPIES] = { "nflog_copies", "Observe mode: client queries and upstream responses read from NFLOG (not held)." },
 	[STATS_NFLOG_LOST] = { "nflog_lost", "Observe mode: NFLOG copies the kernel could not deliver (gaps in their sequence numbers)." },

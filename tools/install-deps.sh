@@ -15,6 +15,7 @@ unbound dnsmasq-base nsd dnsutils prometheus dnsperf
 bind9 knot-resolver pdns-recursor python3
 qemu-system-x86 busybox-static cpio
 valgrind clang libclang-rt-14-dev
+libbpf-dev bpftool linux-libc-dev util-linux
 "
 
 if [ "$(id -u)" != 0 ]; then

@@ -7,20 +7,29 @@
  * With --nflog GROUP it is the null program of observe mode: it also binds
  * the NFLOG group with dnsmark's code (src/nflog.c), reads the copies as
  * they come and flushes once per queue batch, exactly as dnsmark does, and
- * ignores every copy.
+ * ignores every copy.  With --bpf-cgroup DIR it is bpf mode's: it loads and
+ * attaches bpf mode's program and drains its ring as dnsmark does (before
+ * each batch, on a timer and when the program asks), without judging.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
+#ifdef HAVE_BPF
+#include "bpfclient.h"
+#endif
 #include "log.h"
-#include "options.h"
 #include "nflog.h"
+#include "options.h"
 #include "queue.h"
 #include "stats.h"
+
+#define NULL_QUEUE_DRAIN_MS 1000	/* dnsmark's timer */
 
 static volatile sig_atomic_t stopping;
 
@@ -54,6 +63,21 @@ before_batch(void *arg)
 	nflog_flush(arg);
 }
 
+#ifdef HAVE_BPF
+static void
+on_record(const struct bpfrecord_client *client, void *arg)
+{
+	(void)client;
+	(void)arg;
+}
+
+static void
+on_batch(void *arg)
+{
+	bpfclient_drain(arg);
+}
+#endif
+
 static int
 parse_number(const char *text, unsigned long *value)
 {
@@ -65,42 +89,69 @@ parse_number(const char *text, unsigned long *value)
 	    -1 : 0;
 }
 
+static void
+usage(FILE *stream, const char *progname)
+{
+	fprintf(stream, "usage: %s [--nflog GROUP] [--bpf-cgroup DIR] "
+	    "QUEUE_NUMBER\n"
+	    "  --nflog GROUP     observe mode's null program: also read the "
+	    "NFLOG group\n"
+	    "                    (rules/observe-v*.rules), flushing once per "
+	    "batch\n", progname);
+#ifdef HAVE_BPF
+	fprintf(stream, "  --bpf-cgroup DIR  bpf mode's null program: also "
+	    "load bpf mode's program on\n                    the cgroup v2 "
+	    "directory DIR and drain its ring without judging\n");
+#endif
+}
+
 int
 main(int argc, char *argv[])
 {
+	static const struct option longopts[] = {
+		{ "nflog", required_argument, NULL, 'g' },
+		{ "bpf-cgroup", required_argument, NULL, 'G' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	static struct stats stats;
-	struct sigaction sa;
-	struct queue *queue;
+	const char *bpf_cgroup = NULL;
+	struct bpfclient *bpf = NULL;
 	struct nflog *nflog = NULL;
 	struct pollfd pfd[2];
+	struct sigaction sa;
+	struct queue *queue;
 	unsigned long num, group = 0;
-	int drained, use_nflog = 0, nfds = 1;
+	int c, drained, use_nflog = 0, nfds = 1;
 
-	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-		printf("usage: %s [--nflog GROUP] QUEUE_NUMBER\n"
-		    "  --nflog GROUP  observe mode's null program: also read the "
-		    "NFLOG group\n"
-		    "                 (rules/observe-v*.rules), flushing once per "
-		    "batch\n", argv[0]);
-		return 0;
-	}
-	if (argc == 4 && strcmp(argv[1], "--nflog") == 0) {
-		if (parse_number(argv[2], &group) < 0) {
-			fprintf(stderr, "%s: bad NFLOG group '%s'\n", argv[0],
-			    argv[2]);
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'g':
+			if (parse_number(optarg, &group) < 0) {
+				fprintf(stderr, "%s: bad NFLOG group '%s'\n",
+				    argv[0], optarg);
+				return 2;
+			}
+			use_nflog = 1;
+			break;
+		case 'G':
+			bpf_cgroup = optarg;
+			break;
+		case 'h':
+			usage(stdout, argv[0]);
+			return 0;
+		default:
+			usage(stderr, argv[0]);
 			return 2;
 		}
-		use_nflog = 1;
-		argv += 2;
-		argc -= 2;
 	}
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s [--nflog GROUP] QUEUE_NUMBER\n",
-		    argv[0]);
+	if (optind != argc - 1 || (use_nflog && bpf_cgroup != NULL)) {
+		usage(stderr, argv[0]);
 		return 2;
 	}
-	if (parse_number(argv[1], &num) < 0) {
-		fprintf(stderr, "%s: bad queue number '%s'\n", argv[0], argv[1]);
+	if (parse_number(argv[optind], &num) < 0) {
+		fprintf(stderr, "%s: bad queue number '%s'\n", argv[0],
+		    argv[optind]);
 		return 2;
 	}
 	log_init("null_queue", LOG_LEVEL_INFO, 0);
@@ -120,27 +171,54 @@ main(int argc, char *argv[])
 		pfd[1].events = POLLIN;
 		nfds = 2;
 	}
-	queue = queue_open((uint16_t)num, OPTIONS_DEFAULT_QUEUE_MAXLEN, &stats, on_packet,
-	    NULL);
+	if (bpf_cgroup != NULL) {
+#ifdef HAVE_BPF
+		char err[256];
+
+		bpf = bpfclient_open(bpf_cgroup, BPFCLIENT_RING_BYTES, &stats,
+		    on_record, NULL, err, sizeof(err));
+		if (bpf == NULL)
+			fatal("--bpf-cgroup: %s", err);
+		pfd[1].fd = bpfclient_fd(bpf);
+		pfd[1].events = POLLIN;
+		nfds = 2;
+		log_info("bpf program attached to %s", bpfclient_cgroup(bpf));
+#else
+		fatal("--bpf-cgroup: built without bpf mode");
+#endif
+	}
+	/* The queue length of dnsmark's default --queue-maxlen. */
+	queue = queue_open((uint16_t)num, OPTIONS_DEFAULT_QUEUE_MAXLEN, &stats,
+	    on_packet, NULL);
 	if (queue == NULL) {
 		nflog_close(nflog);
 		return 1;
 	}
 	if (nflog != NULL)
 		queue_set_batch_hook(queue, before_batch, nflog);
+#ifdef HAVE_BPF
+	if (bpf != NULL)
+		queue_set_batch_hook(queue, on_batch, bpf);
+#endif
 	log_info("queue %lu bound: accepting every packet unchanged%s", num,
-	    nflog != NULL ? "; NFLOG copies read and ignored" : "");
+	    nflog != NULL ? "; NFLOG copies read and ignored" :
+	    bpf != NULL ? "; ring records read and ignored" : "");
 	pfd[0].fd = queue_fd(queue);
 	pfd[0].events = POLLIN;
 	while (!stopping) {
-		int ret;
+		int ret = poll(pfd, (nfds_t)nfds, bpf != NULL ?
+		    NULL_QUEUE_DRAIN_MS : -1);
 
-		if (poll(pfd, (nfds_t)nfds, -1) < 0) {
+		if (ret < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
 			break;
 		}
+#ifdef HAVE_BPF
+		if (bpf != NULL && (ret == 0 || pfd[1].revents != 0))
+			bpfclient_drain(bpf);
+#endif
 		/* Drain what is waiting, a batch at a time, as dnsmark does. */
 		do {
 			ret = queue_process(queue);
@@ -162,5 +240,12 @@ main(int argc, char *argv[])
 		    (unsigned long long)stats.counter[STATS_NFLOG_FLUSHES],
 		    (unsigned long long)stats.counter[STATS_NFLOG_FLUSH_US]);
 	nflog_close(nflog);
+#ifdef HAVE_BPF
+	if (bpf != NULL)
+		log_info("ring: %llu records read, %llu lost",
+		    (unsigned long long)stats.counter[STATS_BPF_RECORDS],
+		    (unsigned long long)bpfclient_lost(bpf));
+	bpfclient_close(bpf);
+#endif
 	return 0;
 }

@@ -12,7 +12,9 @@
 # keeps the temporary directory; E2E_NO_DNSMARK=1 runs the bed without the
 # daemon (bed debugging: every query then leaves unmarked); E2E_RULES_V4 and
 # E2E_RULES_V6 name the shipped rules files to load (observe-v4.rules ... for
-# dnsmark --mode observe).
+# dnsmark --mode observe, bpf-v4.rules ... for --mode bpf); E2E_CLEANUP_HOOK,
+# a command the cleanup runs once the processes are gone and the namespaces
+# deleted.
 # For benchmarks: E2E_FORWARD_V4 / E2E_FORWARD_V6 (where the gateway's
 # unbound / dnsmasq forward; the upstream recursor by default),
 # E2E_LOG_QUERIES=no (no query logging by the gateway's resolver),
@@ -187,6 +189,7 @@ e2e_cleanup() {
 	for e2e_ns in $E2E_NETNS; do
 		ip netns del "$e2e_ns" 2>/dev/null
 	done
+	[ -z "${E2E_CLEANUP_HOOK:-}" ] || $E2E_CLEANUP_HOOK
 	if [ -n "$E2E_TMP" ]; then
 		if [ -n "${E2E_KEEP:-}" ]; then
 			e2e_warn "kept $E2E_TMP"

@@ -301,7 +301,8 @@ Test(options, writes_usage)
 Test(options, sets_mode)
 {
 	char *observe[] = { "dnsmark", "--mode", "observe", NULL };
-	char *bpf[] = { "dnsmark", "-M", "bpf", NULL };
+	char *bpf[] = { "dnsmark", "-M", "bpf", "--bpf-cgroup", "resolver",
+		NULL };
 	char *queue[] = { "dnsmark", "--mode", "queue", NULL };
 	char *none[] = { "dnsmark", NULL };
 	char *bad[] = { "dnsmark", "--mode", "nflog", NULL };
@@ -354,4 +355,56 @@ Test(options, sets_nflog_group)
 	cr_assert_eq(options_parse(ARGC(bad), bad, &opts, err, sizeof(err)),
 	    -EINVAL);
 	cr_assert(strstr(err, "--nflog-group") != NULL, "%s", err);
+}
+
+Test(options, sets_bpf_cgroup)
+{
+	char *argv[] = { "dnsmark", "--mode", "bpf", "--bpf-cgroup",
+		"system.slice/unbound.service", NULL };
+	char *none[] = { "dnsmark", NULL };
+	struct options opts;
+
+	opts = parse_ok(ARGC(argv), argv);
+	cr_assert_eq(opts.mode, OPTIONS_MODE_BPF);
+	cr_assert_str_eq(opts.bpf_cgroup, "system.slice/unbound.service");
+	cr_assert_null(parse_ok(ARGC(none), none).bpf_cgroup);
+}
+
+Test(options, refuses_bpf_mode_and_cgroup_apart)
+{
+	static const struct {
+		char *argv[6];
+		const char *says;
+	} cases[] = {
+		{ { "dnsmark", "--mode", "bpf", NULL }, "--bpf-cgroup DIR" },
+		{ { "dnsmark", "--bpf-cgroup", "/sys/fs/cgroup/x", NULL },
+		    "goes with --mode bpf" },
+		{ { "dnsmark", "--mode", "queue", "--bpf-cgroup", "x", NULL },
+		    "goes with --mode bpf" },
+		{ { "dnsmark", "--mode", "bpf", "--bpf-cgroup", "", NULL },
+		    "cgroup v2 directory" },
+		{ { "dnsmark", "--mode", "bpf", "--bpf-cgroup", NULL },
+		    "needs a value" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct options opts;
+		char err[256] = "";
+		int argc = 0;
+
+		while (cases[i].argv[argc] != NULL)
+			argc++;
+		options_defaults(&opts);
+		cr_assert_eq(options_parse(argc, cases[i].argv, &opts, err,
+		    sizeof(err)), -EINVAL, "case %zu accepted", i);
+		cr_assert(strstr(err, cases[i].says) != NULL,
+		    "case %zu: '%s' does not say '%s'", i, err, cases[i].says);
+	}
+}
+
+Test(options, bpf_mode_needs_no_cgroup_for_help)
+{
+	char *argv[] = { "dnsmark", "--mode", "bpf", "--help", NULL };
+
+	cr_assert_eq(parse_ok(ARGC(argv), argv).action, OPTIONS_HELP);
 }

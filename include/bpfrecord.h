@@ -1,0 +1,61 @@
+/*
+ * The record the BPF program of bpf mode (src/bpf/client.bpf.c) writes to
+ * its ring buffer for each client query delivered to the resolver, and its
+ * decoding in dnsmark.  The layout is shared by the BPF program and the
+ * daemon, so it uses fixed-size kernel types only.  Decoding is pure and
+ * trusts nothing in the record: it is checked like any network input.
+ */
+#ifndef DNSMARK_BPFRECORD_H
+#define DNSMARK_BPFRECORD_H
+
+#include <linux/types.h>
+
+/*
+ * Bytes of the DNS message copied: the header, the longest question name
+ * and its type and class (12 + 255 + 4), rounded up to 8.
+ */
+#define BPFRECORD_MSG_MAX 272
+/* Port of the client queries the program records. */
+#define BPFRECORD_DNS_PORT 53
+/* Whole DNS messages read from one TCP segment, at most. */
+#define BPFRECORD_MAX_PIPELINED 16
+
+struct bpfrecord {
+	__u64 time_ns;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 mark;		/* the packet mark at delivery to the socket */
+	__u8 family;		/* 4 or 6 */
+	__u8 protocol;		/* IPPROTO_UDP or IPPROTO_TCP */
+	__u16 src_port;		/* host byte order */
+	__u16 dst_port;
+	__u16 msg_len;		/* the whole DNS message's length */
+	__u16 copy_len;		/* bytes of it in msg */
+	__u16 reserved;
+	__u8 src_addr[16];	/* IPv4: the first 4 bytes */
+	__u8 dst_addr[16];
+	__u8 msg[BPFRECORD_MSG_MAX];	/* the message's first copy_len bytes */
+};
+
+#ifndef __bpf__
+#include <stddef.h>
+#include <stdint.h>
+
+#include "packet.h"
+
+/* A record as the judge takes it. */
+struct bpfrecord_client {
+	struct packet_info info;	/* payload: the copied DNS message */
+	uint32_t mark;
+	uint64_t time_ms;		/* CLOCK_MONOTONIC */
+};
+
+/*
+ * Checks the record in data[0..size) (as the ring handed it over) and fills
+ * *client, whose info.payload points into data.  Returns 0, or -EINVAL when
+ * the record is short or inconsistent (it is then to be counted and
+ * dropped).
+ */
+int bpfrecord_decode(const void *data, size_t size,
+    struct bpfrecord_client *client);
+#endif
+
+#endif

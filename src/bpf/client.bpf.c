@@ -1,0 +1,95 @@
+/*
+ * bpf mode's kernel half: a cgroup skb ingress program, attached to the
+ * cgroup of the resolver, that runs as each packet is delivered to one of
+ * the resolver's sockets (after netfilter INPUT, so with the mark the
+ * user's rules gave it) and copies every client query to port 53 into a
+ * ring buffer for dnsmark, without waking it.  It reads, never changes,
+ * and always lets the packet through: a bug here must not break DNS.
+ */
+#include <linux/bpf.h>
+#include <linux/types.h>
+
+#include <bpf/bpf_helpers.h>
+
+#include "bpfrecord.h"
+
+/* The ring's size is set by dnsmark before loading; this is a default. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 24);
+} clients SEC(".maps");
+
+/*
+ * Records that found the ring full.  A plain global, not a per-CPU map:
+ * dnsmark reads it through the data section's mmap, with no system call
+ * (a process without CAP_BPF may not read maps on older kernels), and it
+ * is written only when a record is lost.
+ */
+__u64 lost_records = 0;
+
+static __always_inline int
+client_load(struct __sk_buff *skb, __u32 offset, void *to, __u32 len)
+{
+	return bpf_skb_load_bytes(skb, offset, to, len);
+}
+
+/*
+ * Wakes dnsmark only when the ring is a quarter full: it reads the ring
+ * before each batch of queued packets and on a timer, so waking it for
+ * every record would only cost the resolver.
+ */
+static __always_inline __u64
+client_wakeup(void)
+{
+	__u64 used = bpf_ringbuf_query(&clients, BPF_RB_AVAIL_DATA);
+	__u64 size = bpf_ringbuf_query(&clients, BPF_RB_RING_SIZE);
+
+	return used > size / 4 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+struct bpfparse_flow;
+static __always_inline void client_emit(struct __sk_buff *skb,
+    const struct bpfparse_flow *flow, __u32 offset, __u32 len);
+
+#define BPFPARSE_LOAD(ctx, offset, to, len) \
+	client_load((ctx), (offset), (to), (len))
+#define BPFPARSE_EMIT(ctx, flow, offset, len) \
+	client_emit((ctx), (flow), (offset), (len))
+#include "client_parse.h"
+
+static __always_inline void
+client_emit(struct __sk_buff *skb, const struct bpfparse_flow *flow,
+    __u32 offset, __u32 len)
+{
+	struct bpfrecord *record;
+	__u32 copy = len;
+
+	record = bpf_ringbuf_reserve(&clients, sizeof(*record), 0);
+	if (record == NULL) {
+		__sync_fetch_and_add(&lost_records, 1);
+		return;
+	}
+	if (copy > BPFRECORD_MSG_MAX)
+		copy = BPFRECORD_MSG_MAX;
+	if (copy < BPFPARSE_DNS_HEADER ||
+	    bpf_skb_load_bytes(skb, offset, record->msg, copy) < 0) {
+		bpf_ringbuf_discard(record, BPF_RB_NO_WAKEUP);
+		return;
+	}
+	bpfparse_fill(record, flow, skb->mark, bpf_ktime_get_ns(), len, copy);
+	bpf_ringbuf_submit(record, client_wakeup());
+}
+
+int dnsmark_client_ingress(struct __sk_buff *skb);
+
+SEC("cgroup_skb/ingress")
+int
+dnsmark_client_ingress(struct __sk_buff *skb)
+{
+	/* Upstream responses to the resolver pass here too: they are not to
+	 * port 53, and stay on the NFQUEUE where dnsmark learns from them. */
+	bpfparse_packet(skb, skb->len);
+	return 1;
+}
+
+char LICENSE[] SEC("license") = "GPL";

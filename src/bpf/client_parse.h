@@ -1,0 +1,237 @@
+/*
+ * The packet walk of bpf mode's BPF program: from an IPv4 or IPv6 packet
+ * delivered to the resolver, down to each whole DNS message a client sent
+ * to port 53 (one per UDP datagram, up to BPFRECORD_MAX_PIPELINED per TCP
+ * segment, each after its two-byte length).  Written for the verifier
+ * (fixed-size reads, bounded loops, no pointers into the packet) and
+ * compiled twice: into the BPF program, and into a unit test that feeds it
+ * packets.  The includer defines
+ *   BPFPARSE_LOAD(ctx, offset, to, len)  copy len bytes at offset, 0 or < 0
+ *   BPFPARSE_EMIT(ctx, flow, offset, len)  one whole message found
+ * It decides nothing about DNS beyond a header's length: dnsmark parses the
+ * copied question as it parses a queued one.
+ */
+#ifndef DNSMARK_BPF_CLIENT_PARSE_H
+#define DNSMARK_BPF_CLIENT_PARSE_H
+
+#include <linux/types.h>
+
+#include "bpfrecord.h"
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+#define BPFPARSE_IPV4_HEADER 20
+#define BPFPARSE_IPV6_HEADER 40
+#define BPFPARSE_UDP_HEADER 8
+#define BPFPARSE_TCP_HEADER 20
+#define BPFPARSE_DNS_HEADER 12
+#define BPFPARSE_IPV6_MAX_EXTENSIONS 8
+#define BPFPARSE_PROTO_HOPOPTS 0
+#define BPFPARSE_PROTO_TCP 6
+#define BPFPARSE_PROTO_UDP 17
+#define BPFPARSE_PROTO_ROUTING 43
+#define BPFPARSE_PROTO_DSTOPTS 60
+
+/* Who sent a packet to whom, as the record carries it. */
+struct bpfparse_flow {
+	__u8 family;		/* 4 or 6 */
+	__u8 protocol;
+	__u16 src_port;		/* host byte order */
+	__u16 dst_port;
+	__u8 src_addr[16];
+	__u8 dst_addr[16];
+};
+
+static __always_inline __u16
+bpfparse_read16(const __u8 *p)
+{
+	return (__u16)(p[0] << 8 | p[1]);
+}
+
+static __always_inline void
+bpfparse_copy_addr(__u8 *to, const __u8 *from, int len)
+{
+	for (int i = 0; i < 16; i++)
+		to[i] = i < len ? from[i] : 0;
+}
+
+/*
+ * Reads the IP header of the packet of len bytes into *flow and finds the
+ * IPv6 extension headers' end.  Returns the transport header's offset and
+ * sets *next (the transport protocol) and *total (the IP packet's length),
+ * or returns 0 for a packet that is no whole UDP or TCP datagram.
+ */
+static __always_inline __u32
+bpfparse_ip(void *ctx, __u32 len, struct bpfparse_flow *flow, __u8 *next,
+    __u32 *total)
+{
+	__u8 ip[BPFPARSE_IPV6_HEADER];
+	__u32 offset;
+
+	if (BPFPARSE_LOAD(ctx, 0, ip, 1) < 0)
+		return 0;
+	if (ip[0] >> 4 == 4) {
+		if (BPFPARSE_LOAD(ctx, 0, ip, BPFPARSE_IPV4_HEADER) < 0)
+			return 0;
+		offset = (__u32)(ip[0] & 0x0f) * 4;
+		*total = bpfparse_read16(ip + 2);
+		if (offset < BPFPARSE_IPV4_HEADER || *total < offset ||
+		    *total > len)
+			return 0;
+		/* More-fragments flag or an offset: no whole datagram. */
+		if ((bpfparse_read16(ip + 6) & 0x3fff) != 0)
+			return 0;
+		flow->family = 4;
+		*next = ip[9];
+		bpfparse_copy_addr(flow->src_addr, ip + 12, 4);
+		bpfparse_copy_addr(flow->dst_addr, ip + 16, 4);
+		return offset;
+	}
+	if (ip[0] >> 4 != 6 ||
+	    BPFPARSE_LOAD(ctx, 0, ip, BPFPARSE_IPV6_HEADER) < 0)
+		return 0;
+	*total = BPFPARSE_IPV6_HEADER + (__u32)bpfparse_read16(ip + 4);
+	if (*total == BPFPARSE_IPV6_HEADER || *total > len)
+		return 0;
+	flow->family = 6;
+	*next = ip[6];
+	bpfparse_copy_addr(flow->src_addr, ip + 8, 16);
+	bpfparse_copy_addr(flow->dst_addr, ip + 24, 16);
+	offset = BPFPARSE_IPV6_HEADER;
+	/* Hop-by-hop, routing and destination options share one layout; a
+	 * fragment header (or anything else) ends the walk. */
+	for (int i = 0; i < BPFPARSE_IPV6_MAX_EXTENSIONS; i++) {
+		__u8 ext[2];
+
+		if (*next != BPFPARSE_PROTO_HOPOPTS &&
+		    *next != BPFPARSE_PROTO_ROUTING &&
+		    *next != BPFPARSE_PROTO_DSTOPTS)
+			return offset;
+		if (offset + 8 > *total ||
+		    BPFPARSE_LOAD(ctx, offset, ext, 2) < 0)
+			return 0;
+		*next = ext[0];
+		offset += ((__u32)ext[1] + 1) * 8;
+	}
+	return 0;
+}
+
+/*
+ * Decodes the headers of the IP packet of len bytes into *flow.  Returns 1
+ * and the transport payload [*off, *end) for a UDP datagram or TCP segment
+ * to BPFRECORD_DNS_PORT, else 0.
+ */
+static __always_inline int
+bpfparse_headers(void *ctx, __u32 len, struct bpfparse_flow *flow, __u32 *off,
+    __u32 *end)
+{
+	__u8 l4[BPFPARSE_TCP_HEADER];
+	__u32 offset, total = 0, header;
+	__u8 next = 0;
+
+	offset = bpfparse_ip(ctx, len, flow, &next, &total);
+	if (offset == 0 || offset > total)
+		return 0;
+	flow->protocol = next;
+	if (next == BPFPARSE_PROTO_UDP) {
+		if (offset + BPFPARSE_UDP_HEADER > total ||
+		    BPFPARSE_LOAD(ctx, offset, l4, BPFPARSE_UDP_HEADER) < 0)
+			return 0;
+		header = bpfparse_read16(l4 + 4);
+		if (header < BPFPARSE_UDP_HEADER || offset + header > total)
+			return 0;
+		*off = offset + BPFPARSE_UDP_HEADER;
+		*end = offset + header;
+	} else if (next == BPFPARSE_PROTO_TCP) {
+		if (offset + BPFPARSE_TCP_HEADER > total ||
+		    BPFPARSE_LOAD(ctx, offset, l4, BPFPARSE_TCP_HEADER) < 0)
+			return 0;
+		header = (__u32)(l4[12] >> 4) * 4;
+		if (header < BPFPARSE_TCP_HEADER || offset + header > total)
+			return 0;
+		*off = offset + header;
+		*end = total;
+	} else {
+		return 0;
+	}
+	flow->src_port = bpfparse_read16(l4);
+	flow->dst_port = bpfparse_read16(l4 + 2);
+	return flow->dst_port == BPFRECORD_DNS_PORT;
+}
+
+/*
+ * Emits each whole DNS message of the payload [off, end) of flow: a UDP
+ * datagram's payload, or the messages of a TCP segment that it holds
+ * entirely (the rest of a segment, and a message shorter than a DNS
+ * header, end the walk).  Returns how many it emitted.
+ */
+static __always_inline int
+bpfparse_messages(void *ctx, const struct bpfparse_flow *flow, __u32 off,
+    __u32 end)
+{
+	int emitted = 0;
+
+	if (off > end)
+		return 0;
+	if (flow->protocol == BPFPARSE_PROTO_UDP) {
+		if (end - off < BPFPARSE_DNS_HEADER)
+			return 0;
+		BPFPARSE_EMIT(ctx, flow, off, end - off);
+		return 1;
+	}
+	for (int i = 0; i < BPFRECORD_MAX_PIPELINED; i++) {
+		__u8 prefix[2];
+		__u32 len;
+
+		if (off > end || end - off < 2 + BPFPARSE_DNS_HEADER ||
+		    BPFPARSE_LOAD(ctx, off, prefix, 2) < 0)
+			break;
+		len = bpfparse_read16(prefix);
+		if (len < BPFPARSE_DNS_HEADER || len > end - off - 2)
+			break;
+		BPFPARSE_EMIT(ctx, flow, off + 2, len);
+		emitted++;
+		off += 2 + len;
+	}
+	return emitted;
+}
+
+/*
+ * Fills a reserved record for the message of len bytes found in flow, of
+ * which the caller copies copy bytes to record->msg.
+ */
+static __always_inline void
+bpfparse_fill(struct bpfrecord *record, const struct bpfparse_flow *flow,
+    __u32 mark, __u64 time_ns, __u32 len, __u32 copy)
+{
+	record->time_ns = time_ns;
+	record->mark = mark;
+	record->family = flow->family;
+	record->protocol = flow->protocol;
+	record->src_port = flow->src_port;
+	record->dst_port = flow->dst_port;
+	record->msg_len = (__u16)len;
+	record->copy_len = (__u16)copy;
+	record->reserved = 0;
+	__builtin_memcpy(record->src_addr, flow->src_addr, 16);
+	__builtin_memcpy(record->dst_addr, flow->dst_addr, 16);
+}
+
+/*
+ * The whole walk: emits every client message of the packet of len bytes
+ * and returns how many.
+ */
+static __always_inline int
+bpfparse_packet(void *ctx, __u32 len)
+{
+	struct bpfparse_flow flow = { 0 };
+	__u32 off = 0, end = 0;
+
+	if (!bpfparse_headers(ctx, len, &flow, &off, &end))
+		return 0;
+	return bpfparse_messages(ctx, &flow, off, end);
+}
+
+#endif

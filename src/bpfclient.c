@@ -1,0 +1,167 @@
+/*
+ * Loading, attaching and reading bpf mode's BPF program with libbpf.  The
+ * program comes from the skeleton bpftool generated at build time (the
+ * object is embedded in dnsmark).  Attachment is a bpf_link owned by this
+ * process: nothing is pinned, so nothing outlives dnsmark.  Reading the
+ * ring is ring_buffer__consume() on its mmap: no system call while records
+ * are there.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "bpfclient.h"
+#include "cgroup.h"
+#include "client.skel.h"
+#include "log.h"
+
+struct bpfclient {
+	struct dnsmark_client *skel;
+	struct bpf_link *link;
+	struct ring_buffer *ring;
+	struct stats *stats;
+	bpfclient_cb cb;
+	void *arg;
+	char cgroup[PATH_MAX];
+};
+
+/* libbpf's own messages ("libbpf: ..."): its warnings (the verifier's log
+ * among them) at warning level, the rest at debug level. */
+static int
+libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[1024];
+	size_t len;
+
+	if (level == LIBBPF_DEBUG && !log_enabled(LOG_LEVEL_DEBUG))
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	len = strlen(line);
+	if (len > 0 && line[len - 1] == '\n')
+		line[len - 1] = '\0';
+	if (level == LIBBPF_WARN)
+		log_warn("%s", line);
+	else
+		log_debug("%s", line);
+	return 0;
+}
+
+static int
+on_record(void *ctx, void *data, size_t size)
+{
+	struct bpfclient *client = ctx;
+	struct bpfrecord_client record;
+
+	if (bpfrecord_decode(data, size, &record) < 0) {
+		stats_inc(client->stats, STATS_BAD_PACKET);
+		return 0;
+	}
+	stats_inc(client->stats, STATS_BPF_RECORDS);
+	client->cb(&record, client->arg);
+	return 0;
+}
+
+struct bpfclient *
+bpfclient_open(const char *dir, size_t ring_bytes, struct stats *stats,
+    bpfclient_cb cb, void *arg, char *err, size_t err_len)
+{
+	struct bpfclient *client;
+	int cgroup_fd, ret;
+
+	client = calloc(1, sizeof(*client));
+	if (client == NULL) {
+		snprintf(err, err_len, "out of memory");
+		return NULL;
+	}
+	client->stats = stats;
+	client->cb = cb;
+	client->arg = arg;
+	if (cgroup_resolve(dir, client->cgroup, sizeof(client->cgroup), err,
+	    err_len) < 0)
+		goto fail;
+	libbpf_set_print(libbpf_log);
+	client->skel = dnsmark_client__open();
+	if (client->skel == NULL) {
+		snprintf(err, err_len, "opening the BPF object: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	ret = bpf_map__set_max_entries(client->skel->maps.clients,
+	    (uint32_t)ring_bytes);
+	if (ret == 0)
+		ret = dnsmark_client__load(client->skel);
+	if (ret != 0) {
+		snprintf(err, err_len, "loading the BPF program: %s (needs "
+		    "CAP_BPF and CAP_NET_ADMIN, and a kernel with BPF ring "
+		    "buffers, 5.8 or later)", strerror(-ret));
+		goto fail;
+	}
+	cgroup_fd = open(client->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cgroup_fd < 0) {
+		snprintf(err, err_len, "%s: %s", client->cgroup,
+		    strerror(errno));
+		goto fail;
+	}
+	client->link = bpf_program__attach_cgroup(
+	    client->skel->progs.dnsmark_client_ingress, cgroup_fd);
+	ret = errno;
+	close(cgroup_fd);
+	if (client->link == NULL) {
+		snprintf(err, err_len, "attaching to %s: %s", client->cgroup,
+		    strerror(ret));
+		goto fail;
+	}
+	client->ring = ring_buffer__new(bpf_map__fd(client->skel->maps.clients),
+	    on_record, client, NULL);
+	if (client->ring == NULL) {
+		snprintf(err, err_len, "mapping the ring buffer: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	return client;
+fail:
+	bpfclient_close(client);
+	return NULL;
+}
+
+const char *
+bpfclient_cgroup(const struct bpfclient *client)
+{
+	return client->cgroup;
+}
+
+int
+bpfclient_fd(const struct bpfclient *client)
+{
+	return ring_buffer__epoll_fd(client->ring);
+}
+
+int
+bpfclient_drain(struct bpfclient *client)
+{
+	return ring_buffer__consume(client->ring);
+}
+
+uint64_t
+bpfclient_lost(const struct bpfclient *client)
+{
+	return __atomic_load_n(&client->skel->bss->lost_records,
+	    __ATOMIC_RELAXED);
+}
+
+void
+bpfclient_close(struct bpfclient *client)
+{
+	if (client == NULL)
+		return;
+	ring_buffer__free(client->ring);
+	bpf_link__destroy(client->link);
+	dnsmark_client__destroy(client->skel);
+	free(client);
+}

@@ -1,0 +1,50 @@
+/*
+ * A BPF ring record turned into what the judge takes.  The record comes
+ * from dnsmark's own program, but it describes a client's packet: every
+ * length is checked again before the message is read.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "bpfrecord.h"
+
+int
+bpfrecord_decode(const void *data, size_t size,
+    struct bpfrecord_client *client)
+{
+	const struct bpfrecord *record = data;
+	size_t addr_len;
+
+	if (size < sizeof(*record))
+		return -EINVAL;
+	if (record->family == 4) {
+		client->info.src.family = AF_INET;
+		addr_len = 4;
+	} else if (record->family == 6) {
+		client->info.src.family = AF_INET6;
+		addr_len = 16;
+	} else {
+		return -EINVAL;
+	}
+	if ((record->protocol != IPPROTO_UDP &&
+	    record->protocol != IPPROTO_TCP) ||
+	    record->copy_len > BPFRECORD_MSG_MAX ||
+	    record->copy_len > record->msg_len)
+		return -EINVAL;
+	client->info.dst.family = client->info.src.family;
+	memset(client->info.src.addr, 0, sizeof(client->info.src.addr));
+	memset(client->info.dst.addr, 0, sizeof(client->info.dst.addr));
+	memcpy(client->info.src.addr, record->src_addr, addr_len);
+	memcpy(client->info.dst.addr, record->dst_addr, addr_len);
+	client->info.src.port = record->src_port;
+	client->info.dst.port = record->dst_port;
+	client->info.protocol = record->protocol;
+	client->info.tcp_flags = 0;
+	client->info.payload = record->msg;
+	client->info.payload_len = record->copy_len;
+	client->mark = record->mark;
+	client->time_ms = record->time_ns / 1000000;
+	return 0;
+}

@@ -1,0 +1,228 @@
+#!/bin/sh
+# test/e2e/bpf.sh: dnsmark --mode bpf end to end. The gateway loads the
+# shipped rules/bpf-v4.rules and bpf-v6.rules as they are (no client query
+# on the queue); the resolver runs in a cgroup v2 directory this test
+# creates, where dnsmark attaches its BPF program. Three IPv4 and three IPv6
+# clients, each with its own mark, look up unique names over UDP and TCP;
+# every upstream query for a client's name must leave with that client's
+# mark, never another one and never none. Then:
+#   - cache hits: the same lookups again reach the ring (bpf_records grows
+#     by one per lookup) and not the queue (its packet ids do not move);
+#   - a burst: all clients at once, distinct names each (dnsperf), every
+#     name upstream with its client's mark;
+#   - the ring lost nothing (bpf_ring_lost 0).
+# Resolvers: unbound forwarding over IPv4, then dnsmasq forwarding over
+# IPv6 with dnsmark running as nobody (CAP_NET_ADMIN alone after loading).
+# Needs root, cgroup v2 and a dnsmark built with bpf mode; exit 0 pass, 77
+# skip (1 under CI=true), 1 fail. See lib.sh for the bed and its knobs.
+
+E2E_DIR=${E2E_DIR:-$(cd "$(dirname "$0")" && pwd)}
+E2E_RULES_V4=bpf-v4.rules
+E2E_RULES_V6=bpf-v6.rules
+. "$E2E_DIR/lib.sh"
+
+BURST_NAMES=150
+BURST_QPS=300
+
+e2e_init bpf
+e2e_need dnsperf dnsperf
+e2e_need nsenter util-linux
+for f in bpf-v4.rules bpf-v6.rules; do
+	[ -r "$RULES_DIR/$f" ] || e2e_die "no $RULES_DIR/$f (set RULES_DIR)"
+done
+if "$DNSMARK" --mode bpf --bpf-cgroup /nonexistent 2>&1 |
+    grep -q 'built without'; then
+	e2e_skip "$DNSMARK was built without bpf mode (configure: libbpf-dev, bpftool, clang)"
+fi
+
+# The cgroup2 mount, as dnsmark finds it: from mountinfo, never assumed.
+cgroup_root=$(awk '{
+	for (i = 7; i <= NF && $i != "-"; i++)
+		;
+	if ($(i + 1) == "cgroup2") { print $5; exit }
+}' /proc/self/mountinfo)
+[ -n "$cgroup_root" ] || e2e_skip "no cgroup2 file system mounted"
+BPF_CGROUP=$cgroup_root/dnsmark-e2e-$E2E_RUN
+mkdir "$BPF_CGROUP" || e2e_skip "cannot create a cgroup under $cgroup_root"
+# The test's own cgroup, to come back to after starting the resolver.
+home_cgroup=$cgroup_root$(awk -F: '$1 == "0" { print $3 }' /proc/self/cgroup)
+
+bpf_cleanup() {
+	# The processes are gone: the cgroup is empty and can go.
+	rmdir "$BPF_CGROUP" 2>/dev/null || e2e_warn "could not remove $BPF_CGROUP"
+}
+E2E_CLEANUP_HOOK=bpf_cleanup
+
+# ip netns exec gives dnsmark a /sys of its own, without the cgroup2 mount:
+# run it in this shell's mount namespace (and the gateway's network one).
+# Every exec keeps the PID, which stays dnsmark's.
+dnsmark_wrapper=$E2E_TMP/dnsmark-in-host-mounts
+printf '#!/bin/sh\nexec nsenter --mount=/proc/%s/ns/mnt -- "%s" "$@"\n' \
+    "$$" "$DNSMARK" >"$dnsmark_wrapper"
+chmod 755 "$dnsmark_wrapper"
+DNSMARK=$dnsmark_wrapper
+
+e2e_net_up
+e2e_gw_rules
+e2e_upstream_start
+e2e_say "bed ready in $(e2e_elapsed) s (run $E2E_RUN, cgroup $BPF_CGROUP)"
+
+stats_dir=$E2E_TMP/metrics
+mkdir "$stats_dir" && chown nobody "$stats_dir" && chmod 755 "$E2E_TMP"
+
+# resolver_in_cgroup KIND LABEL: start the resolver from inside the test
+# cgroup, so that the sockets it opens belong to it; this shell goes back
+# to its own cgroup at once.
+resolver_in_cgroup() {
+	echo $$ >"$BPF_CGROUP/cgroup.procs" || e2e_die "cannot enter $BPF_CGROUP"
+	e2e_resolver_start "$1" "$2"
+	echo $$ >"$home_cgroup/cgroup.procs" ||
+	    e2e_die "cannot return to $home_cgroup"
+	e2e_check "$1 runs in the test cgroup" \
+	    "$(grep -qx "$E2E_RESOLVER_PID" "$BPF_CGROUP/cgroup.procs" &&
+	    echo 0 || echo 1)"
+}
+
+# snapshot: ask dnsmark for its metrics file now (SIGUSR1) and wait for it.
+snapshot() {
+	rm -f "$stats_file"
+	kill -USR1 "$E2E_DNSMARK_PID"
+	e2e_wait_until 30 test -s "$stats_file"
+}
+
+# queue_ids: packet ids the kernel's queue handed out so far.
+queue_ids() {
+	e2e_queue_field 8
+}
+
+# check_names LABEL: every expected name left upstream with its client's
+# mark, none with another's.
+check_names() {
+	label=$1
+	# shellcheck disable=SC2046 # nine numbers, one argument each
+	set -- $(e2e_attribution "$E2E_TMP/$label-expected" 2>"$E2E_TMP/$label-problems")
+	e2e_check "$label: every client name left upstream with its client's mark" "$9"
+	e2e_check "$label: no client name left with another client's mark" "$7"
+	e2e_check "$label: no client name left unmarked" "$8"
+	sed 's/^/    /' "$E2E_TMP/$label-problems" | sort | head -n 40
+	e2e_say "$label: upstream queries by mark: 0x1=$2 0x2=$3 0x3=$4 none=$1 other=$5; for client names: correct=$6 wrong=$7 unmarked=$8 (never correct: $9)"
+}
+
+# burst LABEL: every client at once, BURST_NAMES distinct names each
+# (dnsperf), the names captured upstream per mark.
+burst() {
+	e2e_capture_start "$1"
+	pids=
+	for c in $E2E_CLIENTS; do
+		addr=${c%=*}
+		tag=$(e2e_client_tag "$addr")
+		e2e_query_file "$E2E_TMP/$1-$tag.q" "$BURST_NAMES" "$1-$tag"
+		awk -v mark="${c#*=}" -v client="$addr" \
+		    '{ print tolower($1) ".", mark, client, "A/burst" }' \
+		    "$E2E_TMP/$1-$tag.q" >>"$E2E_TMP/$1-expected"
+		e2e_dnsperf_start "$1-$tag" "$addr" -d "$E2E_TMP/$1-$tag.q" \
+		    -n 1 -Q "$BURST_QPS" -t 3 -q 200
+		pids="$pids $E2E_DNSPERF_PID"
+	done
+	for p in $pids; do
+		E2E_DNSPERF_PID=$p
+		e2e_dnsperf_wait 30
+	done
+	e2e_capture_stop
+	completed=$(cat "$E2E_TMP/$1"-c*-dnsperf.txt |
+	    awk '/Queries completed:/ { n += $3 } END { print n + 0 }')
+	want=$((BURST_NAMES * $(echo $E2E_CLIENTS | wc -w)))
+	e2e_check "$1: $completed/$want burst lookups answered" \
+	    "$([ "$completed" -eq "$want" ] && echo 0 || echo 1)"
+	check_names "$1"
+}
+
+# scenario KIND [DNSMARK OPTIONS]: one resolver, from start to verdict.
+scenario() {
+	kind=$1
+	shift
+	failed_before=$E2E_FAILED
+	e2e_say "== $kind"
+	stats_file=$stats_dir/$kind.prom
+	e2e_in "$E2E_NS_GW" conntrack -F >/dev/null 2>&1
+	resolver_in_cgroup "$kind" "$kind"
+	e2e_dnsmark_start "$kind" --verbose --mode bpf \
+	    --bpf-cgroup "$BPF_CGROUP" --stats-file "$stats_file" \
+	    --stats-interval 3600 "$@"
+
+	# Unique names, every client, UDP and TCP.
+	e2e_capture_start "$kind"
+	clients=
+	for c in $E2E_CLIENTS; do
+		clients="$clients ${c%=*}"
+	done
+	# shellcheck disable=SC2086 # one argument per client
+	e2e_lookups "$kind" $clients
+	e2e_capture_stop
+	total=$(wc -l <"$E2E_TMP/$kind-results")
+	failed=$(grep -c '^FAIL' "$E2E_TMP/$kind-results")
+	e2e_check "$kind: $((total - failed))/$total lookups answered" "$failed"
+	grep '^FAIL' "$E2E_TMP/$kind-results" | sed 's/^/    /'
+	check_names "$kind"
+
+	# Cache hits: the same lookups again (A and AAAA: dnsmasq does not
+	# cache TXT). On the ring, not on the queue.
+	snapshot
+	records_before=$(e2e_metric "$stats_file" dnsmark_bpf_records_total)
+	ids_before=$(queue_ids)
+	for c in $clients; do
+		tag=$(e2e_client_tag "$c")
+		for q in "n1 A" "n2 AAAA"; do
+			# shellcheck disable=SC2086 # label and type
+			set -- $q
+			e2e_in "$E2E_NS_CLIENT" dig +time=2 +tries=1 -b "$c" \
+			    "@$(e2e_client_server "$c")" \
+			    "$tag-$1.$kind-r$E2E_RUN.$E2E_ZONE" "$2" >/dev/null 2>&1
+		done
+	done
+	hits=$(($(echo $clients | wc -w) * 2))
+	snapshot
+	records_after=$(e2e_metric "$stats_file" dnsmark_bpf_records_total)
+	ids_after=$(queue_ids)
+	e2e_check "$kind: $hits cache hits gave $((records_after - records_before)) ring records" \
+	    "$([ "$((records_after - records_before))" -eq "$hits" ] && echo 0 || echo 1)"
+	e2e_check "$kind: and $((ids_after - ids_before)) packets on the queue" \
+	    "$([ "$ids_after" = "$ids_before" ] && echo 0 || echo 1)"
+
+	burst "$kind-burst"
+
+	e2e_dnsmark_stop
+	dnsmark_status=$?
+	e2e_resolver_stop
+	e2e_check "$kind: dnsmark exited cleanly on SIGTERM (status $dnsmark_status)" \
+	    "$dnsmark_status"
+	lost=$(e2e_metric "$stats_file" dnsmark_bpf_ring_lost_total)
+	records=$(e2e_metric "$stats_file" dnsmark_bpf_records_total)
+	clientq=$(e2e_metric "$stats_file" dnsmark_client_queries_total)
+	packets=$(e2e_metric "$stats_file" dnsmark_packets_total)
+	upq=$(e2e_metric "$stats_file" dnsmark_upstream_queries_total)
+	syn=$(e2e_metric "$stats_file" dnsmark_upstream_syn_total)
+	resp=$(e2e_metric "$stats_file" dnsmark_upstream_responses_total)
+	e2e_check "$kind: the ring lost ${lost:-?} records" \
+	    "$([ "${lost:-1}" -eq 0 ] && echo 0 || echo 1)"
+	# A client query that came through the queue would count as a client
+	# query without a ring record.
+	e2e_check "$kind: ${records:-?} ring records, ${clientq:-?} client queries remembered (none through the queue)" \
+	    "$([ "${records:-0}" -gt 0 ] && [ "${clientq:-0}" -eq "$records" ] &&
+	    echo 0 || echo 1)"
+	# Everything on the queue is upstream traffic: queries, SYNs,
+	# responses, and TCP segments without a whole message.
+	e2e_say "$kind: queue packets=$packets upstream queries=$upq syn=$syn responses=$resp; queue: $E2E_QUEUE_STATS"
+
+	if [ "$E2E_FAILED" -ne "$failed_before" ] || [ -n "${E2E_VERBOSE:-}" ]; then
+		e2e_show "dnsmark" "$E2E_DNSMARK_LOG"
+		e2e_show "$kind" "$E2E_RESOLVER_LOG"
+		e2e_show_conntrack
+	fi
+}
+
+scenario unbound
+scenario dnsmasq --user nobody
+
+e2e_say "$E2E_PASSED passed, $E2E_FAILED failed ($(e2e_elapsed) s)"
+[ "$E2E_FAILED" -eq 0 ]

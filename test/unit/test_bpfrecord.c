@@ -1,0 +1,443 @@
+/*
+ * Unit tests for bpf mode's pure parts: the BPF program's packet walk
+ * (src/bpf/client_parse.h, compiled here with memcpy for the kernel's
+ * bpf_skb_load_bytes), the records it writes, their decoding
+ * (src/bpfrecord.c) and the judge's entry for them (judge_client_message):
+ * a client query recorded this way gives its mark to the upstream query
+ * that asks the same question.
+ */
+#include <netinet/in.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <criterion/criterion.h>
+
+#include "bpfrecord.h"
+#include "judge.h"
+#include "wire.h"
+
+#define PACKET_BUF 4096
+#define MAX_EMITTED 32
+#define TYPE_A 1
+#define TYPE_AAAA 28
+
+/* The packet the walk reads, and the records it wrote. */
+struct skb {
+	const uint8_t *data;
+	uint32_t len;
+	uint32_t mark;
+	int emitted;
+	struct bpfrecord records[MAX_EMITTED];
+};
+
+static int
+skb_load(void *ctx, uint32_t offset, void *to, uint32_t len)
+{
+	const struct skb *skb = ctx;
+
+	if (offset > skb->len || len > skb->len - offset)
+		return -14;	/* -EFAULT, as bpf_skb_load_bytes */
+	memcpy(to, skb->data + offset, len);
+	return 0;
+}
+
+struct bpfparse_flow;
+static void skb_emit(void *ctx, const struct bpfparse_flow *flow,
+    uint32_t offset, uint32_t len);
+
+#define BPFPARSE_LOAD(ctx, offset, to, len) skb_load((ctx), (offset), (to), (len))
+#define BPFPARSE_EMIT(ctx, flow, offset, len) skb_emit((ctx), (flow), (offset), (len))
+#include "client_parse.h"
+
+/* What client_emit() in src/bpf/client.bpf.c writes. */
+static void
+skb_emit(void *ctx, const struct bpfparse_flow *flow, uint32_t offset,
+    uint32_t len)
+{
+	struct skb *skb = ctx;
+	struct bpfrecord *record;
+	uint32_t copy = len < BPFRECORD_MSG_MAX ? len : BPFRECORD_MSG_MAX;
+
+	cr_assert_lt(skb->emitted, MAX_EMITTED);
+	record = &skb->records[skb->emitted++];
+	memset(record, 0xee, sizeof(*record));
+	cr_assert_eq(skb_load(skb, offset, record->msg, copy), 0,
+	    "message at %u+%u beyond the packet's %u bytes", offset, copy,
+	    skb->len);
+	bpfparse_fill(record, flow, skb->mark, 7000000, len, copy);
+}
+
+static struct skb *
+walk(const uint8_t *packet, size_t len, uint32_t mark)
+{
+	static struct skb skb;
+
+	memset(&skb, 0, sizeof(skb));
+	skb.data = packet;
+	skb.len = (uint32_t)len;
+	skb.mark = mark;
+	cr_assert_eq(bpfparse_packet(&skb, skb.len), skb.emitted);
+	return &skb;
+}
+
+static void
+query(struct wire *w, uint16_t id, const char *name, uint16_t qtype)
+{
+	w->len = 0;
+	wire_header(w, id, 0x0100, 1, 0, 0, 0);
+	wire_question(w, name, qtype);
+}
+
+/* Appends bytes to the packet's transport payload, fixing the IP length. */
+static void
+append(uint8_t *packet, size_t *len, const void *bytes, size_t n)
+{
+	memcpy(packet + *len, bytes, n);
+	*len += n;
+	if (packet[0] >> 4 == 4)
+		wire_put16(packet + 2, (uint16_t)*len);
+	else
+		wire_put16(packet + 4, (uint16_t)(*len - 40));
+}
+
+/* Appends a whole TCP-framed message (length, then the message). */
+static void
+append_framed(uint8_t *packet, size_t *len, const struct wire *msg)
+{
+	uint8_t prefix[2];
+
+	wire_put16(prefix, (uint16_t)msg->len);
+	append(packet, len, prefix, 2);
+	append(packet, len, msg->buf, msg->len);
+}
+
+Test(bpfparse, records_an_ipv4_udp_query_with_its_mark)
+{
+	uint8_t packet[PACKET_BUF];
+	struct wire msg;
+	struct skb *skb;
+	size_t len;
+
+	query(&msg, 0x1234, "www.example.test", TYPE_A);
+	len = wire_udp_packet(4, "192.0.2.10", 40000, "192.0.2.1", 53, &msg,
+	    packet, sizeof(packet));
+	skb = walk(packet, len, 0x2a);
+	cr_assert_eq(skb->emitted, 1);
+	cr_assert_eq(skb->records[0].family, 4);
+	cr_assert_eq(skb->records[0].protocol, IPPROTO_UDP);
+	cr_assert_eq(skb->records[0].mark, 0x2a);
+	cr_assert_eq(skb->records[0].src_port, 40000);
+	cr_assert_eq(skb->records[0].dst_port, 53);
+	cr_assert_eq(skb->records[0].msg_len, msg.len);
+	cr_assert_eq(skb->records[0].copy_len, msg.len);
+	cr_assert_arr_eq(skb->records[0].msg, msg.buf, msg.len);
+	cr_assert_arr_eq(skb->records[0].src_addr,
+	    ((uint8_t[16]){ 192, 0, 2, 10 }), 16);
+	cr_assert_arr_eq(skb->records[0].dst_addr,
+	    ((uint8_t[16]){ 192, 0, 2, 1 }), 16);
+}
+
+Test(bpfparse, walks_ipv6_extension_headers)
+{
+	uint8_t packet[PACKET_BUF], moved[PACKET_BUF];
+	const uint8_t hop_by_hop[8] = { IPPROTO_UDP, 0, 1, 4, 0, 0, 0, 0 };
+	struct wire msg;
+	struct skb *skb;
+	size_t len;
+
+	query(&msg, 7, "v6.example.test", TYPE_AAAA);
+	len = wire_udp_packet(6, "2001:db8:1::10", 5353, "2001:db8:1::1", 53,
+	    &msg, packet, sizeof(packet));
+	/* Insert a hop-by-hop options header before the UDP header. */
+	memcpy(moved, packet + 40, len - 40);
+	packet[6] = 0;
+	memcpy(packet + 40, hop_by_hop, 8);
+	memcpy(packet + 48, moved, len - 40);
+	len += 8;
+	wire_put16(packet + 4, (uint16_t)(len - 40));
+	skb = walk(packet, len, 0);
+	cr_assert_eq(skb->emitted, 1);
+	cr_assert_eq(skb->records[0].family, 6);
+	cr_assert_eq(skb->records[0].src_port, 5353);
+	cr_assert_eq(skb->records[0].src_addr[0], 0x20);
+	cr_assert_eq(skb->records[0].src_addr[15], 0x10);
+	cr_assert_arr_eq(skb->records[0].msg, msg.buf, msg.len);
+}
+
+Test(bpfparse, ignores_what_is_no_client_query_to_port_53)
+{
+	uint8_t packet[PACKET_BUF];
+	struct wire msg;
+	size_t len;
+
+	query(&msg, 1, "a.example.test", TYPE_A);
+	/* An upstream response reaches the resolver's own port. */
+	len = wire_udp_packet(4, "203.0.113.53", 53, "198.51.100.1", 33000,
+	    &msg, packet, sizeof(packet));
+	cr_assert_eq(walk(packet, len, 1)->emitted, 0);
+	/* Shorter than its IP header says. */
+	len = wire_udp_packet(4, "192.0.2.10", 1000, "192.0.2.1", 53, &msg,
+	    packet, sizeof(packet));
+	cr_assert_eq(walk(packet, len - 1, 1)->emitted, 0);
+	/* A fragment. */
+	wire_put16(packet + 6, 0x2000);
+	cr_assert_eq(walk(packet, len, 1)->emitted, 0);
+	/* Less than a DNS header. */
+	msg.len = 11;
+	len = wire_udp_packet(4, "192.0.2.10", 1000, "192.0.2.1", 53, &msg,
+	    packet, sizeof(packet));
+	cr_assert_eq(walk(packet, len, 1)->emitted, 0);
+	/* Not an IP packet at all. */
+	packet[0] = 0x50;
+	cr_assert_eq(walk(packet, len, 1)->emitted, 0);
+	cr_assert_eq(walk(packet, 0, 1)->emitted, 0);
+}
+
+Test(bpfparse, reads_pipelined_tcp_queries_whole_only)
+{
+	uint8_t packet[PACKET_BUF];
+	struct wire first, second, third;
+	struct skb *skb;
+	size_t len;
+
+	query(&first, 1, "one.example.test", TYPE_A);
+	query(&second, 2, "two.example.test", TYPE_A);
+	query(&third, 3, "three.example.test", TYPE_A);
+	len = wire_tcp_packet(6, "2001:db8:1::11", 41000, "2001:db8:1::1", 53,
+	    0x18, &first, packet, sizeof(packet));
+	append_framed(packet, &len, &second);
+	append_framed(packet, &len, &third);
+	skb = walk(packet, len, 2);
+	cr_assert_eq(skb->emitted, 3);
+	cr_assert_eq(skb->records[0].protocol, IPPROTO_TCP);
+	cr_assert_arr_eq(skb->records[1].msg, second.buf, second.len);
+	cr_assert_arr_eq(skb->records[2].msg, third.buf, third.len);
+	/* The third cut short: only the whole ones. */
+	skb = walk(packet, len - 1, 2);
+	cr_assert_eq(skb->emitted, 0, "the IP length says more: no packet");
+	packet[5] = (uint8_t)(packet[5] - 1);
+	skb = walk(packet, len - 1, 2);
+	cr_assert_eq(skb->emitted, 2);
+}
+
+Test(bpfparse, stops_after_the_pipelining_bound)
+{
+	uint8_t packet[PACKET_BUF];
+	struct wire msg;
+	size_t len;
+
+	query(&msg, 9, "p.example.test", TYPE_A);
+	len = wire_tcp_packet(4, "192.0.2.12", 42000, "192.0.2.1", 53, 0x18,
+	    &msg, packet, sizeof(packet));
+	for (int i = 1; i < BPFRECORD_MAX_PIPELINED + 4; i++)
+		append_framed(packet, &len, &msg);
+	cr_assert_eq(walk(packet, len, 3)->emitted, BPFRECORD_MAX_PIPELINED);
+}
+
+Test(bpfparse, copies_at_most_a_header_and_the_longest_question)
+{
+	uint8_t packet[PACKET_BUF];
+	struct wire msg;
+	struct skb *skb;
+	uint8_t opt[300];
+	size_t len;
+
+	query(&msg, 4, "big.example.test", TYPE_A);
+	memset(opt, 0, sizeof(opt));
+	wire_bytes(&msg, opt, sizeof(opt));
+	len = wire_udp_packet(4, "192.0.2.10", 1000, "192.0.2.1", 53, &msg,
+	    packet, sizeof(packet));
+	skb = walk(packet, len, 1);
+	cr_assert_eq(skb->emitted, 1);
+	cr_assert_eq(skb->records[0].msg_len, msg.len);
+	cr_assert_eq(skb->records[0].copy_len, BPFRECORD_MSG_MAX);
+	cr_assert_geq(BPFRECORD_MSG_MAX, 12 + 255 + 4);
+}
+
+Test(bpfrecord, decodes_what_the_program_writes)
+{
+	uint8_t packet[PACKET_BUF];
+	struct bpfrecord_client client;
+	struct wire msg;
+	struct skb *skb;
+	size_t len;
+
+	query(&msg, 5, "d.example.test", TYPE_A);
+	len = wire_udp_packet(6, "2001:db8:1::12", 999, "2001:db8:1::1", 53,
+	    &msg, packet, sizeof(packet));
+	skb = walk(packet, len, 3);
+	cr_assert_eq(bpfrecord_decode(&skb->records[0],
+	    sizeof(skb->records[0]), &client), 0);
+	cr_assert_eq(client.info.src.family, AF_INET6);
+	cr_assert_eq(client.info.dst.family, AF_INET6);
+	cr_assert_eq(client.info.protocol, IPPROTO_UDP);
+	cr_assert_eq(client.info.src.port, 999);
+	cr_assert_eq(client.info.dst.port, 53);
+	cr_assert_arr_eq(client.info.src.addr, packet + 8, 16);
+	cr_assert_eq(client.info.payload_len, msg.len);
+	cr_assert_arr_eq(client.info.payload, msg.buf, msg.len);
+	cr_assert_eq(client.mark, 3);
+	cr_assert_eq(client.time_ms, 7);
+
+	len = wire_udp_packet(4, "192.0.2.10", 999, "192.0.2.1", 53, &msg,
+	    packet, sizeof(packet));
+	skb = walk(packet, len, 1);
+	cr_assert_eq(bpfrecord_decode(&skb->records[0],
+	    sizeof(skb->records[0]), &client), 0);
+	cr_assert_eq(client.info.src.family, AF_INET);
+	cr_assert_arr_eq(client.info.src.addr,
+	    ((uint8_t[16]){ 192, 0, 2, 10 }), 16);
+}
+
+Test(bpfrecord, refuses_inconsistent_records)
+{
+	struct bpfrecord_client client;
+	struct bpfrecord record;
+
+	memset(&record, 0, sizeof(record));
+	record.family = 4;
+	record.protocol = IPPROTO_UDP;
+	record.msg_len = 40;
+	record.copy_len = 40;
+	cr_assert_eq(bpfrecord_decode(&record, sizeof(record), &client), 0);
+	cr_assert_lt(bpfrecord_decode(&record, sizeof(record) - 1, &client), 0);
+	record.family = 5;
+	cr_assert_lt(bpfrecord_decode(&record, sizeof(record), &client), 0);
+	record.family = 6;
+	record.protocol = IPPROTO_ICMPV6;
+	cr_assert_lt(bpfrecord_decode(&record, sizeof(record), &client), 0);
+	record.protocol = IPPROTO_TCP;
+	record.copy_len = 41;
+	cr_assert_lt(bpfrecord_decode(&record, sizeof(record), &client), 0);
+	record.msg_len = 1000;
+	record.copy_len = BPFRECORD_MSG_MAX + 1;
+	cr_assert_lt(bpfrecord_decode(&record, sizeof(record), &client), 0);
+}
+
+static const uint8_t test_key[SIPHASH_KEY_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+/* A judge with 64 pending questions of 5 s, counting into stats. */
+static void
+judge_bed(struct judge *judge, struct stats *stats)
+{
+	struct judge_config config = { .max_pending = 64, .timeout_ms = 5000,
+		.mask = 0xffffffff };
+
+	memset(stats, 0, sizeof(*stats));
+	memcpy(config.key, test_key, sizeof(config.key));
+	cr_assert_eq(judge_init(judge, &config, stats), 0);
+}
+
+/* Feeds one recorded client packet to the judge, as dnsmark does. */
+static void
+record_client(struct judge *judge, const uint8_t *packet, size_t len,
+    uint32_t mark, uint64_t now_ms)
+{
+	struct bpfrecord_client client;
+	struct skb *skb = walk(packet, len, mark);
+
+	for (int i = 0; i < skb->emitted; i++) {
+		cr_assert_eq(bpfrecord_decode(&skb->records[i],
+		    sizeof(skb->records[i]), &client), 0);
+		judge_client_message(judge, &client.info, client.mark,
+		    client.info.payload, client.info.payload_len, now_ms);
+	}
+}
+
+/* The verdict for the resolver's upstream query of name, on LOCAL_OUT. */
+static struct judge_verdict
+upstream(struct judge *judge, const char *name, uint64_t now_ms)
+{
+	struct judge_packet pkt = { .hook = JUDGE_HOOK_LOCAL_OUT };
+	uint8_t packet[PACKET_BUF];
+	struct wire msg;
+
+	query(&msg, 0xbeef, name, TYPE_A);
+	pkt.len = wire_udp_packet(4, "198.51.100.1", 33333, "203.0.113.53",
+	    53, &msg, packet, sizeof(packet));
+	pkt.data = packet;
+	return judge_packet(judge, &pkt, now_ms);
+}
+
+Test(bpfrecord, recorded_client_queries_mark_upstream_queries)
+{
+	uint8_t packet[PACKET_BUF];
+	struct judge_verdict verdict;
+	struct stats stats;
+	struct judge judge;
+	struct wire a, b, c;
+	size_t len;
+
+	judge_bed(&judge, &stats);
+	query(&a, 1, "Mixed.Example.TEST", TYPE_A);
+	len = wire_udp_packet(4, "192.0.2.10", 1000, "192.0.2.1", 53, &a,
+	    packet, sizeof(packet));
+	record_client(&judge, packet, len, 1, 100);
+	query(&b, 2, "b.example.test", TYPE_A);
+	query(&c, 3, "c.example.test", TYPE_A);
+	len = wire_tcp_packet(6, "2001:db8:1::11", 2000, "2001:db8:1::1", 53,
+	    0x18, &b, packet, sizeof(packet));
+	append_framed(packet, &len, &c);
+	record_client(&judge, packet, len, 2, 110);
+	cr_assert_eq(stats.counter[STATS_CLIENT_QUERIES], 3);
+
+	verdict = upstream(&judge, "mixed.example.test", 120);
+	cr_assert(verdict.set_mark);
+	cr_assert_eq(verdict.mark, 1);
+	verdict = upstream(&judge, "c.example.test", 120);
+	cr_assert(verdict.set_mark);
+	cr_assert_eq(verdict.mark, 2, "the pipelined query was recorded");
+	cr_assert_eq(stats.counter[STATS_ATTRIB_EXACT], 2);
+	judge_free(&judge);
+}
+
+Test(bpfrecord, mark_zero_clients_count_for_conflicts)
+{
+	uint8_t packet[PACKET_BUF];
+	struct judge_verdict verdict;
+	struct stats stats;
+	struct judge judge;
+	struct wire a;
+	size_t len;
+
+	judge_bed(&judge, &stats);
+	query(&a, 1, "shared.example.test", TYPE_A);
+	len = wire_udp_packet(4, "192.0.2.10", 1000, "192.0.2.1", 53, &a,
+	    packet, sizeof(packet));
+	record_client(&judge, packet, len, 1, 100);
+	len = wire_udp_packet(4, "192.0.2.20", 1000, "192.0.2.1", 53, &a,
+	    packet, sizeof(packet));
+	record_client(&judge, packet, len, 0, 100);
+	verdict = upstream(&judge, "shared.example.test", 101);
+	cr_assert_not(verdict.set_mark,
+	    "an unmarked client asked too: a conflict, left unmarked");
+	judge_free(&judge);
+}
+
+Test(bpfrecord, counts_what_is_no_client_question)
+{
+	uint8_t packet[PACKET_BUF];
+	struct stats stats;
+	struct judge judge;
+	struct wire msg;
+	size_t len;
+
+	judge_bed(&judge, &stats);
+	msg.len = 0;
+	wire_header(&msg, 1, 0x8180, 1, 0, 0, 0);	/* a response */
+	wire_question(&msg, "r.example.test", TYPE_A);
+	len = wire_udp_packet(4, "192.0.2.10", 1000, "192.0.2.1", 53, &msg,
+	    packet, sizeof(packet));
+	record_client(&judge, packet, len, 1, 100);
+	cr_assert_eq(stats.counter[STATS_IGNORED_CLIENT_RESPONSE], 1);
+	msg.len = 0;
+	wire_header(&msg, 1, 0x0100, 2, 0, 0, 0);	/* two questions */
+	wire_question(&msg, "q.example.test", TYPE_A);
+	len = wire_udp_packet(4, "192.0.2.10", 1000, "192.0.2.1", 53, &msg,
+	    packet, sizeof(packet));
+	record_client(&judge, packet, len, 1, 100);
+	cr_assert_eq(stats.counter[STATS_BAD_DNS_QDCOUNT], 1);
+	cr_assert_eq(stats.counter[STATS_CLIENT_QUERIES], 0);
+	judge_free(&judge);
+}
