@@ -7,7 +7,8 @@
  * are let through one at a time: while one cause is open, a cause for
  * another mark is held, for at most hold_ms, until the SYN (or a query on a
  * connection already open) of the open one shows up.  The SYN then belongs
- * to the open cause alone.  Without a cause waiting behind it, the open
+ * to the open cause alone, and so do further SYNs until another mark's
+ * cause takes its place.  Without a cause waiting behind it, the open
  * cause stays open longer (HOLD_STALE_MS), for a SYN that comes late.
  *
  * A kind of cause that turns out not to be followed by a SYN (a forwarder
@@ -43,7 +44,7 @@ struct hold_cause {
 	uint32_t id;		/* the queued packet's id */
 	uint32_t mark;		/* the mark its SYN is to carry */
 	enum hold_kind kind;
-	unsigned int syns;	/* SYNs still expected (same-mark causes) */
+	int named;		/* a SYN (or reused connection) followed it */
 	int ambiguous;		/* another mark's cause passed meanwhile */
 	uint64_t since_ms;	/* when it arrived, then when let through */
 	struct dns_question question;

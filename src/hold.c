@@ -1,10 +1,13 @@
 /*
  * One open cause at a time, the others of other marks waiting in a small
- * ring (hold.h).  The open cause stays open until its SYN comes, the first
- * cause waiting behind it has waited hold_ms, or HOLD_STALE_MS has passed.
+ * ring (hold.h).  The open cause owns the SYNs that come until another
+ * mark's cause takes its place: at once when it has had its SYN, after
+ * hold_ms of waiting when it has not (then the SYN it may still send makes
+ * the next SYN nobody's for sure), and in any case after HOLD_STALE_MS.
  * A kind's score counts whether its causes are followed by SYNs here: it
- * drops below zero at an expiry, and a kind below zero is neither opened
- * nor held (its causes pass at once) until HOLD_RETRY_MS later.
+ * drops below zero when a cause of the kind is over without one, and a kind
+ * below zero is neither opened nor held (its causes pass at once) until
+ * HOLD_RETRY_MS later.
  */
 #include <string.h>
 
@@ -64,20 +67,17 @@ open_next(struct hold *hold, uint64_t now_ms)
 }
 
 /*
- * The open cause is over: followed by its SYN, or its wait ran out.  When
- * it gave way to a waiting cause, its SYN may still come, late: the next
- * SYN could be either's, so the cause opened next names none.
+ * The open cause gives its place up.  Without a SYN of its own, its kind
+ * scores down, and when it gives way to a waiting cause, its SYN may still
+ * come, late: the cause opened next names nothing.
  */
 static void
-settle(struct hold *hold, int followed, uint64_t now_ms)
+close_current(struct hold *hold, uint64_t now_ms)
 {
 	int *score = &hold->score[hold->current.kind];
-	int gave_way = !followed && hold->count > 0;
+	int gave_way = !hold->current.named && hold->count > 0;
 
-	if (followed) {
-		if (*score < HOLD_SCORE_MAX)
-			(*score)++;
-	} else {
+	if (!hold->current.named) {
 		hold->counts.expired++;
 		if (*score > HOLD_SCORE_MIN)
 			(*score)--;
@@ -90,8 +90,23 @@ settle(struct hold *hold, int followed, uint64_t now_ms)
 		hold->current.ambiguous = 1;
 }
 
+/* The open cause was followed by its SYN (or a reused connection). */
+static void
+name_current(struct hold *hold, uint64_t now_ms)
+{
+	int *score = &hold->score[hold->current.kind];
+
+	if (!hold->current.named && *score < HOLD_SCORE_MAX)
+		(*score)++;
+	hold->current.named = 1;
+	hold->counts.named++;
+	/* Its SYN is out: a waiting cause may go now. */
+	if (hold->count > 0)
+		close_current(hold, now_ms);
+}
+
 /*
- * The open cause's wait is over when the first cause waiting behind it has
+ * The open cause's time is over when the first cause waiting behind it has
  * waited hold_ms (no packet is held longer), or when it is stale.  Alone,
  * it stays open: a SYN late (a forwarder forks for each TCP client first)
  * is still its own.
@@ -102,7 +117,7 @@ advance(struct hold *hold, uint64_t now_ms)
 	while (hold->open && (now_ms - hold->current.since_ms >= HOLD_STALE_MS ||
 	    (hold->count > 0 &&
 	    now_ms - hold->held[hold->head].since_ms >= hold->hold_ms)))
-		settle(hold, 0, now_ms);
+		close_current(hold, now_ms);
 }
 
 int
@@ -120,16 +135,23 @@ hold_cause(struct hold *hold, enum hold_kind kind, uint32_t id,
 		hold->score[kind] = 0;
 	if (hold->score[kind] < 0)
 		return 0;
+	/* The same client again: the open cause stands for both, and the
+	 * latest kind is the one its SYN follows (a forwarder's client
+	 * retries over TCP after the truncated answer). */
+	if (hold->open && hold->current.mark == mark) {
+		hold->current.kind = kind;
+		hold->current.question = *q;
+		return 0;
+	}
+	/* An open cause that had its SYN gives way at once. */
+	if (hold->open && hold->current.named)
+		close_current(hold, now_ms);
 	if (!hold->open) {
 		hold->current = (struct hold_cause){
-			.id = id, .mark = mark, .kind = kind, .syns = 1,
+			.id = id, .mark = mark, .kind = kind,
 			.since_ms = now_ms, .question = *q,
 		};
 		hold->open = 1;
-		return 0;
-	}
-	if (hold->current.mark == mark) {
-		hold->current.syns++;
 		return 0;
 	}
 	if (hold->count + hold->release_count >= HOLD_MAX) {
@@ -139,8 +161,8 @@ hold_cause(struct hold *hold, enum hold_kind kind, uint32_t id,
 	}
 	slot = &hold->held[(hold->head + hold->count) % HOLD_MAX];
 	*slot = (struct hold_cause){
-		.id = id, .mark = mark, .kind = kind, .syns = 1,
-		.since_ms = now_ms, .question = *q,
+		.id = id, .mark = mark, .kind = kind, .since_ms = now_ms,
+		.question = *q,
 	};
 	hold->count++;
 	hold->counts.held++;
@@ -150,28 +172,32 @@ hold_cause(struct hold *hold, enum hold_kind kind, uint32_t id,
 int
 hold_syn(struct hold *hold, uint64_t now_ms, uint32_t *mark)
 {
-	int named;
+	int ambiguous;
 
 	advance(hold, now_ms);
 	if (!hold->open)
 		return 0;
-	named = !hold->current.ambiguous;
+	ambiguous = hold->current.ambiguous;
 	*mark = hold->current.mark;
-	if (named)
-		hold->counts.named++;
-	if (--hold->current.syns == 0 || !named)
-		settle(hold, 1, now_ms);
-	return named;
+	/* The late SYN, or this cause's own: after it, SYNs are its own. */
+	hold->current.ambiguous = 0;
+	if (ambiguous) {
+		hold->current.named = 1;
+		if (hold->count > 0)
+			close_current(hold, now_ms);
+		return 0;
+	}
+	name_current(hold, now_ms);
+	return 1;
 }
 
 void
 hold_query(struct hold *hold, const struct dns_question *q, uint64_t now_ms)
 {
 	advance(hold, now_ms);
-	if (hold->open && same_question(&hold->current.question, q)) {
-		hold->counts.named++;
-		settle(hold, 1, now_ms);
-	}
+	if (hold->open && !hold->current.named && !hold->current.ambiguous &&
+	    same_question(&hold->current.question, q))
+		name_current(hold, now_ms);
 }
 
 int

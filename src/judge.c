@@ -587,6 +587,11 @@ judge_upstream_syn(struct judge *judge, const struct judge_packet *pkt,
 		result.reason = ATTRIB_TCP;
 		goto decided;
 	}
+	log_debug("SYN not named by the hold: open %d ambiguous %d kind %d "
+	    "age %llu ms, %zu held, scores %d %d", judge->hold.open,
+	    judge->hold.current.ambiguous, (int)judge->hold.current.kind,
+	    (unsigned long long)(now_ms - judge->hold.current.since_ms),
+	    judge->hold.count, judge->hold.score[0], judge->hold.score[1]);
 	/*
 	 * Not by server address: a resolver may retry at another address of
 	 * the server (IPv6 after IPv4), and one address's single mark among

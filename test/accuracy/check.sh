@@ -1,20 +1,31 @@
 #!/bin/bash
 # test/accuracy/check.sh: the accuracy scenario as `make check` runs it, on
-# unbound recursive, dnsmasq forwarding and BIND 9 recursive. It fails when
-# phase A (one client at a time, cold cache) marks less than 99.5 % of the
-# upstream packets correctly or any with another client's mark, and, for
-# dnsmasq and BIND (one upstream TCP connection per query), when phase B
-# (four clients at once) gives more than 0.1 % of the client-owned packets
-# another client's mark. unbound shares upstream TCP connections among
-# clients, and a connection carries its SYN's mark: its phase B is reported,
-# not enforced, like every phase B's share of correct marks (concurrent
-# truncated answers leave the TCP retries unmarked). doc/accuracy.md has
-# the whole table; `make accuracy` runs all six resolvers.
+# unbound recursive, dnsmasq forwarding and BIND 9 recursive, against the
+# targets of doc/accuracy.md: phase A (one client at a time, cold cache) at
+# least 99.5 % of the upstream packets marked correctly and none with
+# another client's mark; phase B (four clients at once) at least 99 % of
+# the client-owned packets correct and at most 0.1 % wrong.
+#
+# Phase B's TCP retries depend on scheduling: the resolver's SYN must follow
+# its cause within dnsmark's --syn-hold, and on a loaded machine one late
+# SYN leaves a connection's first two packets unmarked (never wrongly
+# marked). A resolver that misses phase B is measured once more, and fails
+# only when it misses again; both runs are printed. `make accuracy` runs all
+# six resolvers and reports without targets.
 dir=$(dirname "$0")
+targets="--min-correct-a 99.5 --max-wrong-a 0 --min-correct-b 99 --max-wrong-b 0.1"
 status=0
-bash "$dir/accuracy.sh" --resolver unbound-recursive \
-    --min-correct-a 99.5 --max-wrong-a 0 || status=$?
-[ "$status" -eq 0 ] || [ "$status" -eq 1 ] || exit "$status"
-bash "$dir/accuracy.sh" --resolver dnsmasq,bind \
-    --min-correct-a 99.5 --max-wrong-a 0 --max-wrong-b 0.1 || status=$?
+for resolver in unbound-recursive dnsmasq bind; do
+	# shellcheck disable=SC2086
+	bash "$dir/accuracy.sh" --resolver "$resolver" $targets
+	rc=$?
+	if [ "$rc" -eq 1 ]; then
+		echo "check.sh: $resolver missed a target; measuring it again"
+		# shellcheck disable=SC2086
+		bash "$dir/accuracy.sh" --resolver "$resolver" $targets
+		rc=$?
+	fi
+	[ "$rc" -eq 0 ] || status=$rc
+	[ "$status" -eq 0 ] || [ "$status" -eq 1 ] || exit "$status"
+done
 exit "$status"
