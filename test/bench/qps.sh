@@ -274,6 +274,12 @@ qps_program_start() {
 		mapfile -t qps_args < <(qps_mode_words "$qps_mode" 4)
 		set -- "$DNSMARK" --queue "$E2E_QUEUE" "${qps_args[@]}" "$@"
 	fi
+	# ip netns exec gives the program a /sys of its own, without the
+	# cgroup2 mount bpf mode attaches to: run it in this shell's mount
+	# namespace (nsenter execs, so the PID stays the program's).
+	if [ "$qps_mode" = bpf ]; then
+		set -- nsenter "--mount=/proc/$$/ns/mnt" -- "$@"
+	fi
 	e2e_spawn "$E2E_NS_GW" "$QPS_PROG_LOG" "$@"
 	QPS_PROG_PID=$E2E_LAST_PID
 	qps_n=0
