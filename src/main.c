@@ -422,9 +422,10 @@ main(int argc, char *argv[])
 	config.recent_ms = opts.recent_ms;
 	config.policy = opts.policy;
 	config.mask = opts.mask;
-	/* Only packets held on the queue can wait: copies and records went
-	 * on their way already (queue mode is the only one that holds). */
-	config.hold_ms = opts.mode == OPTIONS_MODE_QUEUE ? opts.syn_hold_ms : 0;
+	/* Only packets held on the queue can wait (judge_packet.can_defer):
+	 * observe mode's responses are copies, and bpf mode's client queries
+	 * records, which went on their way already. */
+	config.hold_ms = opts.syn_hold_ms;
 	if (getrandom(config.key, sizeof(config.key), 0) !=
 	    (ssize_t)sizeof(config.key))
 		fatal("getrandom: %s", strerror(errno));
