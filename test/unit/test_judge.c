@@ -1643,6 +1643,23 @@ response_for(struct bed *bed, uint32_t packet_id, uint16_t dns_id,
 }
 
 /*
+ * A judge holding SYN causes for 2 ms, and two clients (0x5, 0x6) whose big
+ * questions went upstream marked, ids 0x7777 and 0x7778.
+ */
+static void
+two_big_questions(struct bed *bed)
+{
+	bed_init(bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	hold_init(&bed->judge.hold, 2);
+	client_query(bed, CLIENT4, 0x1111, "big.example.com", 0x5, 0);
+	client_query(bed, CLIENT4_B, 0x2222, "big.example.org", 0x6, 0);
+	cr_assert_eq(upstream_query(bed, WAN4, 0x7777, "big.example.com", 0,
+	    1).mark, 0x5);
+	cr_assert_eq(upstream_query(bed, WAN4, 0x7778, "big.example.org", 0,
+	    1).mark, 0x6);
+}
+
+/*
  * Two clients' answers come back truncated at once: the second waits
  * until the SYN of the first has left, so each SYN is one client's.
  */
@@ -1652,14 +1669,7 @@ Test(judge, holds_concurrent_truncated_answers_one_at_a_time)
 	struct bed bed;
 	uint32_t id;
 
-	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
-	hold_init(&bed.judge.hold, 2);
-	client_query(&bed, CLIENT4, 0x1111, "big.example.com", 0x5, 0);
-	client_query(&bed, CLIENT4_B, 0x2222, "big.example.org", 0x6, 0);
-	cr_assert_eq(upstream_query(&bed, WAN4, 0x7777, "big.example.com", 0,
-	    1).mark, 0x5);
-	cr_assert_eq(upstream_query(&bed, WAN4, 0x7778, "big.example.org", 0,
-	    1).mark, 0x6);
+	two_big_questions(&bed);
 	v = response_for(&bed, 100, 0x7777, FLAGS_RESPONSE | DNS_FLAG_TC,
 	    "big.example.com", 2);
 	cr_assert_eq(v.defer, 0, "the first truncated answer passes");
@@ -1687,12 +1697,7 @@ Test(judge, never_defers_a_copy)
 	struct judge_verdict v;
 	struct bed bed;
 
-	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
-	hold_init(&bed.judge.hold, 2);
-	client_query(&bed, CLIENT4, 0x1111, "big.example.com", 0x5, 0);
-	client_query(&bed, CLIENT4_B, 0x2222, "big.example.org", 0x6, 0);
-	upstream_query(&bed, WAN4, 0x7777, "big.example.com", 0, 1);
-	upstream_query(&bed, WAN4, 0x7778, "big.example.org", 0, 1);
+	two_big_questions(&bed);
 	v = response_for(&bed, 0, 0x7777, FLAGS_RESPONSE | DNS_FLAG_TC,
 	    "big.example.com", 2);
 	cr_assert_eq(v.defer, 0);
