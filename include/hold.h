@@ -10,6 +10,9 @@
  * to the open cause alone, and so do further SYNs until another mark's
  * cause takes its place.  Without a cause waiting behind it, the open
  * cause stays open longer (HOLD_STALE_MS), for a SYN that comes late.
+ * When a cause's SYN is later than hold_ms while another waits, the next
+ * SYNs are nobody's for sure: they stay unmarked, never wrongly marked,
+ * until as many SYNs have come as causes were let through meanwhile.
  *
  * A kind of cause that turns out not to be followed by a SYN (a forwarder
  * relays truncated answers to its clients instead of retrying; a recursive
@@ -65,6 +68,14 @@ struct hold {
 	size_t head, count;
 	int score[HOLD_KINDS];	/* >= 0: this kind is followed by a SYN */
 	uint64_t negative_ms[HOLD_KINDS];	/* when the score fell below 0 */
+	/*
+	 * After a cause gave way without its SYN, that SYN may still come,
+	 * late: the causes let through since are in the same uncertainty.
+	 * owed counts the SYNs that may still come from them; until they
+	 * have come (or owed_until_ms), no SYN is named.
+	 */
+	unsigned int owed;
+	uint64_t owed_until_ms;
 	uint32_t release[HOLD_MAX];
 	size_t release_count;
 	struct hold_counts counts;
@@ -83,7 +94,8 @@ int hold_cause(struct hold *hold, enum hold_kind kind, uint32_t id,
 
 /*
  * An upstream SYN left.  Returns 1 with its mark in *mark when the open
- * cause names it, else 0.
+ * cause names it, -1 when it may be any of several causes' (no other
+ * evidence may name it then), else 0.
  */
 int hold_syn(struct hold *hold, uint64_t now_ms, uint32_t *mark);
 

@@ -2,12 +2,17 @@
  * One open cause at a time, the others of other marks waiting in a small
  * ring (hold.h).  The open cause owns the SYNs that come until another
  * mark's cause takes its place: at once when it has had its SYN, after
- * hold_ms of waiting when it has not (then the SYN it may still send makes
- * the next SYN nobody's for sure), and in any case after HOLD_STALE_MS.
+ * hold_ms of waiting when it has not, and in any case after HOLD_STALE_MS.
+ *
+ * A cause that gave way without its SYN may still send it, late, so from
+ * then on SYNs are counted, not named (owed), until every cause let through
+ * meanwhile may have had its SYN.
+ *
  * A kind's score counts whether its causes are followed by SYNs here: it
- * drops below zero when a cause of the kind is over without one, and a kind
- * below zero is neither opened nor held (its causes pass at once) until
- * HOLD_RETRY_MS later.
+ * drops when a cause of the kind goes stale without one, or when the same
+ * client's cause of another kind comes first (a forwarder's client retries
+ * over TCP after the truncated answer); a kind below zero is neither
+ * opened nor held (its causes pass at once) until HOLD_RETRY_MS later.
  */
 #include <string.h>
 
@@ -49,8 +54,26 @@ pop_held(struct hold *hold)
 	return cause;
 }
 
+static void
+score_down(struct hold *hold, enum hold_kind kind, uint64_t now_ms)
+{
+	if (hold->score[kind] > HOLD_SCORE_MIN)
+		hold->score[kind]--;
+	if (hold->score[kind] < 0)
+		hold->negative_ms[kind] = now_ms;
+}
+
+/* One more SYN may come that nobody can be sure of. */
+static void
+owe(struct hold *hold, uint64_t now_ms)
+{
+	hold->owed++;
+	hold->owed_until_ms = now_ms + HOLD_STALE_MS;
+}
+
 /* Lets the next held cause through and opens it; causes of a kind no
- * longer followed by SYNs are let through without opening. */
+ * longer followed by SYNs are let through without opening.  While SYNs
+ * are owed, the cause opened is one more whose SYN nobody can tell. */
 static void
 open_next(struct hold *hold, uint64_t now_ms)
 {
@@ -63,46 +86,43 @@ open_next(struct hold *hold, uint64_t now_ms)
 		hold->current = *next;
 		hold->current.since_ms = now_ms;
 		hold->open = 1;
+		if (hold->owed > 0) {
+			hold->current.ambiguous = 1;
+			owe(hold, now_ms);
+		}
 	}
 }
 
 /*
- * The open cause gives its place up.  Without a SYN of its own, its kind
- * scores down, and when it gives way to a waiting cause, its SYN may still
- * come, late: the cause opened next names nothing.
+ * The open cause gives its place up.  Stale without a SYN, its kind scores
+ * down; giving way to a waiting cause without a SYN, its SYN is owed.
  */
 static void
-close_current(struct hold *hold, uint64_t now_ms)
+close_current(struct hold *hold, int stale, uint64_t now_ms)
 {
-	int *score = &hold->score[hold->current.kind];
-	int gave_way = !hold->current.named && hold->count > 0;
-
 	if (!hold->current.named) {
 		hold->counts.expired++;
-		if (*score > HOLD_SCORE_MIN)
-			(*score)--;
-		if (*score < 0)
-			hold->negative_ms[hold->current.kind] = now_ms;
+		if (stale)
+			score_down(hold, hold->current.kind, now_ms);
+		else if (!hold->current.ambiguous)
+			owe(hold, now_ms);
 	}
 	hold->open = 0;
 	open_next(hold, now_ms);
-	if (gave_way && hold->open)
-		hold->current.ambiguous = 1;
 }
 
 /* The open cause was followed by its SYN (or a reused connection). */
 static void
 name_current(struct hold *hold, uint64_t now_ms)
 {
-	int *score = &hold->score[hold->current.kind];
-
-	if (!hold->current.named && *score < HOLD_SCORE_MAX)
-		(*score)++;
+	if (!hold->current.named &&
+	    hold->score[hold->current.kind] < HOLD_SCORE_MAX)
+		hold->score[hold->current.kind]++;
 	hold->current.named = 1;
 	hold->counts.named++;
 	/* Its SYN is out: a waiting cause may go now. */
 	if (hold->count > 0)
-		close_current(hold, now_ms);
+		close_current(hold, 0, now_ms);
 }
 
 /*
@@ -114,10 +134,17 @@ name_current(struct hold *hold, uint64_t now_ms)
 static void
 advance(struct hold *hold, uint64_t now_ms)
 {
-	while (hold->open && (now_ms - hold->current.since_ms >= HOLD_STALE_MS ||
-	    (hold->count > 0 &&
-	    now_ms - hold->held[hold->head].since_ms >= hold->hold_ms)))
-		close_current(hold, now_ms);
+	if (hold->owed > 0 && now_ms >= hold->owed_until_ms)
+		hold->owed = 0;
+	while (hold->open) {
+		if (now_ms - hold->current.since_ms >= HOLD_STALE_MS)
+			close_current(hold, 1, now_ms);
+		else if (hold->count > 0 &&
+		    now_ms - hold->held[hold->head].since_ms >= hold->hold_ms)
+			close_current(hold, 0, now_ms);
+		else
+			break;
+	}
 }
 
 int
@@ -133,30 +160,48 @@ hold_cause(struct hold *hold, enum hold_kind kind, uint32_t id,
 	if (hold->score[kind] < 0 &&
 	    now_ms - hold->negative_ms[kind] >= HOLD_RETRY_MS)
 		hold->score[kind] = 0;
-	if (hold->score[kind] < 0)
+	if (hold->score[kind] < 0) {
+		/* Believed not to cause a SYN, but another client's: an open
+		 * cause that had its SYN owns no further one. */
+		if (hold->open && hold->current.named &&
+		    hold->current.mark != mark)
+			close_current(hold, 0, now_ms);
 		return 0;
-	/* The same client again: the open cause stands for both, and the
-	 * latest kind is the one its SYN follows (a forwarder's client
-	 * retries over TCP after the truncated answer). */
+	}
+	/* The same client again: the open cause stands for both.  Before
+	 * its SYN, a cause of another kind means the first kind is not what
+	 * the SYN follows (a forwarder's client retries over TCP after the
+	 * truncated answer): that kind scores down, the cause takes this one. */
 	if (hold->open && hold->current.mark == mark) {
+		if (!hold->current.named && hold->current.kind != kind)
+			score_down(hold, hold->current.kind, now_ms);
 		hold->current.kind = kind;
 		hold->current.question = *q;
 		return 0;
 	}
 	/* An open cause that had its SYN gives way at once. */
 	if (hold->open && hold->current.named)
-		close_current(hold, now_ms);
+		close_current(hold, 0, now_ms);
 	if (!hold->open) {
 		hold->current = (struct hold_cause){
 			.id = id, .mark = mark, .kind = kind,
 			.since_ms = now_ms, .question = *q,
 		};
 		hold->open = 1;
+		if (hold->owed > 0) {
+			hold->current.ambiguous = 1;
+			owe(hold, now_ms);
+		}
 		return 0;
 	}
 	if (hold->count + hold->release_count >= HOLD_MAX) {
+		/* Both may send a SYN now: neither is named. */
 		hold->counts.overflow++;
-		hold->current.ambiguous = 1;
+		if (!hold->current.ambiguous) {
+			hold->current.ambiguous = 1;
+			owe(hold, now_ms);
+		}
+		owe(hold, now_ms);
 		return 0;
 	}
 	slot = &hold->held[(hold->head + hold->count) % HOLD_MAX];
@@ -172,21 +217,21 @@ hold_cause(struct hold *hold, enum hold_kind kind, uint32_t id,
 int
 hold_syn(struct hold *hold, uint64_t now_ms, uint32_t *mark)
 {
-	int ambiguous;
-
 	advance(hold, now_ms);
+	if (hold->owed > 0) {
+		/* One of the causes in doubt had its SYN: which, nobody
+		 * knows.  The open one may be done, so a waiting one goes. */
+		hold->owed--;
+		if (hold->open) {
+			hold->current.named = 1;
+			if (hold->count > 0)
+				close_current(hold, 0, now_ms);
+		}
+		return -1;
+	}
 	if (!hold->open)
 		return 0;
-	ambiguous = hold->current.ambiguous;
 	*mark = hold->current.mark;
-	/* The late SYN, or this cause's own: after it, SYNs are its own. */
-	hold->current.ambiguous = 0;
-	if (ambiguous) {
-		hold->current.named = 1;
-		if (hold->count > 0)
-			close_current(hold, now_ms);
-		return 0;
-	}
 	name_current(hold, now_ms);
 	return 1;
 }

@@ -582,10 +582,18 @@ judge_upstream_syn(struct judge *judge, const struct judge_packet *pkt,
 	 * over. */
 	flows_forget(judge->flows, &info->src, &info->dst);
 	/* The one truncated answer or TCP retry let through names it. */
-	if (hold_syn(&judge->hold, now_ms, &result.mark)) {
+	switch (hold_syn(&judge->hold, now_ms, &result.mark)) {
+	case 1:
 		result.marked = 1;
 		result.reason = ATTRIB_TCP;
 		goto decided;
+	case -1:
+		/* Several causes' SYNs in doubt: weaker evidence would only
+		 * guess among them. */
+		result = (struct attrib_result){ .reason = ATTRIB_CONFLICT_UNMARKED };
+		goto decided;
+	default:
+		break;
 	}
 	log_debug("SYN not named by the hold: open %d ambiguous %d kind %d "
 	    "age %llu ms, %zu held, scores %d %d", judge->hold.open,

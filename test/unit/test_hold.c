@@ -84,7 +84,7 @@ Test(hold, same_mark_causes_pass_together)
 	cr_assert_eq(hold_syn(&hold, HOLD_STALE_MS, &mark), 0);
 }
 
-Test(hold, a_wait_ends_after_hold_ms)
+Test(hold, a_wait_ends_after_hold_ms_and_the_syns_in_doubt_are_nobodys)
 {
 	struct hold hold;
 	struct dns_question a = q_named("a"), b = q_named("b");
@@ -98,16 +98,18 @@ Test(hold, a_wait_ends_after_hold_ms)
 	cr_assert_eq(hold_next_release(&hold, 52, &id), 1);
 	cr_assert_eq(id, 2);
 	cr_assert_eq(hold.counts.expired, 1);
-	/* The truncated kind now counts as not followed by SYNs: it is open
-	 * no longer, and its causes pass. */
-	cr_assert_eq(hold_syn(&hold, 52, &mark), 0);
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 3, 3, &a, 53), 0);
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 4, 4, &b, 53), 0,
-	    "a kind no SYN follows is not held");
-	cr_assert_eq(hold_deadline(&hold), 0);
+	/* Two SYNs may come, the first cause's late one and the second's,
+	 * in either order: neither is named. */
+	cr_assert_eq(hold_syn(&hold, 53, &mark), -1);
+	cr_assert_eq(hold_syn(&hold, 54, &mark), -1);
+	/* Both came: the next cause names its SYN again. */
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 3, 3, &a, 60), 0);
+	cr_assert(hold_syn(&hold, 60, &mark) && mark == 3);
+	cr_assert_eq(hold.score[HOLD_TRUNCATED], 1,
+	    "a late SYN is no sign that the kind has none");
 }
 
-Test(hold, a_kind_not_followed_by_syns_is_tried_again_later)
+Test(hold, the_syns_in_doubt_are_forgotten_when_stale)
 {
 	struct hold hold;
 	struct dns_question a = q_named("a"), b = q_named("b");
@@ -116,16 +118,35 @@ Test(hold, a_kind_not_followed_by_syns_is_tried_again_later)
 	hold_init(&hold, 2);
 	hold_cause(&hold, HOLD_TRUNCATED, 1, 1, &a, 0);
 	hold_cause(&hold, HOLD_TRUNCATED, 2, 2, &b, 0);
-	while (hold_next_release(&hold, 10, &id))
+	while (hold_next_release(&hold, 2, &id))
 		;
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 3, 3, &a, 20), 0);
-	cr_assert_eq(hold_syn(&hold, 21, &mark), 0, "not named: not held");
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 4, 4, &b, 21), 0);
+	cr_assert_eq(hold_syn(&hold, 3, &mark), -1);
+	/* The other SYN never came. */
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 3, 3, &a,
+	    2 + HOLD_STALE_MS), 0);
+	cr_assert(hold_syn(&hold, 2 + HOLD_STALE_MS, &mark) && mark == 3);
+}
+
+Test(hold, a_kind_not_followed_by_syns_is_tried_again_later)
+{
+	struct hold hold;
+	struct dns_question a = q_named("a"), b = q_named("b");
+	uint32_t id, mark;
+	uint64_t t = HOLD_STALE_MS;
+
+	hold_init(&hold, 2);
+	hold_cause(&hold, HOLD_TRUNCATED, 1, 1, &a, 0);
+	cr_assert_eq(hold_next_release(&hold, t, &id), 0);
+	cr_assert_eq(hold.score[HOLD_TRUNCATED], -1, "stale without a SYN");
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 3, 3, &a, t), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 4, 4, &b, t), 0,
+	    "a kind no SYN follows is not held");
+	cr_assert_eq(hold_syn(&hold, t + 1, &mark), 0, "not named: not held");
 	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 5, 4, &b,
-	    10 + HOLD_RETRY_MS), 0);
+	    t + HOLD_RETRY_MS), 0);
 	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 6, 5, &b,
-	    10 + HOLD_RETRY_MS), 1, "the kind is held again");
-	cr_assert(hold_syn(&hold, 10 + HOLD_RETRY_MS, &mark) && mark == 4);
+	    t + HOLD_RETRY_MS), 1, "the kind is held again");
+	cr_assert(hold_syn(&hold, t + HOLD_RETRY_MS, &mark) && mark == 4);
 }
 
 Test(hold, kinds_learn_apart)
@@ -185,7 +206,7 @@ Test(hold, full_hold_passes_and_names_nobody)
 	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 99, 99, &a, 0), 0,
 	    "beyond HOLD_MAX a cause passes at once");
 	cr_assert_eq(hold.counts.overflow, 1);
-	cr_assert_eq(hold_syn(&hold, 0, &mark), 0,
+	cr_assert_eq(hold_syn(&hold, 0, &mark), -1,
 	    "two marks passed together: the SYN is nobody's for sure");
 	/* The rest still take turns, and every id comes back once. */
 	for (uint32_t k = 0; k < 2 * HOLD_MAX; k++) {
@@ -258,9 +279,40 @@ Test(hold, an_open_cause_gives_way_after_hold_ms_and_names_nothing_then)
 	cr_assert_eq(hold_next_release(&hold, 12, &id), 1);
 	cr_assert_eq(id, 2);
 	cr_assert_eq(hold.counts.expired, 1);
-	/* The first cause's SYN may still come: the next SYN is nobody's
-	 * for sure, and after it the hold names again. */
-	cr_assert_eq(hold_syn(&hold, 13, &mark), 0);
+	cr_assert_eq(hold_syn(&hold, 13, &mark), -1);
+	cr_assert_eq(hold_syn(&hold, 13, &mark), -1);
 	hold_cause(&hold, HOLD_TCP_CLIENT, 3, 6, &a, 14);
 	cr_assert(hold_syn(&hold, 14, &mark) && mark == 6);
+}
+
+Test(hold, the_same_client_by_another_kind_first_scores_the_kind_down)
+{
+	struct hold hold;
+	struct dns_question a = q_named("a");
+	uint32_t mark;
+
+	/* dnsmasq: the truncated answer goes to the client, whose TCP retry
+	 * is what the SYN follows. */
+	hold_init(&hold, 2);
+	hold_cause(&hold, HOLD_TRUNCATED, 1, 7, &a, 0);
+	hold_cause(&hold, HOLD_TCP_CLIENT, 2, 7, &a, 1);
+	cr_assert(hold_syn(&hold, 2, &mark) && mark == 7);
+	cr_assert_eq(hold.score[HOLD_TRUNCATED], -1);
+	cr_assert_eq(hold.score[HOLD_TCP_CLIENT], 1);
+}
+
+Test(hold, another_clients_unheld_cause_ends_a_named_causes_ownership)
+{
+	struct hold hold;
+	struct dns_question a = q_named("a"), b = q_named("b");
+	uint32_t mark;
+
+	hold_init(&hold, 2);
+	hold.score[HOLD_TRUNCATED] = -1;
+	hold.negative_ms[HOLD_TRUNCATED] = 0;
+	hold_cause(&hold, HOLD_TCP_CLIENT, 1, 7, &a, 0);
+	cr_assert(hold_syn(&hold, 1, &mark) && mark == 7);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 2, 8, &b, 2), 0);
+	cr_assert_eq(hold_syn(&hold, 3, &mark), 0,
+	    "a later SYN may be the other client's: not 7's any more");
 }
