@@ -172,14 +172,17 @@ hold_cause(struct hold *hold, enum hold_kind kind, uint32_t id,
 	 * its SYN, a cause of another kind means the first kind is not what
 	 * the SYN follows (a forwarder's client retries over TCP after the
 	 * truncated answer): that kind scores down, the cause takes this one. */
-	if (hold->open && hold->current.mark == mark) {
+	if (hold->open && hold->current.mark == mark &&
+	    (!hold->current.named || hold->current.kind == kind)) {
 		if (!hold->current.named && hold->current.kind != kind)
 			score_down(hold, hold->current.kind, now_ms);
 		hold->current.kind = kind;
 		hold->current.question = *q;
 		return 0;
 	}
-	/* An open cause that had its SYN gives way at once. */
+	/* An open cause that had its SYN gives way at once (to the same
+	 * client's cause of another kind too: whether that one is followed
+	 * by a SYN of its own is for its kind's score to learn). */
 	if (hold->open && hold->current.named)
 		close_current(hold, 0, now_ms);
 	if (!hold->open) {

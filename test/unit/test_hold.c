@@ -316,3 +316,24 @@ Test(hold, another_clients_unheld_cause_ends_a_named_causes_ownership)
 	cr_assert_eq(hold_syn(&hold, 3, &mark), 0,
 	    "a later SYN may be the other client's: not 7's any more");
 }
+
+Test(hold, a_kind_answered_from_the_cache_scores_down_after_a_named_cause)
+{
+	struct hold hold;
+	struct dns_question a = q_named("a");
+	uint32_t mark;
+
+	/* A recursive resolver: its truncated answer's SYN comes, then the
+	 * client's own TCP retry, answered from the cache, has none. */
+	hold_init(&hold, 2);
+	hold_cause(&hold, HOLD_TRUNCATED, 1, 7, &a, 0);
+	cr_assert(hold_syn(&hold, 0, &mark) && mark == 7);
+	hold_cause(&hold, HOLD_TCP_CLIENT, 2, 7, &a, 1);
+	cr_assert_eq(hold.score[HOLD_TRUNCATED], 1);
+	hold_syn(&hold, 1 + HOLD_STALE_MS, &mark);
+	cr_assert_eq(hold.score[HOLD_TCP_CLIENT], -1);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 8, &a,
+	    2 + HOLD_STALE_MS), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 4, 9, &a,
+	    2 + HOLD_STALE_MS), 0, "TCP clients pass without waiting now");
+}
