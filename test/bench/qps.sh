@@ -719,6 +719,7 @@ qps_report() {
 	function label(c,    m) {
 		m = c; sub(/^[a-z]*-/, "", m)
 		if (c == "none") return "no rules"
+		if (c == "user") return "user\047s marking rules only"
 		if (c ~ /^null-/) return m ": rules + null program"
 		if (c ~ /^dnsmark-/) return m ": rules + dnsmark"
 		if (c == "conntrack") return "dnsmasq --conntrack"
@@ -827,9 +828,11 @@ qps_conditions_print
 qps_t0=$(date +%s)
 qps_times=
 
-# The conditions of the dnsperf benchmarks: no rules, and each built
-# mode's null program (where built) and dnsmark.
-qps_conds=none
+# The conditions of the dnsperf benchmarks: no rules, the user's marking
+# rules alone (connection tracking and CONNMARK, what every mode needs
+# before dnsmark adds anything), and each built mode's null program (where
+# built) and dnsmark.
+qps_conds="none user"
 for qps_m in $QPS_BUILT; do
 	[ "${QPS_NULL_STATUS[$qps_m]}" = built ] && qps_conds="$qps_conds null-$qps_m"
 	qps_conds="$qps_conds dnsmark-$qps_m"
