@@ -140,7 +140,8 @@ judge_memory(const struct judge *judge)
 	    sizeof(*judge->flows);
 }
 
-/* The hold counts for itself; the metrics show its counts. */
+/* The hold counts for itself; its counts are copied into the stats after
+ * every packet (judge_packet()) and every release. */
 static void
 sync_hold_counts(struct judge *judge)
 {
@@ -403,14 +404,10 @@ static int
 judge_tcp_client(struct judge *judge, const struct judge_packet *pkt,
     const struct dns_question *q, uint64_t now_ms)
 {
-	int held;
-
 	if (!pkt->can_defer)
 		return 0;	/* a copy: it went on its way already */
-	held = hold_cause(&judge->hold, HOLD_TCP_CLIENT, pkt->id,
+	return hold_cause(&judge->hold, HOLD_TCP_CLIENT, pkt->id,
 	    pkt->has_ct_mark ? pkt->ct_mark : pkt->mark, q, now_ms);
-	sync_hold_counts(judge);
-	return held;
 }
 
 /*
@@ -518,6 +515,23 @@ apply(struct judge *judge, const struct judge_packet *pkt,
 	return verdict;
 }
 
+/*
+ * Remembers a marked upstream query, to learn from its response: the
+ * server's address with the resolver's port, as the answer must show.
+ */
+static void
+remember_inflight(struct judge *judge, const struct packet_info *info,
+    const struct dns_question *q, uint32_t mark, uint64_t now_ms)
+{
+	struct pending_client client = {
+		.addr = info->dst, .id = q->id, .mark = mark,
+	};
+
+	client.addr.port = info->src.port;
+	if (pending_add(judge->inflight, q, &client, now_ms))
+		count_eviction(judge);
+}
+
 static struct judge_verdict
 judge_upstream_query(struct judge *judge, const struct judge_packet *pkt,
     const struct packet_info *info, const struct dns_question *q,
@@ -531,7 +545,6 @@ judge_upstream_query(struct judge *judge, const struct judge_packet *pkt,
 	stats_inc(judge->stats, STATS_UPSTREAM_QUERIES);
 	if (info->protocol == IPPROTO_TCP) {
 		hold_query(&judge->hold, q, now_ms);
-		sync_hold_counts(judge);
 		/*
 		 * The shipped rules queue a TCP query only when its connection
 		 * has no mark (a marked one keeps its SYN's): a new mark now
@@ -545,17 +558,8 @@ judge_upstream_query(struct judge *judge, const struct judge_packet *pkt,
 	} else {
 		verdict = apply(judge, pkt, &result);
 	}
-	if (result.marked) {
-		/* Remember it, to learn from its response: the server's
-		 * address with the resolver's port, as the answer must show. */
-		struct pending_client client = {
-			.addr = info->dst, .id = q->id, .mark = result.mark,
-		};
-
-		client.addr.port = info->src.port;
-		if (pending_add(judge->inflight, q, &client, now_ms))
-			count_eviction(judge);
-	}
+	if (result.marked)
+		remember_inflight(judge, info, q, result.mark, now_ms);
 	log_question("upstream", info, q, verdict.set_mark ? verdict.mark :
 	    pkt->mark, attrib_reason_name(result.reason));
 	return verdict;
@@ -615,7 +619,6 @@ judge_upstream_syn(struct judge *judge, const struct judge_packet *pkt,
 		goto decided;
 	result = single_mark(judge, now_ms);
 decided:
-	sync_hold_counts(judge);
 	stats_inc(judge->stats, STATS_UPSTREAM_SYN);
 	verdict = apply(judge, pkt, &result);
 	if (log_enabled(LOG_LEVEL_DEBUG))
@@ -717,16 +720,9 @@ judge_upstream_segment(struct judge *judge, const struct judge_packet *pkt,
 		stats_inc(judge->stats, STATS_UPSTREAM_QUERIES);
 		verdict = apply(judge, pkt, &result);
 		if (result.marked) {
-			struct pending_client client = {
-				.addr = info->dst, .id = q.id,
-				.mark = result.mark,
-			};
-
 			flows_set(judge->flows, &info->src, &info->dst,
 			    result.mark, now_ms);
-			client.addr.port = info->src.port;
-			if (pending_add(judge->inflight, &q, &client, now_ms))
-				count_eviction(judge);
+			remember_inflight(judge, info, &q, result.mark, now_ms);
 			stats_inc(judge->stats, STATS_SEGMENTS_MARKED);
 		} else {
 			flows_forget(judge->flows, &info->src, &info->dst);
@@ -743,8 +739,9 @@ judge_upstream_segment(struct judge *judge, const struct judge_packet *pkt,
 	return verdict;
 }
 
-struct judge_verdict
-judge_packet(struct judge *judge, const struct judge_packet *pkt,
+/* judge_packet() but for the hold's counts. */
+static struct judge_verdict
+judge_one(struct judge *judge, const struct judge_packet *pkt,
     uint64_t now_ms)
 {
 	struct judge_verdict verdict = { 0 };
@@ -776,9 +773,7 @@ judge_packet(struct judge *judge, const struct judge_packet *pkt,
 			stats_inc(judge->stats, STATS_IGNORED_HOOK);
 			return verdict;
 		}
-		verdict = judge_upstream_segment(judge, pkt, &info, now_ms);
-		sync_hold_counts(judge);
-		return verdict;
+		return judge_upstream_segment(judge, pkt, &info, now_ms);
 	}
 	if (pkt->hook == JUDGE_HOOK_LOCAL_OUT && info.protocol == IPPROTO_TCP &&
 	    (info.tcp_flags & (PACKET_TCP_SYN | PACKET_TCP_ACK)) ==
@@ -801,10 +796,8 @@ judge_packet(struct judge *judge, const struct judge_packet *pkt,
 		return verdict;
 	}
 	if (pkt->hook == JUDGE_HOOK_LOCAL_IN && dns_is_response(&q)) {
-		verdict = judge_upstream_response(judge, pkt, &info, &q, msg,
+		return judge_upstream_response(judge, pkt, &info, &q, msg,
 		    msg_len, partial, now_ms);
-		sync_hold_counts(judge);
-		return verdict;
 	}
 	/* A query is judged only whole: the question alone is not enough to
 	 * know that a client really sent it. */
@@ -846,4 +839,14 @@ judge_client_message(struct judge *judge, const struct packet_info *info,
 		return;
 	}
 	judge_client_query(judge, &pkt, info, &q, now_ms);
+}
+
+struct judge_verdict
+judge_packet(struct judge *judge, const struct judge_packet *pkt,
+    uint64_t now_ms)
+{
+	struct judge_verdict verdict = judge_one(judge, pkt, now_ms);
+
+	sync_hold_counts(judge);
+	return verdict;
 }
