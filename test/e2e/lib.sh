@@ -289,14 +289,23 @@ e2e_observe_rules() {
 	printf 'table inet e2e_observe {\n\tchain postrouting {\n'
 	printf '\t\ttype filter hook postrouting priority 300; policy accept;\n'
 	printf '\t\toifname "gwu0" meta l4proto { tcp, udp } th dport 53 jump log_by_mark\n'
-	printf '\t}\n\tchain log_by_mark {\n'
+	printf '\t}\n'
+	e2e_log_by_mark_chain log_by_mark
+	printf '}\n'
+}
+
+# e2e_log_by_mark_chain NAME: an nftables chain NAME that copies a packet to
+# the NFLOG group of its packet mark (E2E_NFLOG_GROUPS: 100 + mark, 109 for
+# any other), the groups e2e_capture_start reads.
+e2e_log_by_mark_chain() {
+	printf '\tchain %s {\n' "$1"
 	for e2e_g in $E2E_NFLOG_GROUPS; do
 		[ "$e2e_g" = 109 ] && continue
 		printf '\t\tmeta mark %d log group %d queue-threshold 1 return\n' \
 		    $((e2e_g - 100)) "$e2e_g"
 	done
 	printf '\t\tlog group 109 queue-threshold 1\n'
-	printf '\t}\n}\n'
+	printf '\t}\n'
 }
 
 # e2e_gw_rules: the user's marking rules, then the shipped rules exactly as

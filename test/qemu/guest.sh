@@ -85,16 +85,10 @@ qemu_observe_rules() {
 	printf '\t\ttype filter hook postrouting priority mangle + 10; policy accept;\n'
 	printf '\t\toifname "gwu0" meta l4proto { tcp, udp } th dport 53 jump upstream\n'
 	printf '\t}\n'
-	printf '\tchain upstream {\n'
-	# queue-threshold 1: no kernel batching, so that the last copies reach
-	# tcpdump before it stops.
-	for g in $E2E_NFLOG_GROUPS; do
-		[ "$g" = 109 ] && continue
-		printf '\t\tmeta mark %d log group %d queue-threshold 1 return\n' \
-		    $((g - 100)) "$g"
-	done
-	printf '\t\tlog group 109 queue-threshold 1\n'
-	printf '\t}\n}\n'
+	# queue-threshold 1 (in the chain): no kernel batching, so that the
+	# last copies reach tcpdump before it stops.
+	e2e_log_by_mark_chain upstream
+	printf '}\n'
 }
 
 # qemu_counter NAME: packets counted by a named counter of table observe
