@@ -1,10 +1,14 @@
 /*
  * The control byte in front of every fuzz_packet input: which hooks the
  * packet is fed on, which mark it carries, and how far the clock moves
- * first.  Shared by the target and the program that writes its seeds.
+ * first.  Shared by the target and the program that writes its seeds; and
+ * the targets' shared checks.
  */
 #ifndef DNSMARK_FUZZ_H
 #define DNSMARK_FUZZ_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 /*
  * Bits 0-2: the plan.  The answer is built from the packet: addresses and
@@ -31,5 +35,20 @@
 /* Bits 6-7: how far the clock moves before the packet, an index. */
 #define FUZZ_TIME(index) ((index) << 6)
 #define FUZZ_TIME_INDEX(control) (((control) >> 6) & 3)
+
+/* The targets' check of a wire name: labels of 1 to 63 octets, the root
+ * label last, nothing after it. */
+static inline int
+fuzz_name_well_formed(const uint8_t *name, size_t len)
+{
+	size_t pos = 0;
+
+	while (pos < len && name[pos] != 0) {
+		if (name[pos] > 63)
+			return 0;
+		pos += 1 + (size_t)name[pos];
+	}
+	return pos == len - 1;
+}
 
 #endif

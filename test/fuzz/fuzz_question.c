@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "dns.h"
+#include "fuzz.h"
 
 static void
 check(int holds, const char *what)
@@ -27,20 +28,6 @@ read16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-/* A wire name: labels of 1 to 63 octets, the root label last. */
-static int
-name_well_formed(const uint8_t *name, size_t len)
-{
-	size_t pos = 0;
-
-	while (pos < len && name[pos] != 0) {
-		if (name[pos] > 63)
-			return 0;
-		pos += 1 + (size_t)name[pos];
-	}
-	return pos == len - 1;
-}
-
 static void
 check_question(const uint8_t *msg, size_t len, const struct dns_question *q)
 {
@@ -49,7 +36,7 @@ check_question(const uint8_t *msg, size_t len, const struct dns_question *q)
 
 	check(name_len >= 1 && name_len <= DNS_NAME_MAX, "name length");
 	check(DNS_HEADER_LEN + name_len + 4 <= len, "question inside message");
-	check(name_well_formed(q->name, name_len), "name well formed");
+	check(fuzz_name_well_formed(q->name, name_len), "name well formed");
 	for (size_t i = 0; i < name_len; i++) {
 		check(!isupper(q->name[i]), "name lower case");
 		check(q->name[i] == tolower(msg[DNS_HEADER_LEN + i]),

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "response.h"
+#include "fuzz.h"
 
 static struct response_facts whole, partial;
 
@@ -22,19 +23,6 @@ check(int holds, const char *what)
 		fprintf(stderr, "fuzz_response: invariant broken: %s\n", what);
 		abort();
 	}
-}
-
-static int
-name_well_formed(const uint8_t *name, size_t len)
-{
-	size_t pos = 0;
-
-	while (pos < len && name[pos] != 0) {
-		if (name[pos] > 63)
-			return 0;
-		pos += 1 + (size_t)name[pos];
-	}
-	return pos == len - 1;
 }
 
 static void
@@ -58,7 +46,7 @@ check_facts(enum response_status status, const struct response_facts *facts)
 		check(n->kind == RESPONSE_CNAME_TARGET ||
 		    n->kind == RESPONSE_NS_NAME, "name kind");
 		check(n->len >= 1 && n->len <= DNS_NAME_MAX, "name length");
-		check(name_well_formed(n->name, n->len), "name well formed");
+		check(fuzz_name_well_formed(n->name, n->len), "name well formed");
 		for (unsigned int j = 0; j < n->len; j++)
 			check(!isupper(n->name[j]), "name lower case");
 	}
