@@ -17,14 +17,12 @@
 #define BPFRECORD_MSG_MAX 272
 /* Port of the client queries the program records. */
 #define BPFRECORD_DNS_PORT 53
-/* Whole DNS messages read from one TCP segment, at most. */
-#define BPFRECORD_MAX_PIPELINED 16
 
 struct bpfrecord {
 	__u64 time_ns;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u32 mark;		/* the packet mark at delivery to the socket */
 	__u8 family;		/* 4 or 6 */
-	__u8 protocol;		/* IPPROTO_UDP or IPPROTO_TCP */
+	__u8 protocol;		/* IPPROTO_UDP: TCP queries stay on the queue */
 	__u16 src_port;		/* host byte order */
 	__u16 dst_port;
 	__u16 msg_len;		/* the whole DNS message's length */

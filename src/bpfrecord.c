@@ -28,8 +28,7 @@ bpfrecord_decode(const void *data, size_t size,
 	} else {
 		return -EINVAL;
 	}
-	if ((record->protocol != IPPROTO_UDP &&
-	    record->protocol != IPPROTO_TCP) ||
+	if (record->protocol != IPPROTO_UDP ||
 	    record->copy_len > BPFRECORD_MSG_MAX ||
 	    record->copy_len > record->msg_len)
 		return -EINVAL;

@@ -1,11 +1,12 @@
 /*
  * The packet walk of bpf mode's BPF program: from an IPv4 or IPv6 packet
- * delivered to the resolver, down to each whole DNS message a client sent
- * to port 53 (one per UDP datagram, up to BPFRECORD_MAX_PIPELINED per TCP
- * segment, each after its two-byte length).  Written for the verifier
- * (fixed-size reads, bounded loops, no pointers into the packet) and
- * compiled twice: into the BPF program, and into a unit test that feeds it
- * packets.  The includer defines
+ * delivered to the resolver, down to the DNS message of each UDP datagram a
+ * client sent to port 53.  Client queries over TCP are not read here: the
+ * rules hold them on the queue, where dnsmark can let concurrent TCP
+ * retries through one at a time (a SYN upstream carries no question).
+ * Written for the verifier (fixed-size reads, bounded loops, no pointers
+ * into the packet) and compiled twice: into the BPF program, and into a
+ * unit test that feeds it packets.  The includer defines
  *   BPFPARSE_LOAD(ctx, offset, to, len)  copy len bytes at offset, 0 or < 0
  *   BPFPARSE_EMIT(ctx, flow, offset, len)  one whole message found
  * It decides nothing about DNS beyond a header's length: dnsmark parses the
@@ -25,11 +26,9 @@
 #define BPFPARSE_IPV4_HEADER 20
 #define BPFPARSE_IPV6_HEADER 40
 #define BPFPARSE_UDP_HEADER 8
-#define BPFPARSE_TCP_HEADER 20
 #define BPFPARSE_DNS_HEADER 12
 #define BPFPARSE_IPV6_MAX_EXTENSIONS 8
 #define BPFPARSE_PROTO_HOPOPTS 0
-#define BPFPARSE_PROTO_TCP 6
 #define BPFPARSE_PROTO_UDP 17
 #define BPFPARSE_PROTO_ROUTING 43
 #define BPFPARSE_PROTO_DSTOPTS 60
@@ -61,7 +60,7 @@ bpfparse_copy_addr(__u8 *to, const __u8 *from, int len)
  * Reads the IP header of the packet of len bytes into *flow and finds the
  * IPv6 extension headers' end.  Returns the transport header's offset and
  * sets *next (the transport protocol) and *total (the IP packet's length),
- * or returns 0 for a packet that is no whole UDP or TCP datagram.
+ * or returns 0 for a packet that is no whole datagram.
  */
 static __always_inline __u32
 bpfparse_ip(void *ctx, __u32 len, struct bpfparse_flow *flow, __u8 *next,
@@ -120,82 +119,46 @@ bpfparse_ip(void *ctx, __u32 len, struct bpfparse_flow *flow, __u8 *next,
 
 /*
  * Decodes the headers of the IP packet of len bytes into *flow.  Returns 1
- * and the transport payload [*off, *end) for a UDP datagram or TCP segment
- * to BPFRECORD_DNS_PORT, else 0.
+ * and the UDP payload [*off, *end) for a datagram to BPFRECORD_DNS_PORT,
+ * else 0 (TCP included).
  */
 static __always_inline int
 bpfparse_headers(void *ctx, __u32 len, struct bpfparse_flow *flow, __u32 *off,
     __u32 *end)
 {
-	__u8 l4[BPFPARSE_TCP_HEADER];
+	__u8 l4[BPFPARSE_UDP_HEADER];
 	__u32 offset, total = 0, header;
 	__u8 next = 0;
 
 	offset = bpfparse_ip(ctx, len, flow, &next, &total);
-	if (offset == 0 || offset > total)
+	if (offset == 0 || offset > total || next != BPFPARSE_PROTO_UDP)
 		return 0;
 	flow->protocol = next;
-	if (next == BPFPARSE_PROTO_UDP) {
-		if (offset + BPFPARSE_UDP_HEADER > total ||
-		    BPFPARSE_LOAD(ctx, offset, l4, BPFPARSE_UDP_HEADER) < 0)
-			return 0;
-		header = bpfparse_read16(l4 + 4);
-		if (header < BPFPARSE_UDP_HEADER || offset + header > total)
-			return 0;
-		*off = offset + BPFPARSE_UDP_HEADER;
-		*end = offset + header;
-	} else if (next == BPFPARSE_PROTO_TCP) {
-		if (offset + BPFPARSE_TCP_HEADER > total ||
-		    BPFPARSE_LOAD(ctx, offset, l4, BPFPARSE_TCP_HEADER) < 0)
-			return 0;
-		header = (__u32)(l4[12] >> 4) * 4;
-		if (header < BPFPARSE_TCP_HEADER || offset + header > total)
-			return 0;
-		*off = offset + header;
-		*end = total;
-	} else {
+	if (offset + BPFPARSE_UDP_HEADER > total ||
+	    BPFPARSE_LOAD(ctx, offset, l4, BPFPARSE_UDP_HEADER) < 0)
 		return 0;
-	}
+	header = bpfparse_read16(l4 + 4);
+	if (header < BPFPARSE_UDP_HEADER || offset + header > total)
+		return 0;
+	*off = offset + BPFPARSE_UDP_HEADER;
+	*end = offset + header;
 	flow->src_port = bpfparse_read16(l4);
 	flow->dst_port = bpfparse_read16(l4 + 2);
 	return flow->dst_port == BPFRECORD_DNS_PORT;
 }
 
 /*
- * Emits each whole DNS message of the payload [off, end) of flow: a UDP
- * datagram's payload, or the messages of a TCP segment that it holds
- * entirely (the rest of a segment, and a message shorter than a DNS
- * header, end the walk).  Returns how many it emitted.
+ * Emits the DNS message of the UDP payload [off, end) of flow, when it is
+ * at least a DNS header long.  Returns how many it emitted (0 or 1).
  */
 static __always_inline int
 bpfparse_messages(void *ctx, const struct bpfparse_flow *flow, __u32 off,
     __u32 end)
 {
-	int emitted = 0;
-
-	if (off > end)
+	if (off > end || end - off < BPFPARSE_DNS_HEADER)
 		return 0;
-	if (flow->protocol == BPFPARSE_PROTO_UDP) {
-		if (end - off < BPFPARSE_DNS_HEADER)
-			return 0;
-		BPFPARSE_EMIT(ctx, flow, off, end - off);
-		return 1;
-	}
-	for (int i = 0; i < BPFRECORD_MAX_PIPELINED; i++) {
-		__u8 prefix[2];
-		__u32 len;
-
-		if (off > end || end - off < 2 + BPFPARSE_DNS_HEADER ||
-		    BPFPARSE_LOAD(ctx, off, prefix, 2) < 0)
-			break;
-		len = bpfparse_read16(prefix);
-		if (len < BPFPARSE_DNS_HEADER || len > end - off - 2)
-			break;
-		BPFPARSE_EMIT(ctx, flow, off + 2, len);
-		emitted++;
-		off += 2 + len;
-	}
-	return emitted;
+	BPFPARSE_EMIT(ctx, flow, off, end - off);
+	return 1;
 }
 
 /*
@@ -220,8 +183,8 @@ bpfparse_fill(struct bpfrecord *record, const struct bpfparse_flow *flow,
 }
 
 /*
- * The whole walk: emits every client message of the packet of len bytes
- * and returns how many.
+ * The whole walk: emits the client query of the packet of len bytes, if
+ * it is one, and returns how many (0 or 1).
  */
 static __always_inline int
 bpfparse_packet(void *ctx, __u32 len)
