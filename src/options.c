@@ -122,6 +122,7 @@ options_parse(int argc, char *const argv[], struct options *opts, char *err,
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long long value;
+	int mode_given = 0;
 	int c;
 
 	if (err_len > 0)
@@ -178,6 +179,7 @@ options_parse(int argc, char *const argv[], struct options *opts, char *err,
 				    optarg);
 			break;
 		case 'M':
+			mode_given = 1;
 			if (strcmp(optarg, "queue") == 0)
 				opts->mode = OPTIONS_MODE_QUEUE;
 			else if (strcmp(optarg, "observe") == 0)
@@ -250,6 +252,10 @@ options_parse(int argc, char *const argv[], struct options *opts, char *err,
 	if (optind < argc)
 		return fail(err, err_len, "unexpected argument '%s'",
 		    argv[optind]);
+	/* No --mode: bpf mode when the resolver's cgroup is named (it measures
+	 * best: doc/performance.md), else queue mode, which needs nothing. */
+	if (!mode_given && opts->bpf_cgroup != NULL)
+		opts->mode = OPTIONS_MODE_BPF;
 	if (opts->action == OPTIONS_RUN && opts->mode == OPTIONS_MODE_BPF &&
 	    opts->bpf_cgroup == NULL)
 		return fail(err, err_len, "--mode bpf needs --bpf-cgroup DIR "
@@ -286,14 +292,17 @@ options_usage(void *stream, const char *progname)
 	    "                         while another client's TCP retry opens its\n"
 	    "                         connection, so each SYN is one client's;\n"
 	    "                         0: never (default %d)\n"
-	    "  -M, --mode MODE        how client queries reach dnsmark: queue\n"
-	    "                         (held on the queue), observe (copied by\n"
-	    "                         NFLOG) or bpf (default queue)\n"
+	    "  -M, --mode MODE        how client queries reach dnsmark: bpf\n"
+	    "                         (recorded by a BPF program; the default\n"
+	    "                         with --bpf-cgroup), queue (held on the\n"
+	    "                         queue; the default without) or observe\n"
+	    "                         (copied by NFLOG)\n"
 	    "  -g, --nflog-group N    observe mode: NFLOG group to bind\n"
 	    "                         (default %d)\n"
 	    "      --bpf-cgroup DIR   bpf mode: the cgroup v2 directory of the\n"
 	    "                         resolver (absolute, or below the cgroup2\n"
-	    "                         mount)\n"
+	    "                         mount); picks bpf mode unless --mode says\n"
+	    "                         otherwise\n"
 	    "  -u, --user NAME        after binding, run as NAME keeping only\n"
 	    "                         CAP_NET_ADMIN\n"
 	    "  -f, --stats-file PATH  write the counters there in Prometheus text\n"

@@ -310,7 +310,7 @@ Test(options, sets_mode)
 	char err[256];
 
 	cr_assert_eq(parse_ok(ARGC(none), none).mode, OPTIONS_MODE_QUEUE,
-	    "client queries are held on the queue by default");
+	    "without a cgroup, client queries are held on the queue");
 	cr_assert_eq(parse_ok(ARGC(observe), observe).mode,
 	    OPTIONS_MODE_OBSERVE);
 	cr_assert_eq(parse_ok(ARGC(bpf), bpf).mode, OPTIONS_MODE_BPF);
@@ -377,8 +377,6 @@ Test(options, refuses_bpf_mode_and_cgroup_apart)
 		const char *says;
 	} cases[] = {
 		{ { "dnsmark", "--mode", "bpf", NULL }, "--bpf-cgroup DIR" },
-		{ { "dnsmark", "--bpf-cgroup", "/sys/fs/cgroup/x", NULL },
-		    "goes with --mode bpf" },
 		{ { "dnsmark", "--mode", "queue", "--bpf-cgroup", "x", NULL },
 		    "goes with --mode bpf" },
 		{ { "dnsmark", "--mode", "bpf", "--bpf-cgroup", "", NULL },
@@ -400,6 +398,31 @@ Test(options, refuses_bpf_mode_and_cgroup_apart)
 		cr_assert(strstr(err, cases[i].says) != NULL,
 		    "case %zu: '%s' does not say '%s'", i, err, cases[i].says);
 	}
+}
+
+Test(options, a_cgroup_without_mode_picks_bpf_mode)
+{
+	char *alone[] = { "dnsmark", "--bpf-cgroup", "/sys/fs/cgroup/x", NULL };
+	char *queue[] = { "dnsmark", "--bpf-cgroup", "x", "-M", "queue", NULL };
+	char *observe[] = { "dnsmark", "-M", "observe", "--bpf-cgroup", "x",
+		NULL };
+	struct options opts;
+	char err[256];
+
+	opts = parse_ok(ARGC(alone), alone);
+	cr_assert_eq(opts.mode, OPTIONS_MODE_BPF,
+	    "bpf mode is the default where it can run");
+	cr_assert_str_eq(opts.bpf_cgroup, "/sys/fs/cgroup/x");
+	/* An explicit mode wins, in either order, and then the cgroup is a
+	 * mistake worth saying. */
+	options_defaults(&opts);
+	cr_assert_eq(options_parse(ARGC(queue), queue, &opts, err,
+	    sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "goes with --mode bpf") != NULL, "%s", err);
+	options_defaults(&opts);
+	cr_assert_eq(options_parse(ARGC(observe), observe, &opts, err,
+	    sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "goes with --mode bpf") != NULL, "%s", err);
 }
 
 Test(options, bpf_mode_needs_no_cgroup_for_help)
