@@ -30,7 +30,10 @@
 # QPS_MEM_PENDING ("default 262144"), QPS_MODES ("queue observe bpf"),
 # QPS_DNSMARK_ARGS_<mode> (more dnsmark options for that mode, comma
 # separated), QPS_SKIP (sections to leave out: packets memory unbound
-# dnsmasq).
+# dnsmasq), QPS_DEFAULT_MODE (bpf), and for looking closer at one cost
+# QPS_CONDITIONS (the unbound benchmark's conditions instead of all: none,
+# user, null-MODE, dnsmark-MODE) and QPS_WORKLOADS (hits misses hits@rate
+# misses@rate).
 #
 # Exit status 77 (skip) without root, dnsperf or the programs.
 
@@ -51,14 +54,23 @@ QPS_PACKET_WINDOW=${QPS_PACKET_WINDOW:-512}
 QPS_MEM_PENDING=${QPS_MEM_PENDING:-default 262144}
 QPS_MODES=${QPS_MODES:-queue observe bpf}
 QPS_SKIP=${QPS_SKIP:-}
-QPS_DEFAULT_MODE=queue
+# The default mode (dnsmark picks bpf when given the resolver's cgroup):
+# the p99 and dnsmasq benchmarks run in it. Queue mode when bpf mode is
+# not built or cannot start here (qps_default_mode).
+QPS_DEFAULT_MODE=${QPS_DEFAULT_MODE:-bpf}
+# The memory benchmark floods dnsmark with client queries from a program
+# outside the resolver's cgroup: on the queue (the tables are the same in
+# every mode).
+QPS_MEMORY_MODE=queue
 QPS_CLIENT=192.0.2.10
 # The packet stream's "upstream server": an address of its own upstream.
 QPS_SINK_V4=198.51.100.99
 
 # The targets, as "bench condition workload column comparison value":
-# column vs_base / vs_null (ratios) or p99_rise (ms above the base).
-QPS_TARGETS="
+# column vs_base / vs_null (ratios) or p99_rise (ms above the base). Set
+# once the default mode is known (qps_default_mode).
+qps_targets() {
+	QPS_TARGETS="
 packets dnsmark-* pairs vs_null >= 0.90
 unbound dnsmark-* hits vs_base >= 0.85
 unbound dnsmark-* misses vs_base >= 0.95
@@ -66,6 +78,7 @@ unbound dnsmark-$QPS_DEFAULT_MODE hits@rate p99_rise <= 0.050
 unbound dnsmark-$QPS_DEFAULT_MODE misses@rate p99_rise <= 0.050
 dnsmasq dnsmasq-$QPS_DEFAULT_MODE misses vs_base >= 1.00
 "
+}
 
 # The modes: name, IPv4 and IPv6 rules files (in RULES_DIR), dnsmark's
 # options and the null program's ("-": none), words separated by commas.
@@ -219,6 +232,16 @@ qps_modes_try() {
 		fi
 	done
 	QPS_BUILT=$qps_ok
+}
+
+# qps_default_mode: QPS_DEFAULT_MODE, or queue mode when it is not among
+# the modes that start here.
+qps_default_mode() {
+	case " $QPS_BUILT " in
+	*" $QPS_DEFAULT_MODE "*) return 0 ;;
+	esac
+	e2e_warn "default mode $QPS_DEFAULT_MODE not available: queue mode's p99 and dnsmasq instead"
+	QPS_DEFAULT_MODE=queue
 }
 
 # qps_rules none|user|conntrack|MODE: the gateway's tables (IPv4 and IPv6)
@@ -426,18 +449,18 @@ qps_packets() {
 	}'"$QPS_AWK_MARKED"
 }
 
-# qps_memory PENDING: dnsmark (default mode) with --max-pending PENDING
+# qps_memory PENDING: dnsmark (QPS_MEMORY_MODE) with --max-pending PENDING
 # ("default": its own default), flooded with unique client names until
 # its table is full (the names wait a minute, so none expires meanwhile;
 # at most a minute); appends "memory PENDING tables_bytes pending
 # rss_start rss_full" (KiB) to the memory results.
 qps_memory() {
-	qps_rules "$QPS_DEFAULT_MODE"
+	qps_rules "$QPS_MEMORY_MODE"
 	qps_prom=$E2E_TMP/memory-$1.prom
 	qps_opt=
 	[ "$1" = default ] || qps_opt="--max-pending $1"
 	# shellcheck disable=SC2086 # no option or two words
-	qps_program_start dnsmark "$QPS_DEFAULT_MODE" "memory-$1" $qps_opt \
+	qps_program_start dnsmark "$QPS_MEMORY_MODE" "memory-$1" $qps_opt \
 	    --timeout 60 --stats-file "$qps_prom" --stats-interval 3600 ||
 	    e2e_die "dnsmark did not start (memory, --max-pending $1)"
 	e2e_wait_until 50 grep -q 'tables: [0-9]* bytes' "$QPS_PROG_LOG"
@@ -664,7 +687,8 @@ qps_conditions_print() {
 		e2e_say "  mode:     $qps_m: $qps_ok"
 	done
 	e2e_say "  packets:  query_pairs from $QPS_CLIENT (mark 1) to $E2E_GW_V4:53 and from the gateway to $QPS_SINK_V4:53, unique names, $QPS_PACKET_WINDOW packets in flight, ${QPS_PACKET_SECONDS} s, one run per condition"
-	e2e_say "  memory:   --max-pending $QPS_MEM_PENDING, flooded with unique client names (query_pairs --clients-only)"
+	e2e_say "  default:  $QPS_DEFAULT_MODE mode (p99 at a fixed rate, dnsmasq)"
+	e2e_say "  memory:   $QPS_MEMORY_MODE mode, --max-pending $QPS_MEM_PENDING, flooded with unique client names (query_pairs --clients-only)"
 	e2e_say "  dnsperf:  from $QPS_CLIENT (mark 1), -T 1 -c $QPS_CLIENTS -q $QPS_OUTSTANDING -t 2, $QPS_SECONDS s a run, $QPS_RUNS runs interleaved; latency probe beside it: -c 1 -q 20 -Q $QPS_PROBE_RATE -v; fixed rate: -Q $QPS_FIXED_RATE -v"
 	e2e_say "  unbound:  one thread, iterator only, no query log, forwarding to NSD ($E2E_AUTH_V4, rate limiting off), in cgroup ${QPS_CGROUP:-(none)}"
 	e2e_say "  dnsmasq:  forwarding to NSD over IPv6 ($E2E_AUTH_V6), no query log; cache misses only"
@@ -824,6 +848,8 @@ ip -n "$E2E_NS_UP" addr add "$QPS_SINK_V4/24" dev up0 ||
     e2e_die "cannot add $QPS_SINK_V4 upstream"
 e2e_upstream_start
 qps_modes_try
+qps_default_mode
+qps_targets
 qps_conditions_print
 qps_t0=$(date +%s)
 qps_times=
@@ -837,6 +863,7 @@ for qps_m in $QPS_BUILT; do
 	[ "${QPS_NULL_STATUS[$qps_m]}" = built ] && qps_conds="$qps_conds null-$qps_m"
 	qps_conds="$qps_conds dnsmark-$qps_m"
 done
+qps_conds=${QPS_CONDITIONS:-$qps_conds}
 
 # The benchmarks, each unless QPS_SKIP names it, timed.
 qps_bench_packets() {
@@ -856,7 +883,7 @@ qps_bench_unbound() {
 	awk -v n="$QPS_HIT_NAMES" -v base="hits-r$E2E_RUN.$E2E_ZONE" '
 	BEGIN { for (i = 0; i < n; i++) printf "h%d.%s A\n", i, base }' \
 	    >"$E2E_TMP/hits.txt" || e2e_die "cannot write the hits file"
-	qps_rounds unbound "hits misses hits@rate misses@rate" "$qps_conds"
+	qps_rounds unbound "${QPS_WORKLOADS:-hits misses hits@rate misses@rate}" "$qps_conds"
 	e2e_resolver_stop
 }
 
