@@ -390,7 +390,7 @@ bed_capture_start() {
 	bed_spawn "$BED_NS_GW" "$1.log" \
 	    tcpdump -i "nflog:$BED_NFLOG_GROUP" -U -s 0 -w "$1"
 	BED_CAPTURE_PID=$BED_LAST_PID
-	bed_wait_until 50 grep -q 'listening on' "$1.log" ||
+	bed_wait_until 50 grep -qs 'listening on' "$1.log" ||
 	    bed_die "tcpdump did not start: $(cat "$1.log")"
 }
 
