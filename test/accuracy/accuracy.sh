@@ -8,6 +8,12 @@
 # at once, each in its own subtree) and scores every upstream packet seen on
 # the uplink with its final mark (pcap_marks.py).
 #
+# DNSMARK_MODE picks dnsmark's mode and its rules files: queue (default,
+# iptables-v*.rules), observe (observe-v*.rules) or bpf (bpf-v*.rules). In
+# bpf mode the tool makes a cgroup v2 directory under its own cgroup, starts
+# each resolver under test in it (the internet's servers stay out), runs
+# dnsmark --bpf-cgroup on it, and removes it at exit.
+#
 # Needs root. Exit 0 (targets met, or none given), 1 (a target missed, or the
 # bed failed: a lookup went wrong, nothing was seen upstream), 2 (usage), 77
 # (skip: not root or a tool missing; 1 instead when CI=true).
@@ -43,11 +49,23 @@ Measure how accurately dnsmark marks the upstream queries of real resolvers.
   -h, --help           show this help
 
 Environment: DNSMARK (default ../../src/dnsmark), RULES_DIR (default
-../../rules), both relative to this script; DNSMARK_MODE=observe runs
-dnsmark --mode observe with rules/observe-v*.rules; CI=true turns a skip
-into a failure.
+../../rules), both relative to this script; DNSMARK_MODE: queue (default,
+rules/iptables-v*.rules), observe (dnsmark --mode observe with
+rules/observe-v*.rules) or bpf (dnsmark --mode bpf --bpf-cgroup on a cgroup
+v2 directory the resolvers run in, with rules/bpf-v*.rules; needs nsenter
+and unshare); CI=true turns a skip into a failure.
 EOF
 }
+
+ACC_MODE=${DNSMARK_MODE:-queue}
+case $ACC_MODE in
+queue | observe | bpf) ;;
+*)
+	bed_warn "DNSMARK_MODE: unknown mode: $ACC_MODE"
+	usage >&2
+	exit 2
+	;;
+esac
 
 ACC_RESOLVERS=$RESOLVERS_ALL
 ACC_TARGETS=
@@ -190,17 +208,29 @@ acc_resolver() {
 	bed_say "$1: done in $(($(date +%s) - acc_t0)) s$acc_counters"
 }
 
+acc_mode_tools=
+[ "$ACC_MODE" != bpf ] || acc_mode_tools="nsenter unshare"
 # shellcheck disable=SC2086
 bed_init accuracy ip ss iptables ip6tables iptables-restore ip6tables-restore \
-    tcpdump dig nsd unbound python3 $acc_programs
+    tcpdump dig nsd unbound python3 $acc_programs $acc_mode_tools
 if [ -z "$ACC_NO_DNSMARK" ] && [ ! -x "$DNSMARK" ]; then
 	bed_skip "no dnsmark binary at $DNSMARK (build it, or set DNSMARK)"
+fi
+if [ "$ACC_MODE" = bpf ]; then
+	# The probe fails either way; in a network namespace of its own it
+	# cannot bind anything of the host's.
+	if [ -z "$ACC_NO_DNSMARK" ] &&
+	    unshare --net -- "$DNSMARK" --mode bpf --bpf-cgroup /nonexistent 2>&1 |
+	    grep -q 'built without'; then
+		bed_skip "$DNSMARK was built without bpf mode (configure: libbpf-dev, bpftool, clang)"
+	fi
+	bed_cgroup_make || bed_skip "bpf mode needs a cgroup v2 directory of its own"
 fi
 for acc_f in "$(bed_rules_file 4)" "$(bed_rules_file 6)"; do
 	[ -r "$RULES_DIR/$acc_f" ] || bed_die "no $RULES_DIR/$acc_f (set RULES_DIR)"
 done
 
-bed_say "dnsmark accuracy, run $BED_RUN: $(uname -sr), dnsmark ${ACC_NO_DNSMARK:+(not running) }$DNSMARK, mode ${DNSMARK_MODE:-queue}, rules $RULES_DIR"
+bed_say "dnsmark accuracy, run $BED_RUN: $(uname -sr), dnsmark ${ACC_NO_DNSMARK:+(not running) }$DNSMARK, mode $ACC_MODE${BED_CGROUP:+ (resolvers in cgroup $BED_CGROUP)}, rules $RULES_DIR"
 for acc_r in $ACC_RESOLVERS; do
 	bed_say "  $acc_r: $(resolver_version "$acc_r")"
 done

@@ -5,7 +5,9 @@
 # dnsmark and the capture there. It never changes the host namespace: veth
 # pairs are created from inside the namespaces, and addresses, routes and
 # rules only exist in them. Processes are ended by the PIDs recorded here,
-# from a trap on EXIT, INT and TERM that also deletes the namespaces.
+# from a trap on EXIT, INT and TERM that also deletes the namespaces and the
+# cgroup made for bpf mode. That cgroup, under the shell's own, is the only
+# one it makes; it moves nothing but its shell and the resolvers it starts.
 
 PATH=$PATH:/usr/sbin:/sbin
 export PATH
@@ -18,6 +20,10 @@ BED_TMP=
 BED_PIDS=
 BED_NETNS=
 BED_KEEP=
+# bpf mode: the cgroup v2 directory the resolvers under test run in (made by
+# bed_cgroup_make), and the shell's own cgroup, where it comes back to.
+BED_CGROUP=
+BED_CGROUP_HOME=
 
 # The gateway: its LAN side (where the resolvers listen) and its uplink
 # towards the "internet" namespace (where every upstream query leaves).
@@ -95,11 +101,15 @@ bed_init() {
 	trap 'exit 143' TERM
 }
 
-# bed_cleanup: the EXIT trap. Ends every process still recorded, by PID,
-# deletes the namespaces and, unless BED_KEEP is set, the temporary files.
+# bed_cleanup: the EXIT trap. Moves whatever is still in the resolvers'
+# cgroup back to the shell's (only this script's processes: the shell, if
+# the trap came while it was in there, and what it started there), ends
+# every process still recorded, by PID, removes the cgroup, deletes the
+# namespaces and, unless BED_KEEP is set, the temporary files.
 bed_cleanup() {
 	bed_status=$?
 	set +e
+	bed_cgroup_leave
 	for bed_pid in $BED_PIDS; do
 		kill -TERM "$bed_pid" 2>/dev/null
 	done
@@ -113,6 +123,11 @@ bed_cleanup() {
 		wait "$bed_pid" 2>/dev/null
 	done
 	BED_PIDS=
+	if [ -n "$BED_CGROUP" ] && [ -d "$BED_CGROUP" ]; then
+		bed_cgroup_leave
+		rmdir "$BED_CGROUP" 2>/dev/null ||
+		    bed_warn "could not remove the cgroup $BED_CGROUP"
+	fi
 	for bed_ns in $BED_NETNS; do
 		ip netns del "$bed_ns" 2>/dev/null
 	done
@@ -137,6 +152,57 @@ bed_spawn() {
 	ip netns exec "$bed_ns" "$@" >"$bed_log" 2>&1 </dev/null &
 	BED_LAST_PID=$!
 	BED_PIDS="$BED_PIDS $BED_LAST_PID"
+}
+
+# bed_cgroup_make: make the resolvers' cgroup (bpf mode) under the shell's
+# own cgroup v2 directory (from /proc/$$/cgroup, below the cgroup2 mount of
+# /proc/mounts); BED_CGROUP and BED_CGROUP_HOME. Returns 1 (and says why)
+# without cgroup v2 or when the directory cannot be made.
+bed_cgroup_make() {
+	bed_mnt=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+	if [ -z "$bed_mnt" ]; then
+		bed_warn "no cgroup2 file system mounted"
+		return 1
+	fi
+	BED_CGROUP_HOME=$bed_mnt$(awk -F: '$1 == "0" { print $3 }' "/proc/$$/cgroup")
+	BED_CGROUP_HOME=${BED_CGROUP_HOME%/}
+	if ! mkdir "$BED_CGROUP_HOME/dnsmark-accuracy-$BED_RUN" 2>/dev/null; then
+		bed_warn "cannot make a cgroup under $BED_CGROUP_HOME"
+		return 1
+	fi
+	BED_CGROUP=$BED_CGROUP_HOME/dnsmark-accuracy-$BED_RUN
+}
+
+# bed_cgroup_leave: move every process still in the resolvers' cgroup (only
+# this script's: the cgroup is its own) back to the shell's cgroup.
+bed_cgroup_leave() {
+	[ -n "$BED_CGROUP" ] && [ -r "$BED_CGROUP/cgroup.procs" ] || return 0
+	while read -r bed_pid; do
+		echo "$bed_pid" >"$BED_CGROUP_HOME/cgroup.procs" 2>/dev/null
+	done <"$BED_CGROUP/cgroup.procs"
+	return 0
+}
+
+# bed_in_cgroup COMMAND...: run COMMAND (a shell function or program) with
+# this shell in the resolvers' cgroup, so that whatever it starts is born
+# there (a socket belongs to the cgroup of the process that made it), and
+# come back; plain COMMAND without a cgroup. Returns COMMAND's status.
+bed_in_cgroup() {
+	[ -n "$BED_CGROUP" ] || {
+		"$@"
+		return
+	}
+	echo $$ >"$BED_CGROUP/cgroup.procs" || bed_die "cannot enter $BED_CGROUP"
+	bed_st=0
+	"$@" || bed_st=$?
+	echo $$ >"$BED_CGROUP_HOME/cgroup.procs" ||
+	    bed_die "cannot return to $BED_CGROUP_HOME"
+	return $bed_st
+}
+
+# bed_in_cgroup_pid PID: true when process PID is in the resolvers' cgroup.
+bed_in_cgroup_pid() {
+	grep -qx "$1" "$BED_CGROUP/cgroup.procs"
 }
 
 # bed_forget PID: drop a finished process from the cleanup list.
@@ -295,10 +361,12 @@ bed_gw_rules() {
 }
 
 # bed_rules_file FAMILY: the shipped rules file for FAMILY (4 or 6) and
-# DNSMARK_MODE (queue by default; observe: observe-v4.rules ...).
+# DNSMARK_MODE (queue by default; observe: observe-v4.rules ...; bpf:
+# bpf-v4.rules ...).
 bed_rules_file() {
 	case ${DNSMARK_MODE:-queue} in
 	observe) echo "observe-v$1.rules" ;;
+	bpf) echo "bpf-v$1.rules" ;;
 	*) echo "iptables-v$1.rules" ;;
 	esac
 }
@@ -322,7 +390,7 @@ bed_capture_start() {
 	bed_spawn "$BED_NS_GW" "$1.log" \
 	    tcpdump -i "nflog:$BED_NFLOG_GROUP" -U -s 0 -w "$1"
 	BED_CAPTURE_PID=$BED_LAST_PID
-	bed_wait_until 50 grep -q 'listening on' "$1.log" ||
+	bed_wait_until 50 grep -qs 'listening on' "$1.log" ||
 	    bed_die "tcpdump did not start: $(cat "$1.log")"
 }
 
@@ -341,12 +409,23 @@ bed_queue_bound() {
 
 # bed_dnsmark_start DNSMARK LOG: run dnsmark --verbose in the gateway and
 # wait until it has bound queue 53 (the shipped rules' queue), in
-# DNSMARK_MODE (queue by default); BED_DNSMARK_PID is its PID.
+# DNSMARK_MODE (queue by default; bpf: attached to BED_CGROUP);
+# BED_DNSMARK_PID is its PID.
 bed_dnsmark_start() {
-	bed_spawn "$BED_NS_GW" "$2" "$1" --verbose --mode "${DNSMARK_MODE:-queue}"
+	bed_dnsmark=$1
+	bed_dnsmark_log=$2
+	set -- "$bed_dnsmark" --verbose --mode "${DNSMARK_MODE:-queue}"
+	# ip netns exec gives the program a /sys of its own, without the
+	# cgroup2 mount bpf mode attaches to: run it in this shell's mount
+	# namespace (nsenter execs, so the PID stays dnsmark's).
+	if [ "${DNSMARK_MODE:-queue}" = bpf ]; then
+		set -- nsenter "--mount=/proc/$$/ns/mnt" -- "$@" \
+		    --bpf-cgroup "$BED_CGROUP"
+	fi
+	bed_spawn "$BED_NS_GW" "$bed_dnsmark_log" "$@"
 	BED_DNSMARK_PID=$BED_LAST_PID
 	bed_wait_until 50 bed_queue_bound 53 ||
-	    bed_die "dnsmark did not bind queue 53: $(tail -n 5 "$2")"
+	    bed_die "dnsmark did not bind queue 53: $(tail -n 5 "$bed_dnsmark_log")"
 }
 
 # bed_dnsmark_stop: log dnsmark's counters (SIGUSR1), then stop it; returns

@@ -182,15 +182,20 @@ resolver_configure() {
 	"resolver_configure_$(echo "$1" | tr - _)" "$2"
 }
 
-# resolver_start NAME DIR LOG: start NAME with an empty cache and wait until
-# it listens on both LAN addresses; RESOLVER_PID is its PID.
+# resolver_start NAME DIR LOG: start NAME with an empty cache, in the bed's
+# cgroup when there is one (bpf mode: dnsmark's BPF program sees the client
+# queries its sockets receive), and wait until it listens on both LAN
+# addresses; RESOLVER_PID is its PID.
 resolver_start() {
 	# Knot Resolver keeps its cache on disk in its run directory.
 	rm -rf "$2/run"
 	mkdir -p "$2/run"
 	# shellcheck disable=SC2046
-	bed_spawn "$BED_NS_GW" "$3" $(resolver_command "$1" "$2")
+	bed_in_cgroup bed_spawn "$BED_NS_GW" "$3" $(resolver_command "$1" "$2")
 	RESOLVER_PID=$BED_LAST_PID
+	if [ -n "$BED_CGROUP" ] && ! bed_in_cgroup_pid "$RESOLVER_PID"; then
+		bed_die "$1 (PID $RESOLVER_PID) is not in the cgroup $BED_CGROUP"
+	fi
 	bed_wait_dns "$RESOLVER_PID" "$BED_NS_GW" "$BED_GW_LAN4" "$BED_GW_LAN6" ||
 	    bed_die "$1 did not start: $(tail -n 5 "$3")"
 }
