@@ -16,7 +16,7 @@
 
 /*
  * The ring's size: 16 MiB hold about 50 000 records (336 bytes each with
- * the ring's header).  The program wakes dnsmark when a quarter is used.
+ * the ring's header).  The program wakes dnsmark when a 64th is used.
  */
 #define BPFCLIENT_RING_BYTES (16u << 20)
 

@@ -34,9 +34,12 @@ client_load(struct __sk_buff *skb, __u32 offset, void *to, __u32 len)
 }
 
 /*
- * Wakes dnsmark only when the ring is a quarter full: it reads the ring
- * before each batch of queued packets and on a timer, so waking it for
- * every record would only cost the resolver.
+ * Wakes dnsmark only when a 64th of the ring is used (256 KiB of the
+ * default 16 MiB, about 780 records): it reads the ring before each batch
+ * of queued packets and on a timer, so waking it for every record would
+ * only cost the resolver, and letting a quarter pile up made it read 12 000
+ * records in one go, a burst of several milliseconds that delayed the
+ * resolver's answers (measured: doc/performance.md).
  */
 static __always_inline __u64
 client_wakeup(void)
@@ -44,7 +47,7 @@ client_wakeup(void)
 	__u64 used = bpf_ringbuf_query(&clients, BPF_RB_AVAIL_DATA);
 	__u64 size = bpf_ringbuf_query(&clients, BPF_RB_RING_SIZE);
 
-	return used > size / 4 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	return used > size / 64 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 struct bpfparse_flow;
