@@ -15,6 +15,15 @@
  */
 int privs_drop(const char *user, char *err, size_t err_len);
 
+/*
+ * Trims the capability sets to CAP_NET_ADMIN alone (effective and
+ * permitted; inheritable and ambient emptied) and sets no_new_privs,
+ * without changing user: for a service manager's unprivileged user that
+ * was given CAP_BPF to load bpf mode's program.  Returns 0, or a negative
+ * errno with a message in err.
+ */
+int privs_keep_net_admin(char *err, size_t err_len);
+
 /* Returns non-zero when the process has CAP_NET_ADMIN in effect. */
 int privs_have_net_admin(void);
 

@@ -479,6 +479,13 @@ main(int argc, char *argv[])
 		if (privs_drop(opts.user, err, sizeof(err)) < 0)
 			fatal("--user %s: %s", opts.user, err);
 		log_info("running as %s with CAP_NET_ADMIN only", opts.user);
+	} else if (opts.mode == OPTIONS_MODE_BPF && getuid() != 0) {
+		/* Started unprivileged with CAP_BPF for the load (the shipped
+		 * dnsmark-bpf@.service): the ring is read through its memory
+		 * mapping from now on, so CAP_BPF goes. */
+		if (privs_keep_net_admin(err, sizeof(err)) < 0)
+			fatal("after loading the BPF program: %s", err);
+		log_info("program loaded: CAP_NET_ADMIN only from now on");
 	}
 	if (daemon.stats_file != NULL)
 		write_metrics(&daemon);

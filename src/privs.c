@@ -1,5 +1,6 @@
 /*
- * Becoming an unprivileged user that keeps CAP_NET_ADMIN.  The capability
+ * Becoming an unprivileged user that keeps CAP_NET_ADMIN, or keeping only
+ * that capability as the user dnsmark was started as.  The capability
  * sets are written with the capset system call directly, so dnsmark needs
  * no libcap.  Called once, after the queue is bound and before any packet
  * is judged; it never runs on the packet path.
@@ -102,6 +103,22 @@ privs_drop(const char *user, char *err, size_t err_len)
 		return fail(err, err_len, errno, "capset");
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
 		return fail(err, err_len, errno, "PR_SET_KEEPCAPS");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return fail(err, err_len, errno, "PR_SET_NO_NEW_PRIVS");
+	if (!privs_have_net_admin()) {
+		snprintf(err, err_len, "CAP_NET_ADMIN did not survive");
+		return -EPERM;
+	}
+	return 0;
+}
+
+int
+privs_keep_net_admin(char *err, size_t err_len)
+{
+	/* Lowering the inheritable set to nothing clears the ambient set
+	 * too: nothing dnsmark could start would get more. */
+	if (capabilities_set_net_admin() < 0)
+		return fail(err, err_len, errno, "capset");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return fail(err, err_len, errno, "PR_SET_NO_NEW_PRIVS");
 	if (!privs_have_net_admin()) {

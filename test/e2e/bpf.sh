@@ -1,8 +1,9 @@
 #!/bin/sh
 # test/e2e/bpf.sh: dnsmark --mode bpf end to end. The gateway loads the
 # shipped rules/bpf-v4.rules and bpf-v6.rules as they are (no UDP client
-# query on the queue; TCP ones are held there); the resolver runs in a cgroup v2 directory this test
-# creates, where dnsmark attaches its BPF program. Three IPv4 and three IPv6
+# query on the queue; TCP ones are held there); the resolver runs in a
+# cgroup v2 directory this test creates, where dnsmark attaches its BPF
+# program. Three IPv4 and three IPv6
 # clients, each with its own mark, look up unique names over UDP and TCP;
 # every upstream query for a client's name must leave with that client's
 # mark, never another one and never none. Then:
@@ -11,8 +12,12 @@
 #   - a burst: all clients at once, distinct names each (dnsperf), every
 #     name upstream with its client's mark;
 #   - the ring lost nothing (bpf_ring_lost 0).
-# Resolvers: unbound forwarding over IPv4, then dnsmasq forwarding over
-# IPv6 with dnsmark running as nobody (CAP_NET_ADMIN alone after loading).
+# Resolvers: unbound forwarding over IPv4, with dnsmark started as the
+# shipped dnsmark-bpf@.service starts it (an unprivileged user with
+# CAP_NET_ADMIN and CAP_BPF as ambient capabilities: after loading it keeps
+# CAP_NET_ADMIN alone, nothing inheritable or ambient); then dnsmasq
+# forwarding over IPv6 with dnsmark started as root with --user nobody
+# (CAP_NET_ADMIN alone after loading).
 # Needs root, cgroup v2 and a dnsmark built with bpf mode; exit 0 pass, 77
 # skip (1 under CI=true), 1 fail. See lib.sh for the bed and its knobs.
 
@@ -27,6 +32,7 @@ BURST_QPS=300
 e2e_init bpf
 e2e_need dnsperf dnsperf
 e2e_need nsenter util-linux
+e2e_need setpriv util-linux
 for f in bpf-v4.rules bpf-v6.rules; do
 	[ -r "$RULES_DIR/$f" ] || e2e_die "no $RULES_DIR/$f (set RULES_DIR)"
 done
@@ -60,7 +66,13 @@ dnsmark_wrapper=$E2E_TMP/dnsmark-in-host-mounts
 printf '#!/bin/sh\nexec nsenter --mount=/proc/%s/ns/mnt -- "%s" "$@"\n' \
     "$$" "$DNSMARK" >"$dnsmark_wrapper"
 chmod 755 "$dnsmark_wrapper"
-DNSMARK=$dnsmark_wrapper
+# The same, started as dnsmark-bpf@.service starts it: a user of its own
+# (nobody here, a dynamic user there) with CAP_NET_ADMIN and CAP_BPF as
+# ambient capabilities, and nothing else in its bounding set.
+unit_wrapper=$E2E_TMP/dnsmark-as-unit
+printf '#!/bin/sh\nexec nsenter --mount=/proc/%s/ns/mnt -- setpriv --reuid=%s --regid=%s --clear-groups --inh-caps=-all,+net_admin,+bpf --ambient-caps=-all,+net_admin,+bpf --bounding-set=-all,+net_admin,+bpf -- "%s" "$@"\n' \
+    "$$" "$(id -u nobody)" "$(id -g nobody)" "$DNSMARK" >"$unit_wrapper"
+chmod 755 "$unit_wrapper"
 
 e2e_net_up
 e2e_gw_rules
@@ -137,10 +149,35 @@ burst() {
 	check_names "$1"
 }
 
-# scenario KIND [DNSMARK OPTIONS]: one resolver, from start to verdict.
+# check_privileges PID HOW: the running dnsmark is nobody with
+# CAP_NET_ADMIN (bit 12) as its only effective and permitted capability;
+# started as the unit does (HOW unit), also nothing inheritable or ambient
+# and no_new_privs set.
+check_privileges() {
+	status=/proc/$1/status
+	uid=$(awk '/^Uid:/ { print $3 }' "$status")
+	e2e_check "$kind: dnsmark runs as uid $uid (nobody is $(id -u nobody))" \
+	    "$([ "$uid" = "$(id -u nobody)" ] && echo 0 || echo 1)"
+	caps=$(awk '/^Cap(Eff|Prm):/ { printf "%s ", $2 }' "$status")
+	e2e_check "$kind: effective and permitted capabilities $caps(CAP_NET_ADMIN alone)" \
+	    "$([ "$caps" = "0000000000001000 0000000000001000 " ] && echo 0 || echo 1)"
+	[ "$2" = unit ] || return 0
+	rest=$(awk '/^(CapInh|CapAmb|NoNewPrivs):/ { printf "%s ", $2 }' "$status")
+	e2e_check "$kind: inheritable, ambient, no_new_privs: $rest(none, none, set)" \
+	    "$([ "$rest" = "0000000000000000 0000000000000000 1 " ] && echo 0 || echo 1)"
+}
+
+# scenario KIND unit|root [DNSMARK OPTIONS]: one resolver, from start to
+# verdict, dnsmark started as the unit does or as root.
 scenario() {
 	kind=$1
-	shift
+	how=$2
+	shift 2
+	if [ "$how" = unit ]; then
+		DNSMARK=$unit_wrapper
+	else
+		DNSMARK=$dnsmark_wrapper
+	fi
 	failed_before=$E2E_FAILED
 	e2e_say "== $kind"
 	stats_file=$stats_dir/$kind.prom
@@ -149,6 +186,7 @@ scenario() {
 	e2e_dnsmark_start "$kind" --verbose --mode bpf \
 	    --bpf-cgroup "$BPF_CGROUP" --stats-file "$stats_file" \
 	    --stats-interval 3600 "$@"
+	check_privileges "$E2E_DNSMARK_PID" "$how"
 
 	# Unique names, every client, UDP and TCP.
 	e2e_capture_start "$kind"
@@ -225,8 +263,8 @@ scenario() {
 	fi
 }
 
-scenario unbound
-scenario dnsmasq --user nobody
+scenario unbound unit
+scenario dnsmasq root --user nobody
 
 e2e_say "$E2E_PASSED passed, $E2E_FAILED failed ($(e2e_elapsed) s)"
 [ "$E2E_FAILED" -eq 0 ]
