@@ -34,6 +34,13 @@ struct dns_question {
 	uint8_t name[DNS_NAME_MAX];	/* wire form, ASCII letters lower-cased */
 };
 
+/*
+ * Lower-cases the ASCII letters of a wire-form name in place, and nothing
+ * else: DNS names compare without regard to ASCII case only (RFC 4343),
+ * whatever the locale, and no length octet (at most 63) is a letter.
+ */
+void dns_name_lower(uint8_t *name, size_t len);
+
 #define DNS_FLAG_QR 0x8000
 #define DNS_FLAG_TC 0x0200
 

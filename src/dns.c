@@ -48,6 +48,14 @@ precheck_name(const uint8_t *msg, size_t len, size_t offset,
 	return DNS_OK;
 }
 
+void
+dns_name_lower(uint8_t *name, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (name[i] >= 'A' && name[i] <= 'Z')
+			name[i] = (uint8_t)(name[i] - 'A' + 'a');
+}
+
 enum dns_status
 dns_parse_question(const uint8_t *msg, size_t len, struct dns_question *q)
 {
@@ -83,8 +91,7 @@ dns_parse_question(const uint8_t *msg, size_t len, struct dns_question *q)
 	q->name_len = (uint8_t)name_len;
 	memcpy(q->name, ldns_rdf_data(name), name_len);
 	/* Resolvers randomise the case of letters (0x20); compare without it. */
-	for (size_t i = 0; i < name_len; i++)
-		q->name[i] = (uint8_t)tolower(q->name[i]);
+	dns_name_lower(q->name, name_len);
 	q->qtype = read16(msg + pos);
 	q->qclass = read16(msg + pos + 2);
 	status = DNS_OK;

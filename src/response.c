@@ -5,7 +5,6 @@
  * pointers end.  Work per message is bounded by RESPONSE_MAX_RECORDS and
  * by the message length.
  */
-#include <ctype.h>
 #include <string.h>
 
 #include <ldns/ldns.h>
@@ -98,8 +97,7 @@ read_name(const uint8_t *msg, size_t len, size_t pos, size_t end,
 		goto out;
 	out->len = (uint8_t)name_len;
 	memcpy(out->name, ldns_rdf_data(name), name_len);
-	for (size_t i = 0; i < name_len; i++)
-		out->name[i] = (uint8_t)tolower(out->name[i]);
+	dns_name_lower(out->name, name_len);
 	ret = 0;
 out:
 	ldns_rdf_deep_free(name);

@@ -143,6 +143,18 @@ Test(dns, lower_cases_only_ascii_letters)
 	cr_assert_arr_eq(q.name, expect, sizeof(expect));
 }
 
+Test(dns, lowers_every_octet_as_ascii_says)
+{
+	uint8_t name[256];
+
+	for (int i = 0; i < 256; i++)
+		name[i] = (uint8_t)i;
+	dns_name_lower(name, sizeof(name));
+	for (int i = 0; i < 256; i++)
+		cr_assert_eq(name[i], i >= 'A' && i <= 'Z' ? i + 32 : i,
+		    "octet 0x%02x became 0x%02x", i, name[i]);
+}
+
 Test(dns, parses_root_name)
 {
 	uint8_t msg[MSG_BUF];
