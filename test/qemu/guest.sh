@@ -2,13 +2,21 @@
 # test/qemu/guest.sh: the stock-kernel scenario, run by the guest's /init
 # (run.sh boots it). The e2e bed of test/e2e/lib.sh (client, gateway and
 # upstream namespaces, unbound forwarding to a recursive unbound over NSD)
-# with the shipped rules/dnsmark.nft loaded as it ships, where the kernel
-# has the nftables queue statement and attaches conntrack data (NFQA_CT) to
-# queued packets. Three runs:
+# with the shipped rules/dnsmark.nft (or bpf.nft) loaded as it ships, where
+# the kernel has the nftables queue statement and attaches conntrack data
+# (NFQA_CT) to queued packets. Five runs:
 #   restore   the user's rules copy the connmark to the packet mark, as in
 #             dnsmasq's conntrack README: marks must follow each client;
 #   connmark  the user's rules set the connmark only, the packet mark stays
 #             0: marks must still follow each client, read from NFQA_CT;
+#   bpf       as restore, with bpf.nft and dnsmark given the resolver's
+#             cgroup alone (--bpf-cgroup, no --mode: the default mode is
+#             then bpf): its BPF program records the UDP client queries
+#             on the distribution kernel, and marks must follow each
+#             client;
+#   observe   as restore, with observe.nft and dnsmark --mode observe:
+#             client queries and responses copied by NFLOG, only upstream
+#             queries held; marks must follow each client;
 #   no-ct     as connmark, with nf_conntrack_netlink unloaded so that the
 #             kernel refuses conntrack data: dnsmark must say so and keep
 #             answering, and the names leave unmarked (the control).
@@ -98,16 +106,16 @@ qemu_counter() {
 	    awk '$1 == "packets" { n = $2 } END { print (n == "" ? -1 : n) }'
 }
 
-# qemu_load_rules KIND: in the gateway, the user's rules, then the shipped
-# rules exactly as shipped, then the observation. Each file replaces its
-# own table, so reloading starts every counter from zero.
+# qemu_load_rules KIND FILE: in the gateway, the user's rules, then the
+# shipped rules FILE exactly as shipped, then the observation. Each file
+# replaces its own table, so reloading starts every counter from zero.
 qemu_load_rules() {
 	qemu_user_rules "$1" >"$E2E_TMP/$1-user.nft"
 	qemu_observe_rules >"$E2E_TMP/observe.nft"
 	e2e_in "$E2E_NS_GW" nft -f "$E2E_TMP/$1-user.nft" ||
 	    e2e_die "user rules ($1) failed to load"
-	e2e_in "$E2E_NS_GW" nft -f "$RULES_DIR/dnsmark.nft" ||
-	    e2e_die "shipped $RULES_DIR/dnsmark.nft failed to load"
+	e2e_in "$E2E_NS_GW" nft -f "$RULES_DIR/$2" ||
+	    e2e_die "shipped $RULES_DIR/$2 failed to load"
 	e2e_in "$E2E_NS_GW" nft -f "$E2E_TMP/observe.nft" ||
 	    e2e_die "observation rules failed to load"
 }
@@ -133,22 +141,57 @@ qemu_conntrack_marks() {
 	END { printf "%d %d %d\n", flows, unmarked, foreign }'
 }
 
-# scenario LABEL USER_RULES CONNTRACK: one run from start to verdict.
-# CONNTRACK on: the kernel gives NFQA_CT, every client name must leave with
-# its client's mark. CONNTRACK off: dnsmark must say it gets no conntrack
-# data, and (with USER_RULES connmark) the names leave unmarked.
+# The resolver's cgroup for the bpf run (cgroup2 is mounted by /init), and
+# dnsmark started in this shell's mount namespace: ip netns exec gives the
+# program a /sys of its own, without the cgroup2 mount (nsenter execs, so
+# the PID stays dnsmark's).
+QEMU_CGROUP=/sys/fs/cgroup/dnsmark-qemu
+QEMU_DNSMARK=$DNSMARK
+qemu_bpf_wrapper=$E2E_TMP/dnsmark-in-host-mounts
+printf '#!/bin/sh\nexec nsenter --mount=/proc/%s/ns/mnt -- "%s" "$@"\n' \
+    "$$" "$QEMU_DNSMARK" >"$qemu_bpf_wrapper"
+chmod 755 "$qemu_bpf_wrapper"
+
+# qemu_resolver_in_cgroup LABEL: unbound started from inside QEMU_CGROUP,
+# so that its sockets belong to it; this shell goes back at once.
+qemu_resolver_in_cgroup() {
+	echo $$ >"$QEMU_CGROUP/cgroup.procs" ||
+	    e2e_die "cannot enter $QEMU_CGROUP"
+	e2e_resolver_start unbound "$1"
+	echo $$ >/sys/fs/cgroup/cgroup.procs
+}
+
+# scenario LABEL USER_RULES CONNTRACK [RULES_FILE]: one run from start to
+# verdict. CONNTRACK on: the kernel gives NFQA_CT, every client name must
+# leave with its client's mark. CONNTRACK off: dnsmark must say it gets no
+# conntrack data, and (with USER_RULES connmark) the names leave unmarked.
+# RULES_FILE bpf.nft: unbound in QEMU_CGROUP and dnsmark --bpf-cgroup on it;
+# observe.nft: dnsmark --mode observe; dnsmark.nft (the default): queue
+# mode.
 scenario() {
 	label=$1
 	rules=$2
 	ct=$3
+	rules_file=${4:-dnsmark.nft}
 	failed_before=$E2E_FAILED
 	started=$(date +%s)
-	e2e_say "== $label: user rules '$rules', conntrack data $ct"
-	qemu_load_rules "$rules"
+	e2e_say "== $label: user rules '$rules', conntrack data $ct, $rules_file"
+	qemu_load_rules "$rules" "$rules_file"
 	e2e_in "$E2E_NS_GW" conntrack -F >/dev/null 2>&1
 	e2e_capture_start "$label"
-	e2e_resolver_start unbound "$label"
-	e2e_dnsmark_start "$label" --verbose
+	if [ "$rules_file" = bpf.nft ]; then
+		mkdir -p "$QEMU_CGROUP" || e2e_die "cannot make $QEMU_CGROUP"
+		qemu_resolver_in_cgroup "$label"
+		DNSMARK=$qemu_bpf_wrapper
+		e2e_dnsmark_start "$label" --verbose --bpf-cgroup "$QEMU_CGROUP"
+		DNSMARK=$QEMU_DNSMARK
+	elif [ "$rules_file" = observe.nft ]; then
+		e2e_resolver_start unbound "$label"
+		e2e_dnsmark_start "$label" --verbose --mode observe
+	else
+		e2e_resolver_start unbound "$label"
+		e2e_dnsmark_start "$label" --verbose
+	fi
 
 	# shellcheck disable=SC2086 # one argument per client
 	e2e_lookups "$label" $QEMU_CLIENTS
@@ -165,6 +208,25 @@ scenario() {
 	dnsmark_status=$?
 	e2e_resolver_stop
 	e2e_capture_stop
+	if [ "$rules_file" = bpf.nft ]; then
+		rmdir "$QEMU_CGROUP" 2>/dev/null ||
+		    e2e_warn "could not remove $QEMU_CGROUP"
+		# The default mode with a cgroup, and its records of client
+		# queries: the log's "bpf mode" line and its counters (SIGUSR1).
+		records=$(sed -n 's/.*bpf_records=\([0-9]*\).*/\1/p' "$E2E_DNSMARK_LOG" | tail -n 1)
+		grep -q 'bpf mode: client queries recorded' "$E2E_DNSMARK_LOG" &&
+		    [ "${records:-0}" -gt 0 ]
+		e2e_check "$label: dnsmark chose bpf mode by itself and read ${records:-no} client queries from its ring" $?
+	fi
+	if [ "$rules_file" = observe.nft ]; then
+		# The copies arrived, none was lost, and the flush marker came
+		# back: the log's counters (SIGUSR1).
+		copies=$(sed -n 's/.* nflog_copies=\([0-9]*\).*/\1/p' "$E2E_DNSMARK_LOG" | tail -n 1)
+		lost=$(sed -n 's/.* nflog_lost=\([0-9]*\).*/\1/p' "$E2E_DNSMARK_LOG" | tail -n 1)
+		grep -q 'flush marker seen' "$E2E_DNSMARK_LOG" &&
+		    [ "${copies:-0}" -gt 0 ] && [ "${lost:-1}" -eq 0 ]
+		e2e_check "$label: NFLOG copies ${copies:-none}, lost ${lost:-?}, flush marker seen" $?
+	fi
 
 	total=$(wc -l <"$E2E_TMP/$label-results")
 	failed=$(grep -c '^FAIL' "$E2E_TMP/$label-results")
@@ -223,6 +285,8 @@ scenario() {
 
 scenario restore restore on
 scenario connmark connmark on
+scenario bpf restore on bpf.nft
+scenario observe restore on observe.nft
 # The control: without nf_conntrack_netlink the kernel refuses the
 # conntrack flag (the development kernel's case), so nothing but the packet
 # mark is left to dnsmark.

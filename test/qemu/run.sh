@@ -3,7 +3,8 @@
 # under qemu (TCG, no network device) from an initramfs that carries the
 # host's own programs, and runs test/qemu/guest.sh there: dnsmark with the
 # shipped rules/dnsmark.nft and the nftables queue statement, and the
-# NFQA_CT conntrack data the development kernel lacks. The cloud kernel has
+# NFQA_CT conntrack data the development kernel lacks; then bpf mode with
+# rules/bpf.nft and its BPF program on the distribution kernel. The cloud kernel has
 # no 9p (CONFIG_NET_9P is off), so the host's programs and their libraries
 # travel in the initramfs instead of a shared root. It never touches the
 # host's network, writes only its cache and a temporary directory, and ends
@@ -36,8 +37,9 @@ QEMU_TIMEOUT=${DNSMARK_QEMU_TIMEOUT:-600}
 QEMU_ACCEL=${DNSMARK_QEMU_ACCEL:-tcg}
 
 # What the guest runs, copied from the host with the libraries they load:
-# the bed's tools (lib.sh's e2e_init checks for all of them) and nft.
-QEMU_TOOLS="ip nft iptables-restore ip6tables-restore unbound dnsmasq nsd dig tcpdump conntrack"
+# the bed's tools (lib.sh's e2e_init checks for all of them), nft, and
+# nsenter (bpf mode's dnsmark runs in the mount namespace with cgroup2).
+QEMU_TOOLS="ip nft iptables-restore ip6tables-restore unbound dnsmasq nsd dig tcpdump conntrack nsenter"
 # Kernel modules the guest loads (their dependencies are added): veth pairs,
 # nf_tables with the queue, ct, log and named-counter expressions, the
 # queue and log back-ends, conntrack and ctnetlink (which attaches NFQA_CT
