@@ -99,17 +99,9 @@ privs_drop(const char *user, char *err, size_t err_len)
 		return fail(err, err_len, errno, "setresgid");
 	if (setresuid(uid, uid, uid) < 0)
 		return fail(err, err_len, errno, "setresuid");
-	if (capabilities_set_net_admin() < 0)
-		return fail(err, err_len, errno, "capset");
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
 		return fail(err, err_len, errno, "PR_SET_KEEPCAPS");
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return fail(err, err_len, errno, "PR_SET_NO_NEW_PRIVS");
-	if (!privs_have_net_admin()) {
-		snprintf(err, err_len, "CAP_NET_ADMIN did not survive");
-		return -EPERM;
-	}
-	return 0;
+	return privs_keep_net_admin(err, err_len);
 }
 
 int
