@@ -71,9 +71,22 @@ owe(struct hold *hold, uint64_t now_ms)
 	hold->owed_until_ms = now_ms + HOLD_STALE_MS;
 }
 
+/* Opens cause, let through now.  While SYNs are owed, it is one more
+ * cause whose SYN nobody can tell. */
+static void
+open_cause(struct hold *hold, const struct hold_cause *cause, uint64_t now_ms)
+{
+	hold->current = *cause;
+	hold->current.since_ms = now_ms;
+	hold->open = 1;
+	if (hold->owed > 0) {
+		hold->current.ambiguous = 1;
+		owe(hold, now_ms);
+	}
+}
+
 /* Lets the next held cause through and opens it; causes of a kind no
- * longer followed by SYNs are let through without opening.  While SYNs
- * are owed, the cause opened is one more whose SYN nobody can tell. */
+ * longer followed by SYNs are let through without opening. */
 static void
 open_next(struct hold *hold, uint64_t now_ms)
 {
@@ -81,15 +94,8 @@ open_next(struct hold *hold, uint64_t now_ms)
 		struct hold_cause *next = pop_held(hold);
 
 		release_id(hold, next->id);
-		if (hold->score[next->kind] < 0)
-			continue;
-		hold->current = *next;
-		hold->current.since_ms = now_ms;
-		hold->open = 1;
-		if (hold->owed > 0) {
-			hold->current.ambiguous = 1;
-			owe(hold, now_ms);
-		}
+		if (hold->score[next->kind] >= 0)
+			open_cause(hold, next, now_ms);
 	}
 }
 
@@ -186,15 +192,9 @@ hold_cause(struct hold *hold, enum hold_kind kind, uint32_t id,
 	if (hold->open && hold->current.named)
 		close_current(hold, 0, now_ms);
 	if (!hold->open) {
-		hold->current = (struct hold_cause){
-			.id = id, .mark = mark, .kind = kind,
-			.since_ms = now_ms, .question = *q,
-		};
-		hold->open = 1;
-		if (hold->owed > 0) {
-			hold->current.ambiguous = 1;
-			owe(hold, now_ms);
-		}
+		open_cause(hold, &(struct hold_cause){
+			.id = id, .mark = mark, .kind = kind, .question = *q,
+		}, now_ms);
 		return 0;
 	}
 	if (hold->count + hold->release_count >= HOLD_MAX) {

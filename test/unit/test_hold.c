@@ -127,17 +127,29 @@ Test(hold, the_syns_in_doubt_are_forgotten_when_stale)
 	cr_assert(hold_syn(&hold, 2 + HOLD_STALE_MS, &mark) && mark == 3);
 }
 
+/*
+ * A hold of 2 ms whose truncated answer from client 1 (question a) went
+ * stale at HOLD_STALE_MS with no SYN after it: the kind scores below zero.
+ */
+static void
+truncated_gone_stale(struct hold *hold, const struct dns_question *a)
+{
+	uint32_t id;
+
+	hold_init(hold, 2);
+	hold_cause(hold, HOLD_TRUNCATED, 1, 1, a, 0);
+	cr_assert_eq(hold_next_release(hold, HOLD_STALE_MS, &id), 0);
+	cr_assert_eq(hold->score[HOLD_TRUNCATED], -1, "stale: no SYN came");
+}
+
 Test(hold, a_kind_not_followed_by_syns_is_tried_again_later)
 {
 	struct hold hold;
 	struct dns_question a = q_named("a"), b = q_named("b");
-	uint32_t id, mark;
+	uint32_t mark;
 	uint64_t t = HOLD_STALE_MS;
 
-	hold_init(&hold, 2);
-	hold_cause(&hold, HOLD_TRUNCATED, 1, 1, &a, 0);
-	cr_assert_eq(hold_next_release(&hold, t, &id), 0);
-	cr_assert_eq(hold.score[HOLD_TRUNCATED], -1, "stale without a SYN");
+	truncated_gone_stale(&hold, &a);
 	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 3, 3, &a, t), 0);
 	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 4, 4, &b, t), 0,
 	    "a kind no SYN follows is not held");
@@ -158,10 +170,7 @@ Test(hold, kinds_learn_apart)
 
 	/* A forwarder: truncated answers go back to clients, whose TCP
 	 * retries are what open connections. */
-	hold_init(&hold, 2);
-	hold_cause(&hold, HOLD_TRUNCATED, 1, 1, &a, 0);
-	cr_assert_eq(hold_next_release(&hold, t, &id), 0);
-	cr_assert_eq(hold.score[HOLD_TRUNCATED], -1, "stale: no SYN came");
+	truncated_gone_stale(&hold, &a);
 	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 1, &a, t), 0);
 	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 2, &b, t), 1);
 	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 4, 3, &b, t), 0,
