@@ -136,19 +136,14 @@ qps_cleanup() {
 }
 trap qps_cleanup EXIT
 
-# qps_in_cgroup COMMAND...: run COMMAND (a shell function or program) with
-# this shell in the resolver's cgroup, so that whatever it starts is born
-# there (a socket belongs to the cgroup of the process that made it).
+# qps_in_cgroup COMMAND...: run COMMAND in the resolver's cgroup
+# (e2e_in_cgroup), or as it is when there is none.
 qps_in_cgroup() {
 	[ -n "$QPS_CGROUP" ] || {
 		"$@"
 		return
 	}
-	echo $$ >"$QPS_CGROUP/cgroup.procs" || e2e_die "cannot enter $QPS_CGROUP"
-	"$@"
-	qps_st=$?
-	echo $$ >"$QPS_CGROUP_HOME/cgroup.procs"
-	return "$qps_st"
+	e2e_in_cgroup "$QPS_CGROUP" "$QPS_CGROUP_HOME" "$@"
 }
 
 # qps_mode_field MODE N: field N of the mode's line in the table.

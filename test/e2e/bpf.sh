@@ -59,20 +59,18 @@ bpf_cleanup() {
 }
 E2E_CLEANUP_HOOK=bpf_cleanup
 
-# ip netns exec gives dnsmark a /sys of its own, without the cgroup2 mount:
-# run it in this shell's mount namespace (and the gateway's network one).
-# Every exec keeps the PID, which stays dnsmark's.
+# dnsmark in this shell's mount namespace (with the cgroup2 mount) and the
+# gateway's network one.
 dnsmark_wrapper=$E2E_TMP/dnsmark-in-host-mounts
-printf '#!/bin/sh\nexec nsenter --mount=/proc/%s/ns/mnt -- "%s" "$@"\n' \
-    "$$" "$DNSMARK" >"$dnsmark_wrapper"
-chmod 755 "$dnsmark_wrapper"
+e2e_host_mounts_wrapper "$dnsmark_wrapper" "$DNSMARK"
 # The same, started as dnsmark-bpf@.service starts it: a user of its own
 # (nobody here, a dynamic user there) with CAP_NET_ADMIN and CAP_BPF as
 # ambient capabilities, and nothing else in its bounding set.
 unit_wrapper=$E2E_TMP/dnsmark-as-unit
-printf '#!/bin/sh\nexec nsenter --mount=/proc/%s/ns/mnt -- setpriv --reuid=%s --regid=%s --clear-groups --inh-caps=-all,+net_admin,+bpf --ambient-caps=-all,+net_admin,+bpf --bounding-set=-all,+net_admin,+bpf -- "%s" "$@"\n' \
-    "$$" "$(id -u nobody)" "$(id -g nobody)" "$DNSMARK" >"$unit_wrapper"
-chmod 755 "$unit_wrapper"
+e2e_host_mounts_wrapper "$unit_wrapper" setpriv --reuid="$(id -u nobody)" \
+    --regid="$(id -g nobody)" --clear-groups \
+    --inh-caps=-all,+net_admin,+bpf --ambient-caps=-all,+net_admin,+bpf \
+    --bounding-set=-all,+net_admin,+bpf -- "$DNSMARK"
 
 e2e_net_up
 e2e_gw_rules
@@ -86,10 +84,7 @@ mkdir "$stats_dir" && chown nobody "$stats_dir" && chmod 755 "$E2E_TMP"
 # cgroup, so that the sockets it opens belong to it; this shell goes back
 # to its own cgroup at once.
 resolver_in_cgroup() {
-	echo $$ >"$BPF_CGROUP/cgroup.procs" || e2e_die "cannot enter $BPF_CGROUP"
-	e2e_resolver_start "$1" "$2"
-	echo $$ >"$home_cgroup/cgroup.procs" ||
-	    e2e_die "cannot return to $home_cgroup"
+	e2e_in_cgroup "$BPF_CGROUP" "$home_cgroup" e2e_resolver_start "$1" "$2"
 	e2e_check "$1 runs in the test cgroup" \
 	    "$(grep -qx "$E2E_RESOLVER_PID" "$BPF_CGROUP/cgroup.procs" &&
 	    echo 0 || echo 1)"

@@ -119,6 +119,40 @@ e2e_init() {
 	E2E_T0=$(date +%s)
 }
 
+# e2e_in_cgroup CGROUP HOME COMMAND...: run COMMAND (a shell function or a
+# program) with this shell in the cgroup v2 directory CGROUP, so that
+# whatever it starts is born there (a socket belongs to the cgroup of the
+# process that made it), then back in HOME, the shell's own. Returns
+# COMMAND's status.
+e2e_in_cgroup() {
+	e2e_cgroup_in=$1
+	e2e_cgroup_home=$2
+	shift 2
+	echo $$ >"$e2e_cgroup_in/cgroup.procs" ||
+	    e2e_die "cannot enter $e2e_cgroup_in"
+	e2e_cgroup_status=0
+	"$@" || e2e_cgroup_status=$?
+	echo $$ >"$e2e_cgroup_home/cgroup.procs" ||
+	    e2e_die "cannot return to $e2e_cgroup_home"
+	return "$e2e_cgroup_status"
+}
+
+# e2e_host_mounts_wrapper FILE COMMAND...: write FILE, a script that runs
+# COMMAND, then its own arguments, in this shell's mount namespace. ip netns
+# exec gives a program a /sys of its own, without the cgroup2 mount bpf mode
+# attaches to; every exec keeps the PID, which stays the program's. The
+# words of COMMAND go into the script in double quotes: no '"', '$' or '`'.
+e2e_host_mounts_wrapper() {
+	e2e_wrapper=$1
+	shift
+	{
+		printf '#!/bin/sh\nexec nsenter --mount=/proc/%s/ns/mnt --' "$$"
+		printf ' "%s"' "$@"
+		printf ' "$@"\n'
+	} >"$e2e_wrapper" && chmod 755 "$e2e_wrapper" ||
+	    e2e_die "cannot write $e2e_wrapper"
+}
+
 # e2e_spawn NAMESPACE LOG COMMAND...: start COMMAND in the background in
 # NAMESPACE with stdout and stderr to LOG; its PID (ip netns exec execs the
 # command, so it is the command's own) is left in E2E_LAST_PID and recorded

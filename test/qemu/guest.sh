@@ -141,25 +141,13 @@ qemu_conntrack_marks() {
 	END { printf "%d %d %d\n", flows, unmarked, foreign }'
 }
 
-# The resolver's cgroup for the bpf run (cgroup2 is mounted by /init), and
-# dnsmark started in this shell's mount namespace: ip netns exec gives the
-# program a /sys of its own, without the cgroup2 mount (nsenter execs, so
-# the PID stays dnsmark's).
+# The resolver's cgroup for the bpf run (cgroup2 is mounted by /init on
+# /sys/fs/cgroup, where this shell is), and dnsmark started in this shell's
+# mount namespace, where that mount is.
 QEMU_CGROUP=/sys/fs/cgroup/dnsmark-qemu
 QEMU_DNSMARK=$DNSMARK
 qemu_bpf_wrapper=$E2E_TMP/dnsmark-in-host-mounts
-printf '#!/bin/sh\nexec nsenter --mount=/proc/%s/ns/mnt -- "%s" "$@"\n' \
-    "$$" "$QEMU_DNSMARK" >"$qemu_bpf_wrapper"
-chmod 755 "$qemu_bpf_wrapper"
-
-# qemu_resolver_in_cgroup LABEL: unbound started from inside QEMU_CGROUP,
-# so that its sockets belong to it; this shell goes back at once.
-qemu_resolver_in_cgroup() {
-	echo $$ >"$QEMU_CGROUP/cgroup.procs" ||
-	    e2e_die "cannot enter $QEMU_CGROUP"
-	e2e_resolver_start unbound "$1"
-	echo $$ >/sys/fs/cgroup/cgroup.procs
-}
+e2e_host_mounts_wrapper "$qemu_bpf_wrapper" "$QEMU_DNSMARK"
 
 # scenario LABEL USER_RULES CONNTRACK [RULES_FILE]: one run from start to
 # verdict. CONNTRACK on: the kernel gives NFQA_CT, every client name must
@@ -181,7 +169,8 @@ scenario() {
 	e2e_capture_start "$label"
 	if [ "$rules_file" = bpf.nft ]; then
 		mkdir -p "$QEMU_CGROUP" || e2e_die "cannot make $QEMU_CGROUP"
-		qemu_resolver_in_cgroup "$label"
+		e2e_in_cgroup "$QEMU_CGROUP" /sys/fs/cgroup \
+		    e2e_resolver_start unbound "$label"
 		DNSMARK=$qemu_bpf_wrapper
 		e2e_dnsmark_start "$label" --verbose --bpf-cgroup "$QEMU_CGROUP"
 		DNSMARK=$QEMU_DNSMARK
