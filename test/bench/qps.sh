@@ -611,7 +611,9 @@ qps_p99_of() {
 
 # qps_rounds BENCH WORKLOADS CONDITIONS: QPS_RUNS runs of every condition,
 # interleaved (A B C, C B A, ...), each measuring WORKLOADS in turn
-# (WORKLOAD@rate only under "none" and the default mode's conditions).
+# (WORKLOAD@rate only under "none", "user" and the default mode's
+# conditions: the user's rows show what their marking rules and conntrack
+# alone do to the tail).
 qps_rounds() {
 	qps_bench=$1
 	qps_workloads=$2
@@ -625,7 +627,7 @@ qps_rounds() {
 			qps_round_start "$qps_bench" "$qps_c" "r$qps_run"
 			for qps_w in $qps_workloads; do
 				case $qps_w@$qps_c in
-				*@rate@none | *@rate@*-$QPS_DEFAULT_MODE) ;;
+				*@rate@none | *@rate@user | *@rate@*-$QPS_DEFAULT_MODE) ;;
 				*@rate@*) continue ;;
 				esac
 				qps_measure "$qps_bench" "$qps_c" "$qps_w" "$qps_run"
