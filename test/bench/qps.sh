@@ -83,12 +83,17 @@ dnsmasq dnsmasq-$QPS_DEFAULT_MODE misses vs_base >= 1.00
 # The modes: name, IPv4 and IPv6 rules files (in RULES_DIR), dnsmark's
 # options and the null program's ("-": none), words separated by commas.
 # @CGROUP@ stands for the resolver's cgroup, @NFLOG@ for the NFLOG group
-# the mode's IPv4 rules copy packets to.
+# the mode's IPv4 rules copy packets to. bpfrules is not measured unless
+# QPS_MODES names it: bpf mode's rules with a null program that attaches no
+# BPF program, which splits the null program's cost between the rules'
+# hooks and the BPF program (QPS_MODES="bpf bpfrules" QPS_CONDITIONS="none
+# user null-bpfrules null-bpf" QPS_WORKLOADS=hits).
 qps_mode_table() {
 	cat <<'EOF'
 queue	iptables-v4.rules	iptables-v6.rules	--mode,queue	-
 observe	observe-v4.rules	observe-v6.rules	--mode,observe	--nflog,@NFLOG@
 bpf	bpf-v4.rules	bpf-v6.rules	--mode,bpf,--bpf-cgroup,@CGROUP@	--bpf-cgroup,@CGROUP@
+bpfrules	bpf-v4.rules	bpf-v6.rules	--mode,bpf,--bpf-cgroup,@CGROUP@	-
 EOF
 }
 
@@ -104,46 +109,21 @@ for qps_prog in "$NULL_QUEUE" "$QUERY_PAIRS"; do
 done
 QPS_TICKS=$(getconf CLK_TCK)
 
-# The resolver's cgroup (cgroup v2), for the bpf mode: made here, removed
-# at exit after moving out whatever is still in it (only processes this
-# script started).
-QPS_CGROUP=
-QPS_CGROUP_HOME=
+# The resolver's cgroup (cgroup v2), for the bpf mode: E2E_CGROUP, made
+# here, removed by the cleanup (lib.sh: e2e_cgroup_make).
 qps_cgroup_make() {
-	qps_mnt=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
-	[ -n "$qps_mnt" ] || return 0
-	QPS_CGROUP_HOME=$qps_mnt$(awk -F: '$1 == "0" { print $3 }' "/proc/$$/cgroup")
-	QPS_CGROUP_HOME=${QPS_CGROUP_HOME%/}
-	mkdir "$QPS_CGROUP_HOME/dnsmark-bench-$E2E_RUN" 2>/dev/null || {
-		e2e_warn "cannot make a cgroup under $QPS_CGROUP_HOME: bpf mode off"
-		return 0
-	}
-	QPS_CGROUP=$QPS_CGROUP_HOME/dnsmark-bench-$E2E_RUN
+	e2e_cgroup_make "dnsmark-bench-$E2E_RUN" ||
+	    e2e_warn "cannot make a cgroup v2 directory: bpf mode off"
 }
-
-# shellcheck disable=SC2317 # run by the EXIT trap
-qps_cleanup() {
-	qps_status=$?
-	if [ -n "$QPS_CGROUP" ] && [ -d "$QPS_CGROUP" ]; then
-		while read -r qps_p; do
-			echo "$qps_p" >"$QPS_CGROUP_HOME/cgroup.procs" 2>/dev/null
-		done <"$QPS_CGROUP/cgroup.procs"
-		rmdir "$QPS_CGROUP" 2>/dev/null ||
-		    e2e_warn "could not remove the cgroup $QPS_CGROUP"
-	fi
-	(exit "$qps_status")
-	e2e_cleanup
-}
-trap qps_cleanup EXIT
 
 # qps_in_cgroup COMMAND...: run COMMAND in the resolver's cgroup
 # (e2e_in_cgroup), or as it is when there is none.
 qps_in_cgroup() {
-	[ -n "$QPS_CGROUP" ] || {
+	[ -n "$E2E_CGROUP" ] || {
 		"$@"
 		return
 	}
-	e2e_in_cgroup "$QPS_CGROUP" "$QPS_CGROUP_HOME" "$@"
+	e2e_in_cgroup "$E2E_CGROUP" "$E2E_CGROUP_HOME" "$@"
 }
 
 # qps_mode_field MODE N: field N of the mode's line in the table.
@@ -161,7 +141,7 @@ qps_mode_words() {
 		qps_f=$qps_f${qps_extra:+,$qps_extra}
 	fi
 	printf '%s\n' "$qps_f" | tr ',' '\n' |
-	    sed -e "s|@CGROUP@|$QPS_CGROUP|g" -e "s|@NFLOG@|$(qps_mode_nflog "$1")|g"
+	    sed -e "s|@CGROUP@|$E2E_CGROUP|g" -e "s|@NFLOG@|$(qps_mode_nflog "$1")|g"
 }
 
 # qps_mode_nflog MODE: the first NFLOG group the mode's IPv4 rules use.
@@ -190,7 +170,7 @@ qps_modes_check() {
 		QPS_MODE_STATUS[$qps_m]=built
 		[ -z "$qps_missing" ] ||
 		    QPS_MODE_STATUS[$qps_m]="not built (not in $RULES_DIR: $qps_missing)"
-		if [ "$qps_m" = bpf ] && [ -z "$QPS_CGROUP" ]; then
+		if [ "${qps_m#bpf}" != "$qps_m" ] && [ -z "$E2E_CGROUP" ]; then
 			QPS_MODE_STATUS[$qps_m]="not available (no cgroup v2)"
 		fi
 		[ "${QPS_MODE_STATUS[$qps_m]}" = built ] || continue
@@ -295,7 +275,7 @@ qps_program_start() {
 	# ip netns exec gives the program a /sys of its own, without the
 	# cgroup2 mount bpf mode attaches to: run it in this shell's mount
 	# namespace (nsenter execs, so the PID stays the program's).
-	if [ "$qps_mode" = bpf ]; then
+	if [ "${qps_mode#bpf}" != "$qps_mode" ]; then
 		set -- nsenter "--mount=/proc/$$/ns/mnt" -- "$@"
 	fi
 	e2e_spawn "$E2E_NS_GW" "$QPS_PROG_LOG" "$@"
@@ -687,7 +667,7 @@ qps_conditions_print() {
 	e2e_say "  default:  $QPS_DEFAULT_MODE mode (p99 at a fixed rate, dnsmasq)"
 	e2e_say "  memory:   $QPS_MEMORY_MODE mode, --max-pending $QPS_MEM_PENDING, flooded with unique client names (query_pairs --clients-only)"
 	e2e_say "  dnsperf:  from $QPS_CLIENT (mark 1), -T 1 -c $QPS_CLIENTS -q $QPS_OUTSTANDING -t 2, $QPS_SECONDS s a run, $QPS_RUNS runs interleaved; latency probe beside it: -c 1 -q 20 -Q $QPS_PROBE_RATE -v; fixed rate: -Q $QPS_FIXED_RATE -v"
-	e2e_say "  unbound:  one thread, iterator only, no query log, forwarding to NSD ($E2E_AUTH_V4, rate limiting off), in cgroup ${QPS_CGROUP:-(none)}"
+	e2e_say "  unbound:  one thread, iterator only, no query log, forwarding to NSD ($E2E_AUTH_V4, rate limiting off), in cgroup ${E2E_CGROUP:-(none)}"
 	e2e_say "  dnsmasq:  forwarding to NSD over IPv6 ($E2E_AUTH_V6), no query log; cache misses only"
 	e2e_say "  workloads: hits: $QPS_HIT_NAMES names, warmed before each run; misses: unique names under *.$E2E_ZONE ($((QPS_MISS_RATE * QPS_SECONDS)) a run)"
 	if pgrep -f '\.ci/run' >/dev/null 2>&1; then

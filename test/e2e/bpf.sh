@@ -41,23 +41,10 @@ if "$DNSMARK" --mode bpf --bpf-cgroup /nonexistent 2>&1 |
 	e2e_skip "$DNSMARK was built without bpf mode (configure: libbpf-dev, bpftool, clang)"
 fi
 
-# The cgroup2 mount, as dnsmark finds it: from mountinfo, never assumed.
-cgroup_root=$(awk '{
-	for (i = 7; i <= NF && $i != "-"; i++)
-		;
-	if ($(i + 1) == "cgroup2") { print $5; exit }
-}' /proc/self/mountinfo)
-[ -n "$cgroup_root" ] || e2e_skip "no cgroup2 file system mounted"
-BPF_CGROUP=$cgroup_root/dnsmark-e2e-$E2E_RUN
-mkdir "$BPF_CGROUP" || e2e_skip "cannot create a cgroup under $cgroup_root"
-# The test's own cgroup, to come back to after starting the resolver.
-home_cgroup=$cgroup_root$(awk -F: '$1 == "0" { print $3 }' /proc/self/cgroup)
-
-bpf_cleanup() {
-	# The processes are gone: the cgroup is empty and can go.
-	rmdir "$BPF_CGROUP" 2>/dev/null || e2e_warn "could not remove $BPF_CGROUP"
-}
-E2E_CLEANUP_HOOK=bpf_cleanup
+# The resolver's cgroup, under this shell's own (removed by the cleanup).
+e2e_cgroup_make "dnsmark-e2e-$E2E_RUN" ||
+    e2e_skip "cannot make a cgroup v2 directory (is cgroup2 mounted?)"
+BPF_CGROUP=$E2E_CGROUP
 
 # dnsmark in this shell's mount namespace (with the cgroup2 mount) and the
 # gateway's network one.
@@ -84,7 +71,7 @@ mkdir "$stats_dir" && chown nobody "$stats_dir" && chmod 755 "$E2E_TMP"
 # cgroup, so that the sockets it opens belong to it; this shell goes back
 # to its own cgroup at once.
 resolver_in_cgroup() {
-	e2e_in_cgroup "$BPF_CGROUP" "$home_cgroup" e2e_resolver_start "$1" "$2"
+	e2e_in_cgroup "$BPF_CGROUP" "$E2E_CGROUP_HOME" e2e_resolver_start "$1" "$2"
 	e2e_check "$1 runs in the test cgroup" \
 	    "$(grep -qx "$E2E_RESOLVER_PID" "$BPF_CGROUP/cgroup.procs" &&
 	    echo 0 || echo 1)"

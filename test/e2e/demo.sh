@@ -4,7 +4,12 @@
 # user's rules mark client 192.0.2.10 with 0x1 and 192.0.2.11 with 0x2. The
 # demo looks names up first without dnsmark, then with it, and reads the
 # gateway's conntrack table to show which mark each client's upstream flows
-# got. Run as root: sh test/e2e/demo.sh (make demo sets DNSMARK, RULES_DIR).
+# got. dnsmark runs in its default mode where it can: given unbound's cgroup,
+# bpf mode (a BPF program on unbound's sockets records the client queries;
+# the rules are bpf-v4.rules and bpf-v6.rules); without bpf mode built or
+# without cgroup v2, queue mode (iptables-v4.rules, iptables-v6.rules, the
+# client queries on the queue too). DEMO_MODE=queue or bpf chooses.
+# Run as root: sh test/e2e/demo.sh (make demo sets DNSMARK, RULES_DIR).
 
 E2E_DIR=${E2E_DIR:-$(cd "$(dirname "$0")" && pwd)}
 . "$E2E_DIR/lib.sh"
@@ -55,6 +60,24 @@ demo_list() {
 }
 
 e2e_init demo
+DEMO_MODE=${DEMO_MODE:-}
+if [ "$DEMO_MODE" != queue ]; then
+	if "$DNSMARK" --bpf-cgroup /nonexistent 2>&1 | grep -q 'built without'; then
+		[ "$DEMO_MODE" = bpf ] && e2e_die "$DNSMARK was built without bpf mode"
+		DEMO_MODE=queue
+	elif e2e_cgroup_make "dnsmark-demo-$E2E_RUN"; then
+		DEMO_MODE=bpf
+		E2E_RULES_V4=bpf-v4.rules
+		E2E_RULES_V6=bpf-v6.rules
+		# dnsmark in this shell's mount namespace (ip netns exec hides
+		# the cgroup2 mount) and the gateway's network namespace.
+		e2e_host_mounts_wrapper "$E2E_TMP/dnsmark" "$DNSMARK"
+		DNSMARK=$E2E_TMP/dnsmark
+	else
+		[ "$DEMO_MODE" = bpf ] && e2e_die "cannot make a cgroup v2 directory"
+		DEMO_MODE=queue
+	fi
+fi
 e2e_say "dnsmark demo: a gateway whose local resolver (unbound, forwarding to"
 e2e_say "198.51.100.2 in an \"internet\" namespace) serves two marked clients."
 e2e_say "The user's own rules on the gateway mark client $DEMO_CLIENT_A with 0x1"
@@ -63,7 +86,11 @@ e2e_say "upstream queries carry. Setting up namespaces (run $E2E_RUN)..."
 e2e_net_up
 e2e_gw_rules
 e2e_upstream_start
-e2e_resolver_start unbound demo
+if [ "$DEMO_MODE" = bpf ]; then
+	e2e_in_cgroup "$E2E_CGROUP" "$E2E_CGROUP_HOME" e2e_resolver_start unbound demo
+else
+	e2e_resolver_start unbound demo
+fi
 e2e_in "$E2E_NS_GW" conntrack -F >/dev/null 2>&1
 
 e2e_say ""
@@ -76,8 +103,17 @@ e2e_say "   The client's lookups leave the gateway as new flows without its mark
 e2e_say "   accounting, quotas and per-client routing do not apply to them."
 
 e2e_say ""
-e2e_say "2. With dnsmark ($DNSMARK) bound to queue $E2E_QUEUE:"
-e2e_dnsmark_start demo
+if [ "$DEMO_MODE" = bpf ]; then
+	e2e_say "2. With dnsmark given unbound's cgroup, its default mode there (bpf):"
+	e2e_say "   a BPF program on unbound's sockets records each client query with"
+	e2e_say "   the client's mark, and the upstream queries wait on queue $E2E_QUEUE"
+	e2e_say "   for their mark (rules: $E2E_RULES_V4; cgroup: $E2E_CGROUP):"
+	e2e_dnsmark_start demo --bpf-cgroup "$E2E_CGROUP"
+else
+	e2e_say "2. With dnsmark bound to queue $E2E_QUEUE, in queue mode: client queries"
+	e2e_say "   and upstream queries both wait on the queue (rules: $E2E_RULES_V4):"
+	e2e_dnsmark_start demo
+fi
 demo_flows with-a "$DEMO_CLIENT_A"
 demo_flows with-b "$DEMO_CLIENT_B"
 demo_report with-a "$DEMO_CLIENT_A" 1
