@@ -10,9 +10,15 @@
  * ignores every copy.  With --bpf-cgroup DIR it is bpf mode's: it loads and
  * attaches bpf mode's program and drains its ring as dnsmark does (before
  * each batch, on a timer and when the program asks), without judging.
+ * With --mark MARK it accepts the packets of the output hook (the
+ * resolver's upstream queries) with packet mark MARK, as dnsmark accepts
+ * an upstream query it attributes: the kernel then does what a new mark
+ * makes it do (route the packet again, the rules save the mark on its
+ * flow) under both programs, and the difference stays dnsmark's own work.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <linux/netfilter.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +38,8 @@
 #define NULL_QUEUE_DRAIN_MS 1000	/* dnsmark's timer */
 
 static volatile sig_atomic_t stopping;
+static int mark_output;		/* --mark given */
+static uint32_t output_mark;
 
 static void
 on_stop(int sig)
@@ -45,8 +53,11 @@ on_packet(const struct queue_packet *packet, void *arg)
 {
 	struct judge_verdict verdict = { 0 };
 
-	(void)packet;
 	(void)arg;
+	if (mark_output && packet->pkt.hook == NF_INET_LOCAL_OUT) {
+		verdict.set_mark = 1;
+		verdict.mark = output_mark;
+	}
 	return verdict;
 }
 
@@ -92,8 +103,11 @@ parse_number(const char *text, unsigned long *value)
 static void
 usage(FILE *stream, const char *progname)
 {
-	fprintf(stream, "usage: %s [--nflog GROUP] [--bpf-cgroup DIR] "
-	    "QUEUE_NUMBER\n"
+	fprintf(stream, "usage: %s [--mark MARK] [--nflog GROUP] "
+	    "[--bpf-cgroup DIR] QUEUE_NUMBER\n"
+	    "  --mark MARK       accept the output hook's packets (upstream "
+	    "queries) with\n                    packet mark MARK, as dnsmark "
+	    "does those it attributes\n"
 	    "  --nflog GROUP     observe mode's null program: also read the "
 	    "NFLOG group\n"
 	    "                    (rules/observe-v*.rules), flushing once per "
@@ -109,6 +123,7 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "mark", required_argument, NULL, 'm' },
 		{ "nflog", required_argument, NULL, 'g' },
 		{ "bpf-cgroup", required_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
@@ -121,7 +136,7 @@ main(int argc, char *argv[])
 	struct pollfd pfd[2];
 	struct sigaction sa;
 	struct queue *queue;
-	unsigned long num, group = 0;
+	unsigned long num, group = 0, mark;
 	int c, drained, use_nflog = 0, nfds = 1;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -137,6 +152,21 @@ main(int argc, char *argv[])
 		case 'G':
 			bpf_cgroup = optarg;
 			break;
+		case 'm': {
+			char *end;
+
+			errno = 0;
+			mark = strtoul(optarg, &end, 0);
+			if (errno != 0 || *end != '\0' || end == optarg ||
+			    mark > UINT32_MAX) {
+				fprintf(stderr, "%s: bad mark '%s'\n",
+				    argv[0], optarg);
+				return 2;
+			}
+			output_mark = (uint32_t)mark;
+			mark_output = 1;
+			break;
+		}
 		case 'h':
 			usage(stdout, argv[0]);
 			return 0;

@@ -26,7 +26,8 @@
 # QPS_CLIENTS (4), QPS_OUTSTANDING (100), QPS_HIT_NAMES (1000),
 # QPS_MISS_RATE (50000: unique names written per second of a miss run),
 # QPS_FIXED_RATE (5000), QPS_PROBE_RATE (500: the latency probe beside a
-# run at full speed), QPS_PACKET_SECONDS (5), QPS_PACKET_WINDOW (512),
+# run at full speed), QPS_PACKET_SECONDS (1.5), QPS_PACKET_RUNS (5),
+# QPS_PACKET_WINDOW (512),
 # QPS_MEM_PENDING ("default 262144"), QPS_MODES ("queue observe bpf"),
 # QPS_DNSMARK_ARGS_<mode> (more dnsmark options for that mode, comma
 # separated), QPS_SKIP (sections to leave out: packets memory unbound
@@ -49,7 +50,8 @@ QPS_HIT_NAMES=${QPS_HIT_NAMES:-1000}
 QPS_MISS_RATE=${QPS_MISS_RATE:-50000}
 QPS_FIXED_RATE=${QPS_FIXED_RATE:-5000}
 QPS_PROBE_RATE=${QPS_PROBE_RATE:-500}
-QPS_PACKET_SECONDS=${QPS_PACKET_SECONDS:-5}
+QPS_PACKET_SECONDS=${QPS_PACKET_SECONDS:-1.5}
+QPS_PACKET_RUNS=${QPS_PACKET_RUNS:-5}
 QPS_PACKET_WINDOW=${QPS_PACKET_WINDOW:-512}
 QPS_MEM_PENDING=${QPS_MEM_PENDING:-default 262144}
 QPS_MODES=${QPS_MODES:-queue observe bpf}
@@ -108,6 +110,15 @@ for qps_prog in "$NULL_QUEUE" "$QUERY_PAIRS"; do
 	    "NULL_QUEUE and QUERY_PAIRS)"
 done
 QPS_TICKS=$(getconf CLK_TCK)
+# The null program accepts the upstream queries with the client's mark, as
+# dnsmark does (null_queue --mark): the kernel's work for a new mark (the
+# packet routed again, the mark saved on its flow) is then in both, and
+# the difference is dnsmark's own work. QPS_NULL_MARK_OFF=1: unchanged.
+QPS_NULL_MARK=()
+if [ "${QPS_NULL_MARK_OFF:-}" != 1 ] &&
+    "$NULL_QUEUE" --help 2>&1 | grep -q -e '--mark'; then
+	QPS_NULL_MARK=(--mark "$(e2e_client_mark "$QPS_CLIENT")")
+fi
 
 # The resolver's cgroup (cgroup v2), for the bpf mode: E2E_CGROUP, made
 # here, removed by the cleanup (lib.sh: e2e_cgroup_make).
@@ -267,7 +278,8 @@ qps_program_start() {
 	shift 3
 	if [ "$qps_kind" = null ]; then
 		mapfile -t qps_args < <(qps_mode_words "$qps_mode" 5)
-		set -- "$NULL_QUEUE" "${qps_args[@]}" "$E2E_QUEUE"
+		set -- "$NULL_QUEUE" "${QPS_NULL_MARK[@]}" "${qps_args[@]}" \
+		    "$E2E_QUEUE"
 	else
 		mapfile -t qps_args < <(qps_mode_words "$qps_mode" 4)
 		set -- "$DNSMARK" --queue "$E2E_QUEUE" "${qps_args[@]}" "$@"
@@ -389,16 +401,16 @@ qps_pairs() {
 	cat "$E2E_TMP/$1-pairs.txt"
 }
 
-# qps_packets COND: one run of the pair stream under COND; appends
-# "packets COND pairs 1 kpps - - cpu_us busy sent lost queued seen".
+# qps_packets COND RUN: one run of the pair stream under COND; appends
+# "packets COND pairs RUN kpps - - cpu_us busy sent lost queued seen".
 qps_packets() {
-	qps_condition_start "$1" "packets-$1"
+	qps_condition_start "$1" "packets-$1-r$2"
 	qps_rule0=$(e2e_rule_queued)
 	qps_id0=$(e2e_queue_field 8)
 	qps_cpu0=
 	[ -z "$QPS_PROG_PID" ] || qps_cpu0=$(qps_cpu "$QPS_PROG_PID")
 	qps_marked0=$(qps_marked)
-	qps_out=$(qps_pairs "packets-$1" --seconds "$QPS_PACKET_SECONDS" \
+	qps_out=$(qps_pairs "packets-$1-r$2" --seconds "$QPS_PACKET_SECONDS" \
 	    --window "$QPS_PACKET_WINDOW")
 	qps_cpu1=
 	[ -z "$QPS_PROG_PID" ] || qps_cpu1=$(qps_cpu "$QPS_PROG_PID")
@@ -407,20 +419,20 @@ qps_packets() {
 	qps_marked1=$(qps_marked)
 	qps_condition_stop "$1"
 	# shellcheck disable=SC2086 # "sent N received N lost N seconds S cpu S"
-	set -- "$1" $qps_out
-	awk -v c="$1" -v sent="$3" -v got="$5" -v lost="$7" -v s="$9" \
-	    -v sender="${11}" -v cpu="${qps_cpu0:+$((qps_cpu1 - qps_cpu0))}" \
+	set -- "$1" "$2" $qps_out
+	awk -v c="$1" -v r="$2" -v sent="$4" -v got="$6" -v lost="$8" -v s="${10}" \
+	    -v sender="${12}" -v cpu="${qps_cpu0:+$((qps_cpu1 - qps_cpu0))}" \
 	    -v tck="$QPS_TICKS" -v rq=$((qps_rule1 - qps_rule0)) \
 	    -v pq=$((${qps_id1:-0} - ${qps_id0:-0})) \
 	    -v m0="$qps_marked0" -v m1="$qps_marked1" \
 	    -v results="$E2E_TMP/results" 'BEGIN {
 		us = cpu == "" || got == 0 ? "-" : sprintf("%.3f", cpu / tck * 1e6 / got)
 		busy = cpu == "" ? "-" : sprintf("%.0f", 100 * cpu / tck / s)
-		printf "packets %s pairs 1 %.1f - - %s %s %d %d %d %d %s\n", c,
+		printf "packets %s pairs %d %.1f - - %s %s %d %d %d %d %s\n", c, r,
 		    got / s / 1000, us, busy, sent, lost, rq, pq,
 		    marked(m0, m1) >>results
-		printf "  packets %-22s %7.1f kpps, CPU %s us/packet (%s %%), sender CPU %.0f %%, lost %d\n",
-		    c, got / s / 1000, us, busy, 100 * sender / s, lost
+		printf "  packets %-22s run %d: %7.1f kpps, CPU %s us/packet (%s %%), sender CPU %.0f %%, lost %d\n",
+		    c, r, got / s / 1000, us, busy, 100 * sender / s, lost
 	}'"$QPS_AWK_MARKED"
 }
 
@@ -663,8 +675,13 @@ qps_conditions_print() {
 		    qps_ok="$qps_ok; null program ${QPS_NULL_STATUS[$qps_m]}"
 		e2e_say "  mode:     $qps_m: $qps_ok"
 	done
-	e2e_say "  packets:  query_pairs from $QPS_CLIENT (mark 1) to $E2E_GW_V4:53 and from the gateway to $QPS_SINK_V4:53, unique names, $QPS_PACKET_WINDOW packets in flight, ${QPS_PACKET_SECONDS} s, one run per condition"
+	e2e_say "  packets:  query_pairs from $QPS_CLIENT (mark 1) to $E2E_GW_V4:53 and from the gateway to $QPS_SINK_V4:53, unique names, $QPS_PACKET_WINDOW packets in flight, ${QPS_PACKET_SECONDS} s a run, $QPS_PACKET_RUNS runs interleaved"
 	e2e_say "  default:  $QPS_DEFAULT_MODE mode (p99 at a fixed rate, dnsmasq)"
+	if [ ${#QPS_NULL_MARK[@]} -gt 0 ]; then
+		e2e_say "  null:     null_queue ${QPS_NULL_MARK[*]}: every packet accepted, the upstream queries with the client's mark (as dnsmark)"
+	else
+		e2e_say "  null:     null_queue: every packet accepted unchanged"
+	fi
 	e2e_say "  memory:   $QPS_MEMORY_MODE mode, --max-pending $QPS_MEM_PENDING, flooded with unique client names (query_pairs --clients-only)"
 	e2e_say "  dnsperf:  from $QPS_CLIENT (mark 1), -T 1 -c $QPS_CLIENTS -q $QPS_OUTSTANDING -t 2, $QPS_SECONDS s a run, $QPS_RUNS runs interleaved; latency probe beside it: -c 1 -q 20 -Q $QPS_PROBE_RATE -v; fixed rate: -Q $QPS_FIXED_RATE -v"
 	e2e_say "  unbound:  one thread, iterator only, no query log, forwarding to NSD ($E2E_AUTH_V4, rate limiting off), in cgroup ${E2E_CGROUP:-(none)}"
@@ -681,7 +698,7 @@ qps_conditions_print() {
 # of QPS_TARGETS checked where they apply.
 qps_report() {
 	e2e_say ""
-	e2e_say "Medians of $QPS_RUNS interleaved runs (packets: one run). rate: kpps"
+	e2e_say "Medians of $QPS_RUNS interleaved runs (packets: $QPS_PACKET_RUNS). rate: kpps"
 	e2e_say "(packets) or qps (dnsperf). p99: 99th percentile latency, lost queries"
 	e2e_say "counted as slowest: of a probe beside each full-speed run (a second"
 	e2e_say "dnsperf, -Q $QPS_PROBE_RATE -v), of every query at -Q $QPS_FIXED_RATE (workloads @$QPS_FIXED_RATE)."
@@ -844,8 +861,14 @@ qps_conds=${QPS_CONDITIONS:-$qps_conds}
 
 # The benchmarks, each unless QPS_SKIP names it, timed.
 qps_bench_packets() {
-	for qps_c in $qps_conds; do
-		qps_packets "$qps_c"
+	for qps_run in $(seq 1 "$QPS_PACKET_RUNS"); do
+		qps_order=$qps_conds
+		[ $((qps_run % 2)) -eq 0 ] &&
+		    qps_order=$(echo "$qps_conds" | tr ' ' '\n' | tac | tr '\n' ' ')
+		e2e_say "packets run $qps_run of $QPS_PACKET_RUNS: $qps_order"
+		for qps_c in $qps_order; do
+			qps_packets "$qps_c" "$qps_run"
+		done
 	done
 }
 
