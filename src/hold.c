@@ -6,7 +6,7 @@
  *
  * A cause that gave way without its SYN may still send it, late, so from
  * then on SYNs are counted, not named (owed), until every cause let through
- * meanwhile may have had its SYN.
+ * meanwhile may have had its SYN; a cause opened meanwhile names none.
  *
  * A kind's score counts whether its causes are followed by SYNs here: it
  * drops when a cause of the kind goes stale without one, or when the same
@@ -68,7 +68,7 @@ static void
 owe(struct hold *hold, uint64_t now_ms)
 {
 	hold->owed++;
-	hold->owed_until_ms = now_ms + HOLD_STALE_MS;
+	hold->owed_until_ms = now_ms + HOLD_OWED_MS;
 }
 
 /* Opens cause, let through now.  While SYNs are owed, it is one more
@@ -234,6 +234,14 @@ hold_syn(struct hold *hold, uint64_t now_ms, uint32_t *mark)
 	}
 	if (!hold->open)
 		return 0;
+	if (hold->current.ambiguous) {
+		/* Opened while SYNs were owed: a SYN later than the owed
+		 * ones may still be one of theirs, late. */
+		hold->current.named = 1;
+		if (hold->count > 0)
+			close_current(hold, 0, now_ms);
+		return -1;
+	}
 	*mark = hold->current.mark;
 	name_current(hold, now_ms);
 	return 1;

@@ -11,25 +11,33 @@
 # Phase B's TCP retries depend on scheduling: the resolver's SYN must follow
 # its cause within dnsmark's --syn-hold, and on a loaded machine one late
 # SYN leaves a connection's first two packets unmarked (never wrongly
-# marked). A resolver that misses phase B is measured once more, and fails
-# only when it misses again; both runs are printed. `make accuracy` runs all
-# six resolvers and reports without targets.
+# marked): 1 of 81 packets is already below 99 %. A resolver that misses a
+# target on unmarked packets alone is measured again, at most twice more,
+# and fails only when every run misses; every run is printed. A wrong mark
+# is never load: a run with more wrong marks than the target fails at once.
+# `make accuracy` runs all six resolvers and reports without targets.
 dir=$(dirname "$0")
 targets="--min-correct-a 99.5 --max-wrong-a 0 --min-correct-b 99 --max-wrong-b 0.1"
 status=0
+out=$(mktemp "${TMPDIR:-/tmp}/dnsmark-check.XXXXXX") || exit 99
+trap 'rm -f "$out"' EXIT
 for run in queue:unbound-recursive queue:dnsmasq queue:bind \
     bpf:unbound-recursive bpf:dnsmasq; do
 	mode=${run%%:*}
 	resolver=${run#*:}
-	# shellcheck disable=SC2086
-	DNSMARK_MODE=$mode bash "$dir/accuracy.sh" --resolver "$resolver" $targets
-	rc=$?
-	if [ "$rc" -eq 1 ]; then
-		echo "check.sh: $resolver ($mode mode) missed a target; measuring it again"
+	for attempt in 1 2 3; do
 		# shellcheck disable=SC2086
-		DNSMARK_MODE=$mode bash "$dir/accuracy.sh" --resolver "$resolver" $targets
-		rc=$?
-	fi
+		DNSMARK_MODE=$mode bash "$dir/accuracy.sh" --resolver "$resolver" \
+		    $targets 2>&1 | tee "$out"
+		rc=${PIPESTATUS[0]}
+		[ "$rc" -eq 1 ] || break
+		if grep -q '^TARGET: .* wrong > ' "$out"; then
+			echo "check.sh: $resolver ($mode mode) gave wrong marks"
+			break
+		fi
+		[ "$attempt" -lt 3 ] &&
+		    echo "check.sh: $resolver ($mode mode) left packets unmarked; measuring it again"
+	done
 	[ "$rc" -eq 0 ] || status=$rc
 	[ "$status" -eq 0 ] || [ "$status" -eq 1 ] || exit "$status"
 done

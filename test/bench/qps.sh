@@ -601,6 +601,16 @@ qps_p99_of() {
 	END { if (!found) print (sent > 0 ? "lost" : "-") }'
 }
 
+# qps_run_order RUN CONDITIONS: the conditions in the order of run RUN,
+# as given on odd runs and reversed on even ones (A B C, C B A, ...).
+qps_run_order() {
+	if [ $(($1 % 2)) -eq 0 ]; then
+		echo "$2" | tr ' ' '\n' | tac | tr '\n' ' '
+	else
+		echo "$2"
+	fi
+}
+
 # qps_rounds BENCH WORKLOADS CONDITIONS: QPS_RUNS runs of every condition,
 # interleaved (A B C, C B A, ...), each measuring WORKLOADS in turn
 # (WORKLOAD@rate only under "none", "user" and the default mode's
@@ -611,9 +621,7 @@ qps_rounds() {
 	qps_workloads=$2
 	qps_round=$3
 	for qps_run in $(seq 1 "$QPS_RUNS"); do
-		qps_order=$qps_round
-		[ $((qps_run % 2)) -eq 0 ] &&
-		    qps_order=$(echo "$qps_round" | tr ' ' '\n' | tac | tr '\n' ' ')
+		qps_order=$(qps_run_order "$qps_run" "$qps_round")
 		e2e_say "$qps_bench run $qps_run of $QPS_RUNS: $qps_order"
 		for qps_c in $qps_order; do
 			qps_round_start "$qps_bench" "$qps_c" "r$qps_run"
@@ -862,9 +870,7 @@ qps_conds=${QPS_CONDITIONS:-$qps_conds}
 # The benchmarks, each unless QPS_SKIP names it, timed.
 qps_bench_packets() {
 	for qps_run in $(seq 1 "$QPS_PACKET_RUNS"); do
-		qps_order=$qps_conds
-		[ $((qps_run % 2)) -eq 0 ] &&
-		    qps_order=$(echo "$qps_conds" | tr ' ' '\n' | tac | tr '\n' ' ')
+		qps_order=$(qps_run_order "$qps_run" "$qps_conds")
 		e2e_say "packets run $qps_run of $QPS_PACKET_RUNS: $qps_order"
 		for qps_c in $qps_order; do
 			qps_packets "$qps_c" "$qps_run"

@@ -109,7 +109,7 @@ Test(hold, a_wait_ends_after_hold_ms_and_the_syns_in_doubt_are_nobodys)
 	    "a late SYN is no sign that the kind has none");
 }
 
-Test(hold, the_syns_in_doubt_are_forgotten_when_stale)
+Test(hold, the_syns_in_doubt_are_forgotten_after_hold_owed_ms)
 {
 	struct hold hold;
 	struct dns_question a = q_named("a"), b = q_named("b");
@@ -124,7 +124,12 @@ Test(hold, the_syns_in_doubt_are_forgotten_when_stale)
 	/* The other SYN never came. */
 	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 3, 3, &a,
 	    2 + HOLD_STALE_MS), 0);
-	cr_assert(hold_syn(&hold, 2 + HOLD_STALE_MS, &mark) && mark == 3);
+	cr_assert_eq(hold_syn(&hold, 2 + HOLD_STALE_MS, &mark), -1,
+	    "still owed after HOLD_STALE_MS");
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 4, 4, &a,
+	    2 + HOLD_STALE_MS + HOLD_OWED_MS), 0);
+	cr_assert(hold_syn(&hold, 2 + HOLD_STALE_MS + HOLD_OWED_MS, &mark) &&
+	    mark == 4);
 }
 
 /*
@@ -292,6 +297,32 @@ Test(hold, an_open_cause_gives_way_after_hold_ms_and_names_nothing_then)
 	cr_assert_eq(hold_syn(&hold, 13, &mark), -1);
 	hold_cause(&hold, HOLD_TCP_CLIENT, 3, 6, &a, 14);
 	cr_assert(hold_syn(&hold, 14, &mark) && mark == 6);
+}
+
+Test(hold, a_syn_later_than_the_owed_ones_names_no_cause_opened_in_doubt)
+{
+	struct hold hold;
+	struct dns_question a = q_named("a"), b = q_named("b"),
+	    c = q_named("c");
+	uint32_t id, mark;
+
+	hold_init(&hold, 2);
+	hold.score[HOLD_TCP_CLIENT] = 2;
+	hold_cause(&hold, HOLD_TCP_CLIENT, 1, 1, &a, 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 4, &b, 0), 1);
+	cr_assert(hold_next_release(&hold, 2, &id) && id == 2,
+	    "mark 1's cause gave way without its SYN");
+	cr_assert_eq(hold_syn(&hold, 5, &mark), -1, "mark 4's, or mark 1's");
+	/* Later than HOLD_STALE_MS, within HOLD_OWED_MS: another client. */
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 5, &c, 400), 0);
+	cr_assert_eq(hold_syn(&hold, 450, &mark), -1,
+	    "mark 1's late SYN is not mark 5's");
+	cr_assert_eq(hold_syn(&hold, 460, &mark), -1,
+	    "nor is the next one: mark 5's cause opened in doubt");
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 4, 6, &a,
+	    460 + HOLD_OWED_MS), 0);
+	cr_assert(hold_syn(&hold, 461 + HOLD_OWED_MS, &mark) && mark == 6,
+	    "out of doubt, SYNs are named again");
 }
 
 Test(hold, the_same_client_by_another_kind_first_scores_the_kind_down)
