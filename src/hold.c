@@ -78,6 +78,7 @@ open_cause(struct hold *hold, const struct hold_cause *cause, uint64_t now_ms)
 {
 	hold->current = *cause;
 	hold->current.since_ms = now_ms;
+	hold->current.waiting = 1;
 	hold->open = 1;
 	if (hold->owed > 0) {
 		hold->current.ambiguous = 1;
@@ -111,24 +112,36 @@ close_current(struct hold *hold, int stale, uint64_t now_ms)
 		if (stale)
 			score_down(hold, hold->current.kind, now_ms);
 		else if (!hold->current.ambiguous)
-			owe(hold, now_ms);
+			for (unsigned int i = 0; i < hold->current.waiting; i++)
+				owe(hold, now_ms);
 	}
 	hold->open = 0;
 	open_next(hold, now_ms);
 }
 
-/* The open cause was followed by its SYN (or a reused connection). */
+/* One of the SYNs the open cause waits for came (or may have). */
+static void
+syn_seen(struct hold *hold, uint64_t now_ms)
+{
+	if (hold->current.waiting > 0)
+		hold->current.waiting--;
+	if (hold->current.waiting > 0)
+		return;
+	hold->current.named = 1;
+	/* Its SYNs are out: a waiting cause may go now. */
+	if (hold->count > 0)
+		close_current(hold, 0, now_ms);
+}
+
+/* The open cause was followed by a SYN (or a reused connection). */
 static void
 name_current(struct hold *hold, uint64_t now_ms)
 {
 	if (!hold->current.named &&
 	    hold->score[hold->current.kind] < HOLD_SCORE_MAX)
 		hold->score[hold->current.kind]++;
-	hold->current.named = 1;
 	hold->counts.named++;
-	/* Its SYN is out: a waiting cause may go now. */
-	if (hold->count > 0)
-		close_current(hold, 0, now_ms);
+	syn_seen(hold, now_ms);
 }
 
 /*
@@ -177,11 +190,20 @@ hold_cause(struct hold *hold, enum hold_kind kind, uint32_t id,
 	/* The same client again: the open cause stands for both.  Before
 	 * its SYN, a cause of another kind means the first kind is not what
 	 * the SYN follows (a forwarder's client retries over TCP after the
-	 * truncated answer): that kind scores down, the cause takes this one. */
+	 * truncated answer): that kind scores down, the cause takes this one.
+	 * A cause of the same kind is one more SYN to wait for: the client's
+	 * second SYN may come after another client's cause, and must not be
+	 * taken for that one's (seen in CI: dnsmasq, two TCP queries of one
+	 * client, the second SYN named by the next client's cause). */
 	if (hold->open && hold->current.mark == mark &&
 	    (!hold->current.named || hold->current.kind == kind)) {
-		if (!hold->current.named && hold->current.kind != kind)
+		if (!hold->current.named && hold->current.kind != kind) {
 			score_down(hold, hold->current.kind, now_ms);
+		} else {
+			hold->current.waiting++;
+			hold->current.named = 0;
+			hold->current.since_ms = now_ms;
+		}
 		hold->current.kind = kind;
 		hold->current.question = *q;
 		return 0;
@@ -223,13 +245,10 @@ hold_syn(struct hold *hold, uint64_t now_ms, uint32_t *mark)
 	advance(hold, now_ms);
 	if (hold->owed > 0) {
 		/* One of the causes in doubt had its SYN: which, nobody
-		 * knows.  The open one may be done, so a waiting one goes. */
+		 * knows.  It may be the open one's. */
 		hold->owed--;
-		if (hold->open) {
-			hold->current.named = 1;
-			if (hold->count > 0)
-				close_current(hold, 0, now_ms);
-		}
+		if (hold->open)
+			syn_seen(hold, now_ms);
 		return -1;
 	}
 	if (!hold->open)
@@ -237,9 +256,7 @@ hold_syn(struct hold *hold, uint64_t now_ms, uint32_t *mark)
 	if (hold->current.ambiguous) {
 		/* Opened while SYNs were owed: a SYN later than the owed
 		 * ones may still be one of theirs, late. */
-		hold->current.named = 1;
-		if (hold->count > 0)
-			close_current(hold, 0, now_ms);
+		syn_seen(hold, now_ms);
 		return -1;
 	}
 	*mark = hold->current.mark;

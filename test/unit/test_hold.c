@@ -299,6 +299,18 @@ Test(hold, an_open_cause_gives_way_after_hold_ms_and_names_nothing_then)
 	cr_assert(hold_syn(&hold, 14, &mark) && mark == 6);
 }
 
+/* A hold whose TCP-client causes are known to be followed by SYNs, with
+ * mark's cause (question "a", id 1) open since 0. */
+static void
+tcp_clients_open(struct hold *hold, uint32_t mark)
+{
+	struct dns_question a = q_named("a");
+
+	hold_init(hold, 2);
+	hold->score[HOLD_TCP_CLIENT] = 2;
+	hold_cause(hold, HOLD_TCP_CLIENT, 1, mark, &a, 0);
+}
+
 Test(hold, a_syn_later_than_the_owed_ones_names_no_cause_opened_in_doubt)
 {
 	struct hold hold;
@@ -306,9 +318,7 @@ Test(hold, a_syn_later_than_the_owed_ones_names_no_cause_opened_in_doubt)
 	    c = q_named("c");
 	uint32_t id, mark;
 
-	hold_init(&hold, 2);
-	hold.score[HOLD_TCP_CLIENT] = 2;
-	hold_cause(&hold, HOLD_TCP_CLIENT, 1, 1, &a, 0);
+	tcp_clients_open(&hold, 1);
 	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 4, &b, 0), 1);
 	cr_assert(hold_next_release(&hold, 2, &id) && id == 2,
 	    "mark 1's cause gave way without its SYN");
@@ -323,6 +333,42 @@ Test(hold, a_syn_later_than_the_owed_ones_names_no_cause_opened_in_doubt)
 	    460 + HOLD_OWED_MS), 0);
 	cr_assert(hold_syn(&hold, 461 + HOLD_OWED_MS, &mark) && mark == 6,
 	    "out of doubt, SYNs are named again");
+}
+
+Test(hold, a_second_cause_of_the_same_client_waits_for_its_own_syn)
+{
+	struct hold hold;
+	struct dns_question b = q_named("b"), c = q_named("c");
+	uint32_t id, mark;
+
+	tcp_clients_open(&hold, 2);
+	cr_assert(hold_syn(&hold, 1, &mark) && mark == 2);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 2, &b, 2), 0,
+	    "the same client passes: the open cause stands for it");
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 4, &c, 3), 1,
+	    "another client waits for the first client's second SYN");
+	cr_assert_eq(hold_next_release(&hold, 3, &id), 0);
+	cr_assert(hold_syn(&hold, 4, &mark) && mark == 2,
+	    "the second SYN is the first client's, not the next one's");
+	cr_assert(hold_next_release(&hold, 4, &id) && id == 3);
+	cr_assert(hold_syn(&hold, 5, &mark) && mark == 4);
+}
+
+Test(hold, a_joined_cause_whose_syn_is_late_leaves_it_owed)
+{
+	struct hold hold;
+	struct dns_question b = q_named("b"), c = q_named("c");
+	uint32_t id, mark;
+
+	tcp_clients_open(&hold, 2);
+	hold_cause(&hold, HOLD_TCP_CLIENT, 2, 2, &b, 0);
+	cr_assert(hold_syn(&hold, 1, &mark) && mark == 2);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 4, &c, 2), 1);
+	cr_assert(hold_next_release(&hold, 4, &id) && id == 3,
+	    "it waited hold_ms for the second SYN");
+	cr_assert_eq(hold_syn(&hold, 5, &mark), -1,
+	    "mark 2's late SYN, or mark 4's");
+	cr_assert_eq(hold_syn(&hold, 6, &mark), -1);
 }
 
 Test(hold, the_same_client_by_another_kind_first_scores_the_kind_down)
