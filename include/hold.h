@@ -9,8 +9,9 @@
  * connection already open) of the open one shows up.  The SYN then belongs
  * to the open cause alone, and so do further SYNs until another mark's
  * cause takes its place; a cause of the same client and kind joins the
- * open one, which then waits for one SYN more before giving way.  Without a cause waiting behind it, the open
- * cause stays open longer (HOLD_STALE_MS), for a SYN that comes late.
+ * open one, which then waits for one SYN more before giving way.  Without
+ * a cause waiting behind it, the open cause stays open longer
+ * (HOLD_STALE_MS), for a SYN that comes late.
  * When a cause's SYN is later than hold_ms while another waits, the next
  * SYNs are nobody's for sure: they stay unmarked, never wrongly marked,
  * until as many SYNs have come as causes were let through meanwhile (or
@@ -57,10 +58,10 @@ struct hold_cause {
 	uint32_t id;		/* the queued packet's id */
 	uint32_t mark;		/* the mark its SYN is to carry */
 	enum hold_kind kind;
-	int named;		/* the SYNs it waits for all came */
 	unsigned int waiting;	/* SYNs (or reused connections) still to come:
 				 * 1, plus one for each cause of the same
-				 * client and kind that joined it */
+				 * client and kind that joined it; 0 once
+				 * they all came (named) */
 	int ambiguous;		/* another mark's cause passed meanwhile */
 	uint64_t since_ms;	/* when it arrived, then when let through */
 	struct dns_question question;

@@ -63,6 +63,13 @@ score_down(struct hold *hold, enum hold_kind kind, uint64_t now_ms)
 		hold->negative_ms[kind] = now_ms;
 }
 
+/* The open cause's SYNs all came (or may have). */
+static int
+named(const struct hold *hold)
+{
+	return hold->current.waiting == 0;
+}
+
 /* One more SYN may come that nobody can be sure of. */
 static void
 owe(struct hold *hold, uint64_t now_ms)
@@ -107,7 +114,7 @@ open_next(struct hold *hold, uint64_t now_ms)
 static void
 close_current(struct hold *hold, int stale, uint64_t now_ms)
 {
-	if (!hold->current.named) {
+	if (!named(hold)) {
 		hold->counts.expired++;
 		if (stale)
 			score_down(hold, hold->current.kind, now_ms);
@@ -125,9 +132,8 @@ syn_seen(struct hold *hold, uint64_t now_ms)
 {
 	if (hold->current.waiting > 0)
 		hold->current.waiting--;
-	if (hold->current.waiting > 0)
+	if (!named(hold))
 		return;
-	hold->current.named = 1;
 	/* Its SYNs are out: a waiting cause may go now. */
 	if (hold->count > 0)
 		close_current(hold, 0, now_ms);
@@ -137,7 +143,7 @@ syn_seen(struct hold *hold, uint64_t now_ms)
 static void
 name_current(struct hold *hold, uint64_t now_ms)
 {
-	if (!hold->current.named &&
+	if (!named(hold) &&
 	    hold->score[hold->current.kind] < HOLD_SCORE_MAX)
 		hold->score[hold->current.kind]++;
 	hold->counts.named++;
@@ -182,7 +188,7 @@ hold_cause(struct hold *hold, enum hold_kind kind, uint32_t id,
 	if (hold->score[kind] < 0) {
 		/* Believed not to cause a SYN, but another client's: an open
 		 * cause that had its SYN owns no further one. */
-		if (hold->open && hold->current.named &&
+		if (hold->open && named(hold) &&
 		    hold->current.mark != mark)
 			close_current(hold, 0, now_ms);
 		return 0;
@@ -196,12 +202,11 @@ hold_cause(struct hold *hold, enum hold_kind kind, uint32_t id,
 	 * taken for that one's (seen in CI: dnsmasq, two TCP queries of one
 	 * client, the second SYN named by the next client's cause). */
 	if (hold->open && hold->current.mark == mark &&
-	    (!hold->current.named || hold->current.kind == kind)) {
-		if (!hold->current.named && hold->current.kind != kind) {
+	    (!named(hold) || hold->current.kind == kind)) {
+		if (!named(hold) && hold->current.kind != kind) {
 			score_down(hold, hold->current.kind, now_ms);
 		} else {
 			hold->current.waiting++;
-			hold->current.named = 0;
 			hold->current.since_ms = now_ms;
 		}
 		hold->current.kind = kind;
@@ -211,7 +216,7 @@ hold_cause(struct hold *hold, enum hold_kind kind, uint32_t id,
 	/* An open cause that had its SYN gives way at once (to the same
 	 * client's cause of another kind too: whether that one is followed
 	 * by a SYN of its own is for its kind's score to learn). */
-	if (hold->open && hold->current.named)
+	if (hold->open && named(hold))
 		close_current(hold, 0, now_ms);
 	if (!hold->open) {
 		open_cause(hold, &(struct hold_cause){
@@ -268,7 +273,7 @@ void
 hold_query(struct hold *hold, const struct dns_question *q, uint64_t now_ms)
 {
 	advance(hold, now_ms);
-	if (hold->open && !hold->current.named && !hold->current.ambiguous &&
+	if (hold->open && !named(hold) && !hold->current.ambiguous &&
 	    same_question(&hold->current.question, q))
 		name_current(hold, now_ms);
 }
