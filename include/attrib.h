@@ -1,5 +1,5 @@
 /*
- * The attribution policy: given what the pending table knows about an
+ * The attribution policy: given what the evidence tables know about an
  * upstream query's question, decide which client mark it carries and why.
  * Pure.  A wrong mark is worse than no mark.
  */
@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "pending.h"
+#include "asks.h"
 
 /* What to do when clients with different marks wait on one upstream query. */
 enum attrib_conflict {
@@ -45,13 +45,13 @@ struct attrib_result {
 };
 
 /*
- * Decides the mark for an upstream query from what pending_match() found
+ * Decides the mark for an upstream query from what asks_match() found
  * in one table of evidence: ATTRIB_NONE when it found nothing, ATTRIB_EXACT
  * for a single mark (the caller names the evidence), else the DNS id or the
  * conflict policy decides.
  */
 struct attrib_result attrib_decide(const struct attrib_policy *policy,
-    const struct pending_match *match);
+    const struct asks_marks *match);
 
 /*
  * Returns the mark to give a packet whose mark is packet_mark: the bits of

@@ -5,8 +5,11 @@
  * clients' queries over one connection; the connection itself keeps the
  * mark its SYN got (routing), its segments are marked query by query.
  *
+ * A connection whose last query no client could be named for is known
+ * as unmarked: its segments carry no client's mark either.
+ *
  * Direct-mapped and fixed in size: a connection whose slot another took
- * is simply forgotten, and its segments keep the connection's mark.  Pure,
+ * is simply forgotten, and its segments carry no client's mark.  Pure,
  * no allocation after flows_init().
  */
 #ifndef DNSMARK_FLOWS_H
@@ -26,6 +29,7 @@ struct flows_slot {
 	uint64_t tag;		/* the connection's keyed hash; 0: empty */
 	uint64_t last_ms;
 	uint32_t mark;
+	int marked;		/* 0: its last query went unmarked */
 };
 
 struct flows {
@@ -39,7 +43,14 @@ void flows_init(struct flows *flows, const uint8_t key[SIPHASH_KEY_LEN]);
 void flows_set(struct flows *flows, const struct packet_endpoint *src,
     const struct packet_endpoint *dst, uint32_t mark, uint64_t now_ms);
 
-/* Returns 1 and the connection's last mark in *mark, or 0 when unknown. */
+/* The connection from src to dst now carries a query of nobody known. */
+void flows_set_unmarked(struct flows *flows, const struct packet_endpoint *src,
+    const struct packet_endpoint *dst, uint64_t now_ms);
+
+/*
+ * Returns 1 and the connection's last mark in *mark, -1 when its last query
+ * went unmarked, or 0 when the connection is unknown.
+ */
 int flows_get(struct flows *flows, const struct packet_endpoint *src,
     const struct packet_endpoint *dst, uint32_t *mark, uint64_t now_ms);
 

@@ -12,11 +12,10 @@
 #include <stdint.h>
 
 #include "attrib.h"
+#include "evidence.h"
 #include "flows.h"
 #include "hold.h"
 #include "packet.h"
-#include "pending.h"
-#include "response.h"
 #include "stats.h"
 
 /* Netfilter hooks as the kernel numbers them (NF_INET_*). */
@@ -34,44 +33,13 @@ struct judge_config {
 	uint8_t key[SIPHASH_KEY_LEN];
 };
 
-/*
- * The evidence, each a table of (name, type, class) -> marks:
- * pending	the questions clients asked, for timeout_ms;
- * ancestors	each such name and its ancestors but the root (type 0);
- * learned	CNAME targets and referral NS names (and their ancestors)
- *		from responses to marked upstream queries (type 0);
- * inflight	the upstream queries dnsmark marked, with their DNS id;
- * truncated	the marks whose queries were answered truncated in the last
- *		JUDGE_TRUNCATED_MS, under one key (not by server: a resolver
- *		may retry at another address of the server);
- * tcp_clients	clients that asked over TCP in the last JUDGE_TCP_CLIENT_MS
- *		(a forwarder such as dnsmasq forwards their questions over a
- *		TCP connection of its own, opened at once);
- * askers	every client who asked in the last JUDGE_ASKERS_MS;
- * recent	the questions clients asked, for recent_ms.
- */
-#define JUDGE_TCP_CLIENT_MS 250
-/* Client queries read from one TCP segment, at most. */
+/* Client queries read from one TCP segment, at most (and upstream queries
+ * judged in one segment). */
 #define JUDGE_MAX_PIPELINED 16
-/* Clients who asked this recently count for the last-resort single mark. */
-#define JUDGE_ASKERS_MS 1000
-/* Resolvers retry a truncated answer over TCP at once. */
-#define JUDGE_TRUNCATED_MS 1500
 struct judge {
-	struct pending_table *pending;
-	struct pending_table *ancestors;
-	struct pending_table *learned;
-	struct pending_table *inflight;
-	struct pending_table *truncated;
-	struct pending_table *tcp_clients;
-	struct pending_table *askers;
-	struct pending_table *recent;
+	struct evidence evidence;	/* who asked what (evidence.h) */
 	struct stats *stats;
-	struct attrib_policy policy;
 	uint32_t mask;
-	uint64_t timeout_ms;
-	uint64_t evicted_ms;	/* when a live entry was last evicted; 0: never */
-	struct response_facts facts;	/* scratch space for one response */
 	struct hold hold;	/* SYN causes let through one at a time */
 	struct flows *flows;	/* marks of upstream TCP connections' queries */
 };
@@ -140,5 +108,30 @@ void judge_client_message(struct judge *judge, const struct packet_info *info,
 
 /* Drops entries older than their tables' timeouts at now_ms. */
 void judge_expire(struct judge *judge, uint64_t now_ms);
+
+/*
+ * For the judge's own rooms (tcp.c): the verdict for pkt from result,
+ * counted: the client's mark merged into the packet mark, or unchanged.
+ */
+struct judge_verdict judge_apply(struct judge *judge,
+    const struct judge_packet *pkt, const struct attrib_result *result);
+
+/* For tcp.c: counts an upstream query's attribution (reason, marked). */
+void judge_count(struct judge *judge, const struct attrib_result *result);
+
+/* For tcp.c: files the question q that info's client asked with mark. */
+void judge_client_question(struct judge *judge, const struct packet_info *info,
+    uint32_t mark, const struct dns_question *q, uint64_t now_ms);
+
+/* Logs a question at debug level (what, addresses, mark, reason). */
+void judge_log_question(const char *what, const struct packet_info *info,
+    const struct dns_question *q, uint32_t mark, const char *reason);
+
+/* The client's mark of pkt: its conntrack mark where the kernel gave it. */
+static inline uint32_t
+judge_client_mark(const struct judge_packet *pkt)
+{
+	return pkt->has_ct_mark ? pkt->ct_mark : pkt->mark;
+}
 
 #endif

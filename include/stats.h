@@ -52,6 +52,8 @@ enum stats_counter {
 	STATS_SOCKET_DROPS,		/* queued packets the socket had no room for */
 	STATS_UPSTREAM_SEGMENTS,	/* upstream TCP segments after the SYN */
 	STATS_SEGMENTS_MARKED,		/* ... given the mark of their query */
+	STATS_SEGMENTS_CLEARED,		/* ... whose client mark bits were cleared */
+	STATS_SEGMENTS_SEVERAL,		/* ... carrying queries of several marks */
 	STATS_HOLD_HELD,		/* SYN causes held back a moment */
 	STATS_HOLD_EXPIRED,		/* open SYN causes no SYN followed */
 	STATS_HOLD_NAMED,		/* SYNs named by the one open cause */

@@ -12,7 +12,7 @@
 
 struct attrib_result
 attrib_decide(const struct attrib_policy *policy,
-    const struct pending_match *match)
+    const struct asks_marks *match)
 {
 	struct attrib_result result = { .reason = ATTRIB_NONE };
 

@@ -47,6 +47,20 @@ flows_set(struct flows *flows, const struct packet_endpoint *src,
 
 	slot->tag = tag;
 	slot->mark = mark;
+	slot->marked = 1;
+	slot->last_ms = now_ms;
+}
+
+void
+flows_set_unmarked(struct flows *flows, const struct packet_endpoint *src,
+    const struct packet_endpoint *dst, uint64_t now_ms)
+{
+	uint64_t tag = flow_tag(flows, src, dst);
+	struct flows_slot *slot = flow_slot(flows, tag);
+
+	slot->tag = tag;
+	slot->mark = 0;
+	slot->marked = 0;
 	slot->last_ms = now_ms;
 }
 
@@ -64,6 +78,8 @@ flows_get(struct flows *flows, const struct packet_endpoint *src,
 		return 0;
 	}
 	slot->last_ms = now_ms;
+	if (!slot->marked)
+		return -1;
 	*mark = slot->mark;
 	return 1;
 }

@@ -180,7 +180,7 @@ log_stats(struct daemon *daemon)
 
 	update_kernel_counters(daemon);
 	stats_format(&daemon->stats, line, sizeof(line));
-	log_info("pending=%zu %s", pending_count(daemon->judge.pending), line);
+	log_info("pending=%zu %s", asks_count(daemon->judge.evidence.pending), line);
 }
 
 /* Writes the metrics file; a failure is logged once, not every time. */
@@ -190,7 +190,7 @@ write_metrics(struct daemon *daemon)
 	static char text[16384];
 	char proc[4096];
 	struct metrics_gauges gauges = {
-		.pending = pending_count(daemon->judge.pending),
+		.pending = asks_count(daemon->judge.evidence.pending),
 		.table_bytes = judge_memory(&daemon->judge),
 	};
 	FILE *f;

@@ -52,6 +52,8 @@ static const struct {
 	[STATS_SOCKET_DROPS] = { "socket_drops", "Packets the kernel could not deliver to dnsmark's full socket: passed unmarked by fail-open (SO_MEMINFO drops)." },
 	[STATS_UPSTREAM_SEGMENTS] = { "upstream_tcp_segments", "Upstream TCP segments after the SYN, queued on POSTROUTING to carry their query's mark." },
 	[STATS_SEGMENTS_MARKED] = { "upstream_tcp_segments_marked", "Upstream TCP segments given the mark of the query they (or the last query on their connection) carry." },
+	[STATS_SEGMENTS_CLEARED] = { "upstream_tcp_segments_cleared", "Upstream TCP segments that name no client (no evidence, or several clients) and carried a mark restored from their connection: the mask's bits cleared, never another client's mark." },
+	[STATS_SEGMENTS_SEVERAL] = { "upstream_tcp_segments_several", "Upstream TCP segments carrying queries of clients with different marks (the conflict policy decides)." },
 	[STATS_HOLD_HELD] = { "syn_causes_held", "Truncated answers and TCP retries held back (at most --syn-hold) while another client's SYN was awaited." },
 	[STATS_HOLD_EXPIRED] = { "syn_causes_expired", "Truncated answers and TCP retries let through that no SYN followed within --syn-hold." },
 	[STATS_HOLD_NAMED] = { "syn_causes_named", "SYNs (or queries on reused connections) named by the one truncated answer or TCP retry let through." },

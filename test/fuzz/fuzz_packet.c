@@ -164,10 +164,10 @@ judge_once(unsigned int hook, const uint8_t *data, size_t len, uint32_t mark,
 		    before.counter[STATS_UPSTREAM_MARKED] + 1,
 		    "a marked verdict is counted");
 	}
-	check(pending_count(judge.pending) <= FUZZ_MAX_PENDING &&
-	    pending_count(judge.ancestors) <= 2 * FUZZ_MAX_PENDING &&
-	    pending_count(judge.learned) <= FUZZ_MAX_PENDING &&
-	    pending_count(judge.inflight) <= FUZZ_MAX_PENDING,
+	check(asks_count(judge.evidence.pending) <= FUZZ_MAX_PENDING &&
+	    asks_count(judge.evidence.ancestors) <= 2 * FUZZ_MAX_PENDING &&
+	    asks_count(judge.evidence.learned) <= FUZZ_MAX_PENDING &&
+	    asks_count(judge.evidence.inflight) <= FUZZ_MAX_PENDING,
 	    "tables within their caps");
 }
 

@@ -19,11 +19,11 @@
 	  .first_mark = (first_), .last_mark = (last_),			\
 	  .id_matched = (id_matched_), .id_mark = (id_mark_) }
 
-static struct pending_match
+static struct asks_marks
 found(unsigned int count, unsigned int distinct_marks, uint32_t first_mark,
     uint32_t last_mark, int id_matched, uint32_t id_mark)
 {
-	struct pending_match match;
+	struct asks_marks match;
 
 	memset(&match, 0, sizeof(match));
 	match.count = count;
@@ -51,7 +51,7 @@ Test(attrib, decides_independently_of_policy)
 {
 	static const struct {
 		const char *what;
-		struct pending_match match;
+		struct asks_marks match;
 		enum attrib_reason reason;
 		int marked;
 		uint32_t mark;
@@ -98,15 +98,15 @@ Test(attrib, decides_independently_of_policy)
 /* Several marks and no id to tell them apart: the policy decides. */
 Test(attrib, applies_conflict_policy)
 {
-	const struct pending_match two = found(2, 2, 0x1, 0x2, NO_ID);
-	const struct pending_match many = found(7, 2, 0x30, 0x10, NO_ID);
+	const struct asks_marks two = found(2, 2, 0x1, 0x2, NO_ID);
+	const struct asks_marks many = found(7, 2, 0x30, 0x10, NO_ID);
 	static const struct attrib_policy fixed_zero = {
 		ATTRIB_CONFLICT_FIXED, 0
 	};
 	const struct {
 		const char *what;
 		const struct attrib_policy *policy;
-		const struct pending_match *match;
+		const struct asks_marks *match;
 		enum attrib_reason reason;
 		int marked;
 		uint32_t mark;

@@ -63,7 +63,7 @@ bed_init_recent(struct bed *bed, size_t max_pending, uint64_t timeout_ms,
 	config.mask = mask;
 	memcpy(config.key, test_key, sizeof(config.key));
 	cr_assert_eq(judge_init(&bed->judge, &config, &bed->stats), 0);
-	cr_assert_not_null(bed->judge.pending);
+	cr_assert_not_null(bed->judge.evidence.pending);
 }
 
 /* The same without the table of recent questions. */
@@ -302,7 +302,7 @@ Test(judge, marks_upstream_query_with_client_mark)
 	v = client_query(&bed, CLIENT4, 0x1111, "www.example.com", 0x5, 1000);
 	assert_unchanged(v, "client query");
 	cr_assert_eq(count(&bed, STATS_CLIENT_QUERIES), 1);
-	cr_assert_eq(pending_count(bed.judge.pending), 1);
+	cr_assert_eq(asks_count(bed.judge.evidence.pending), 1);
 
 	v = upstream_query(&bed, WAN4, 0xabcd, "wWw.ExAmPlE.cOm", 0x100, 1010);
 	cr_assert_neq(v.set_mark, 0);
@@ -433,7 +433,7 @@ Test(judge, accepts_garbage_unchanged)
 	cr_assert_eq(count(&bed, STATS_PACKETS), fed);
 	cr_assert_eq(count(&bed, STATS_CLIENT_QUERIES), 0);
 	cr_assert_eq(count(&bed, STATS_UPSTREAM_QUERIES), 0);
-	cr_assert_eq(pending_count(bed.judge.pending), 0);
+	cr_assert_eq(asks_count(bed.judge.evidence.pending), 0);
 	bed_fini(&bed);
 }
 
@@ -454,7 +454,7 @@ Test(judge, accepts_non_dns_payload_unchanged)
 	    "short UDP payload");
 	cr_assert_eq(count(&bed, STATS_BAD_DNS_SHORT), 2);
 	cr_assert_eq(count(&bed, STATS_CLIENT_QUERIES), 0);
-	cr_assert_eq(pending_count(bed.judge.pending), 0);
+	cr_assert_eq(asks_count(bed.judge.evidence.pending), 0);
 	bed_fini(&bed);
 }
 
@@ -526,7 +526,7 @@ Test(judge, counts_each_dns_failure)
 		cr_assert_eq(count(&bed, STATS_CLIENT_QUERIES), 1);
 		cr_assert_eq(count(&bed, STATS_UPSTREAM_QUERIES), 0);
 		cr_assert_eq(count(&bed, STATS_PACKETS), 3);
-		cr_assert_eq(pending_count(bed.judge.pending), 1);
+		cr_assert_eq(asks_count(bed.judge.evidence.pending), 1);
 		bed_fini(&bed);
 	}
 }
@@ -547,7 +547,7 @@ Test(judge, ignores_other_hooks)
 	cr_assert_eq(count(&bed, STATS_IGNORED_HOOK),
 	    sizeof(hooks) / sizeof(hooks[0]));
 	cr_assert_eq(count(&bed, STATS_CLIENT_QUERIES), 0);
-	cr_assert_eq(pending_count(bed.judge.pending), 0);
+	cr_assert_eq(asks_count(bed.judge.evidence.pending), 0);
 	/* Forwarded, not asked of the resolver: nothing to carry. */
 	assert_unchanged(upstream_query(&bed, WAN4, 2, "fwd.example", 0, 1),
 	    "upstream after forward");
@@ -568,7 +568,7 @@ Test(judge, counts_upstream_response)
 	cr_assert_eq(count(&bed, STATS_UPSTREAM_RESPONSES), 1);
 	cr_assert_eq(count(&bed, STATS_RESPONSES_UNMATCHED), 1);
 	cr_assert_eq(count(&bed, STATS_CLIENT_QUERIES), 0);
-	cr_assert_eq(pending_count(bed.judge.pending), 0);
+	cr_assert_eq(asks_count(bed.judge.evidence.pending), 0);
 	assert_unchanged(upstream_query(&bed, WAN4, 2, "www.example.com", 0,
 	    1), "a response is not a client's question");
 	bed_fini(&bed);
@@ -620,7 +620,7 @@ Test(judge, ignores_misdirected_messages_on_local_in)
 	    (unsigned long long)count(&bed, STATS_CLIENT_QUERIES));
 	cr_assert_eq(count(&bed, STATS_CLIENT_QUERIES), 0);
 	cr_assert_eq(count(&bed, STATS_UPSTREAM_RESPONSES), 0);
-	cr_assert_eq(pending_count(bed.judge.pending), 0);
+	cr_assert_eq(asks_count(bed.judge.evidence.pending), 0);
 	bed_fini(&bed);
 }
 
@@ -783,10 +783,10 @@ Test(judge, counts_expired_questions)
 	cr_assert_eq(count(&bed, STATS_PENDING_EXPIRED), 0);
 	judge_expire(&bed.judge, 1200);
 	cr_assert_eq(count(&bed, STATS_PENDING_EXPIRED), 2);
-	cr_assert_eq(pending_count(bed.judge.pending), 1);
+	cr_assert_eq(asks_count(bed.judge.evidence.pending), 1);
 	judge_expire(&bed.judge, 5000);
 	cr_assert_eq(count(&bed, STATS_PENDING_EXPIRED), 3);
-	cr_assert_eq(pending_count(bed.judge.pending), 0);
+	cr_assert_eq(asks_count(bed.judge.evidence.pending), 0);
 	bed_fini(&bed);
 }
 
@@ -801,7 +801,7 @@ Test(judge, counts_evictions)
 	cr_assert_eq(count(&bed, STATS_PENDING_EVICTED), 0);
 	client_query(&bed, CLIENT4, 3, "c.example", 0x5, 2);
 	cr_assert_eq(count(&bed, STATS_PENDING_EVICTED), 1);
-	cr_assert_eq(pending_count(bed.judge.pending), 2);
+	cr_assert_eq(asks_count(bed.judge.evidence.pending), 2);
 	v = upstream_query(&bed, WAN4, 9, "c.example", 0, 3);
 	cr_assert_neq(v.set_mark, 0);
 	cr_assert_eq(v.mark, 0x5);
@@ -818,7 +818,7 @@ Test(judge, does_not_remember_upstream_queries)
 	    0), "first upstream query");
 	assert_unchanged(upstream_query(&bed, WAN4, 1, "self.example", 0x5,
 	    1), "second upstream query");
-	cr_assert_eq(pending_count(bed.judge.pending), 0);
+	cr_assert_eq(asks_count(bed.judge.evidence.pending), 0);
 	cr_assert_eq(count(&bed, STATS_CLIENT_QUERIES), 0);
 	cr_assert_eq(count(&bed, STATS_ATTRIB_NONE), 2);
 	bed_fini(&bed);
@@ -1128,7 +1128,7 @@ Test(judge, ignores_partial_tcp_query)
 	    "partial TCP query");
 	cr_assert_eq(count(&bed, STATS_IGNORED_NO_PAYLOAD), 1);
 	cr_assert_eq(count(&bed, STATS_CLIENT_QUERIES), 0);
-	cr_assert_eq(pending_count(bed.judge.pending), 0);
+	cr_assert_eq(asks_count(bed.judge.evidence.pending), 0);
 	bed_fini(&bed);
 }
 
@@ -1168,7 +1168,7 @@ Test(judge, marks_tcp_connection_after_truncated_answer)
 	/* Later than resolvers retry: two marks wait (the truncated question
 	 * itself is done with), nothing ties the SYN to one. */
 	client_query(&bed, CLIENT6, 0x3333, "other.example.net", 0x7, 23);
-	v = upstream_syn(&bed, SERVER4, 21 + JUDGE_TRUNCATED_MS);
+	v = upstream_syn(&bed, SERVER4, 21 + EVIDENCE_TRUNCATED_MS);
 	assert_unchanged(v, "SYN long after the truncated answer");
 	cr_assert_eq(count(&bed, STATS_UPSTREAM_SYN), 3);
 	bed_fini(&bed);
@@ -1224,16 +1224,17 @@ Test(judge, keeps_memory_constant)
 		upstream_query(&bed, WAN4, (uint16_t)(i + 1), name, 0, i);
 	}
 	cr_assert_eq(judge_memory(&bed.judge), memory);
-	cr_assert_leq(pending_count(bed.judge.pending), 256);
+	cr_assert_leq(asks_count(bed.judge.evidence.pending), 256);
 	bed_fini(&bed);
 }
 
 /*
- * At most 128 bytes a pending question, all tables counted, at the default
+ * At most 224 bytes a pending question, all tables counted, at the default
  * cap and at a large one (doc/performance.md, "Memory per pending
- * question").
+ * question"): 48 bytes an entry of pending, ancestors and recent, less for
+ * the smaller tables.
  */
-Test(judge, spends_at_most_128_bytes_a_pending_question)
+Test(judge, spends_at_most_224_bytes_a_pending_question)
 {
 	static const size_t caps[] = {
 		OPTIONS_DEFAULT_MAX_PENDING, 16384, 100000, 1000000,
@@ -1247,7 +1248,7 @@ Test(judge, spends_at_most_128_bytes_a_pending_question)
 		    OPTIONS_DEFAULT_RECENT_MS, ATTRIB_CONFLICT_NONE,
 		    0xffffffff);
 		memory = judge_memory(&bed.judge);
-		cr_assert_leq(memory, 128 * caps[i],
+		cr_assert_leq(memory, 224 * caps[i],
 		    "--max-pending %zu: %zu bytes, %.1f a question", caps[i],
 		    memory, (double)memory / (double)caps[i]);
 		bed_fini(&bed);
@@ -1455,7 +1456,7 @@ Test(judge, remembers_queries_pipelined_in_one_segment)
 /*
  * A forwarder answers a client that asked over TCP through a TCP connection
  * of its own, opened at once: the SYN goes with the client who just asked
- * over TCP, and only for JUDGE_TCP_CLIENT_MS.
+ * over TCP, and only for EVIDENCE_TCP_CLIENT_MS.
  */
 Test(judge, marks_syn_after_a_client_asked_over_tcp)
 {
@@ -1476,14 +1477,14 @@ Test(judge, marks_syn_after_a_client_asked_over_tcp)
 	/* Later, the other client asks over TCP: its SYN is its own. */
 	len = build_tcp_dns(pkt, CLIENT4_B, 51001, RESOLVER4, 53, 0x3333,
 	    "tcp2.example.org");
-	feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0x6, 10 + JUDGE_TCP_CLIENT_MS);
-	v = upstream_syn(&bed, SERVER4, 11 + JUDGE_TCP_CLIENT_MS);
+	feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0x6, 10 + EVIDENCE_TCP_CLIENT_MS);
+	v = upstream_syn(&bed, SERVER4, 11 + EVIDENCE_TCP_CLIENT_MS);
 	cr_assert_eq(v.mark, 0x6, "mark 0x%x", v.mark);
 	/* Both asked over TCP within the window: the conflict policy. */
 	len = build_tcp_dns(pkt, CLIENT4, 51002, RESOLVER4, 53, 0x4444,
 	    "tcp3.example.org");
-	feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0x5, 20 + JUDGE_TCP_CLIENT_MS);
-	assert_unchanged(upstream_syn(&bed, SERVER4, 21 + JUDGE_TCP_CLIENT_MS),
+	feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0x5, 20 + EVIDENCE_TCP_CLIENT_MS);
+	assert_unchanged(upstream_syn(&bed, SERVER4, 21 + EVIDENCE_TCP_CLIENT_MS),
 	    "SYN, two TCP clients");
 	bed_fini(&bed);
 }
@@ -1552,7 +1553,7 @@ Test(judge, marks_with_the_only_recent_asker)
 	    "two recent askers");
 	/* Later, the window passed and both still wait: nothing. */
 	assert_unchanged(upstream_query(&bed, WAN4, 6, ".", 0,
-	    3100 + JUDGE_ASKERS_MS), "no recent asker");
+	    3100 + EVIDENCE_ASKERS_MS), "no recent asker");
 	bed_fini(&bed);
 }
 
@@ -1727,10 +1728,20 @@ upstream_segment(struct bed *bed, uint16_t sport, const char *name,
 	return feed(bed, JUDGE_HOOK_POST_ROUTING, pkt, len, conn_mark, now_ms);
 }
 
+/* Asserts that v gives a segment exactly mark (the client's, or 0). */
+static void
+assert_segment_mark(struct judge_verdict v, uint32_t mark, const char *what)
+{
+	cr_assert_eq(v.set_mark, 1, "%s: verdict leaves the mark", what);
+	cr_assert_eq(v.mark, mark, "%s: mark 0x%x, not 0x%x", what, v.mark,
+	    mark);
+}
+
 /*
  * One connection, opened for one client, carries another's query: the
- * segments get the mark of the query they carry (or followed), the
- * connection's own mark stays what its SYN got.
+ * segments get the mark of the query they carry (or followed), never the
+ * connection's (its SYN's client's) by default; the connection's own mark
+ * stays what its SYN got.
  */
 Test(judge, marks_tcp_segments_by_their_query)
 {
@@ -1740,29 +1751,128 @@ Test(judge, marks_tcp_segments_by_their_query)
 	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
 	client_query(&bed, CLIENT4, 0x1111, "a.example.com", 0x5, 0);
 	client_query(&bed, CLIENT4_B, 0x2222, "b.example.org", 0x6, 0);
-	assert_unchanged(upstream_segment(&bed, 52000, NULL, 0x5, 1),
-	    "handshake ACK before any query");
+	assert_segment_mark(upstream_segment(&bed, 52000, NULL, 0x5, 1), 0,
+	    "handshake ACK of a connection whose SYN was not seen");
 	v = upstream_segment(&bed, 52000, "a.example.com", 0x5, 2);
-	cr_assert(v.set_mark && v.mark == 0x5, "first query: 0x%x", v.mark);
+	assert_segment_mark(v, 0x5, "first query");
 	v = upstream_segment(&bed, 52000, "b.example.org", 0x5, 3);
-	cr_assert(v.set_mark && v.mark == 0x6, "second query: 0x%x", v.mark);
+	assert_segment_mark(v, 0x6, "second query");
 	v = upstream_segment(&bed, 52000, NULL, 0x5, 4);
-	cr_assert(v.set_mark && v.mark == 0x6, "ACK after it: 0x%x", v.mark);
-	assert_unchanged(upstream_segment(&bed, 52001, NULL, 0x5, 4),
+	assert_segment_mark(v, 0x6, "ACK after it");
+	assert_segment_mark(upstream_segment(&bed, 52001, NULL, 0x5, 4), 0,
 	    "another connection's ACK");
-	/* A query nobody asked: the connection's mark, for what follows too. */
-	assert_unchanged(upstream_segment(&bed, 52000, "nobody.example.net",
-	    0x5, 5), "query without evidence");
-	assert_unchanged(upstream_segment(&bed, 52000, NULL, 0x5, 6),
+	/* A query nobody asked: no client's mark, not the connection's
+	 * either (it is client 0x5's), for what follows too. */
+	assert_segment_mark(upstream_segment(&bed, 52000, "nobody.example.net",
+	    0x5, 5), 0, "query without evidence");
+	assert_segment_mark(upstream_segment(&bed, 52000, NULL, 0x5, 6), 0,
 	    "ACK after a query without evidence");
 	cr_assert_eq(count(&bed, STATS_UPSTREAM_SEGMENTS), 7);
 	cr_assert_eq(count(&bed, STATS_SEGMENTS_MARKED), 3);
-	/* A SYN on the same addresses starts afresh. */
+	cr_assert_eq(count(&bed, STATS_SEGMENTS_CLEARED), 4);
+	/* A SYN on the same addresses starts afresh: named by nobody (two
+	 * marks wait), its connection's segments carry no mark until a
+	 * query names one. */
 	upstream_segment(&bed, 52000, "b.example.org", 0x5, 7);
-	upstream_syn(&bed, SERVER4, 8);
+	assert_unchanged(upstream_syn(&bed, SERVER4, 8), "SYN, two marks wait");
 	assert_unchanged(upstream_segment(&bed, 52000, NULL, 0, 9),
-	    "ACK of a new connection");
+	    "ACK of a new unmarked connection");
 	bed_fini(&bed);
+}
+
+/* Bits outside the mask are the user's: a segment keeps them. */
+Test(judge, clears_only_the_masks_bits_of_an_unnamed_segment)
+{
+	struct bed bed;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xff);
+	client_query(&bed, CLIENT4, 0x1111, "a.example.com", 0x5, 0);
+	client_query(&bed, CLIENT4_B, 0x2222, "b.example.org", 0x6, 0);
+	assert_segment_mark(upstream_segment(&bed, 52000, "nobody.example.net",
+	    0x1205, 1), 0x1200, "query without evidence");
+	assert_segment_mark(upstream_segment(&bed, 52000, "a.example.com",
+	    0x1207, 2), 0x1205, "query of client 0x5");
+	/* Nothing to clear: left as it is. */
+	assert_unchanged(upstream_segment(&bed, 52002, "nobody.example.net",
+	    0x1200, 3), "no client bits");
+	bed_fini(&bed);
+}
+
+/* A segment carrying two clients' whole queries, as the resolver wrote them. */
+static struct judge_verdict
+upstream_segment_of_two(struct bed *bed, uint16_t sport, const char *first,
+    const char *second, uint32_t conn_mark, uint64_t now_ms)
+{
+	uint8_t pkt[PACKET_BUF], tcp[PACKET_BUF], seg[PACKET_BUF];
+	uint8_t msg[PACKET_BUF];
+	size_t len = 0, msg_len;
+	const char *names[2] = { first, second };
+
+	for (int i = 0; i < 2; i++) {
+		msg_len = build_dns(msg, (uint16_t)(0x4242 + i), 0, names[i],
+		    TYPE_A);
+		seg[len] = (uint8_t)(msg_len >> 8);
+		seg[len + 1] = (uint8_t)msg_len;
+		memcpy(seg + len + 2, msg, msg_len);
+		len += 2 + msg_len;
+	}
+	len = build_segment(tcp, IPPROTO_TCP, sport, 53, PACKET_TCP_ACK, seg,
+	    len);
+	len = build_ip(pkt, WAN4, SERVER4, IPPROTO_TCP, tcp, len);
+	return feed(bed, JUDGE_HOOK_POST_ROUTING, pkt, len, conn_mark, now_ms);
+}
+
+/*
+ * Knot Resolver writes two clients' queries on its one connection in the
+ * same millisecond: one segment, two marks.  It carries neither (with the
+ * default policy), never the first one's; one client's two queries carry
+ * its mark; a query nobody asked beside a client's leaves it unmarked.
+ */
+Test(judge, gives_a_segment_of_several_clients_no_mark)
+{
+	struct bed bed;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	client_query(&bed, CLIENT4, 0x1111, "a.example.com", 0x5, 0);
+	client_query(&bed, CLIENT4_B, 0x2222, "b.example.org", 0x6, 0);
+	client_query(&bed, CLIENT4_B, 0x2223, "c.example.org", 0x6, 0);
+	assert_segment_mark(upstream_segment_of_two(&bed, 52000,
+	    "a.example.com", "b.example.org", 0x5, 1), 0, "two clients");
+	cr_assert_eq(count(&bed, STATS_SEGMENTS_SEVERAL), 1);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_QUERIES), 2);
+	assert_segment_mark(upstream_segment(&bed, 52000, NULL, 0x5, 2), 0,
+	    "ACK after them");
+	assert_segment_mark(upstream_segment_of_two(&bed, 52000,
+	    "b.example.org", "c.example.org", 0x5, 3), 0x6, "one client");
+	assert_segment_mark(upstream_segment_of_two(&bed, 52000,
+	    "c.example.org", "nobody.example.net", 0x6, 4), 0,
+	    "a client's and nobody's");
+	cr_assert_eq(count(&bed, STATS_SEGMENTS_SEVERAL), 1);
+	bed_fini(&bed);
+}
+
+/* The conflict policy decides for a segment of several clients too. */
+Test(judge, applies_the_conflict_policy_to_a_segment_of_several_clients)
+{
+	static const struct {
+		enum attrib_conflict conflict;
+		uint32_t mark;
+	} cases[] = {
+		{ ATTRIB_CONFLICT_FIRST, 0x5 },
+		{ ATTRIB_CONFLICT_LAST, 0x6 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct bed bed;
+
+		bed_init(&bed, 64, 5000, cases[i].conflict, 0xffffffff);
+		client_query(&bed, CLIENT4, 0x1111, "a.example.com", 0x5, 0);
+		client_query(&bed, CLIENT4_B, 0x2222, "b.example.org", 0x6, 0);
+		assert_segment_mark(upstream_segment_of_two(&bed, 52000,
+		    "a.example.com", "b.example.org", 0x7, 1), cases[i].mark,
+		    "policy");
+		bed_fini(&bed);
+	}
 }
 
 /* Only the resolver's TCP segments to port 53 are judged on POSTROUTING. */
@@ -1782,5 +1892,164 @@ Test(judge, ignores_other_postrouting_packets)
 	assert_unchanged(feed(&bed, JUDGE_HOOK_POST_ROUTING, pkt, len, 0, 1),
 	    "from port 53");
 	cr_assert_eq(count(&bed, STATS_IGNORED_HOOK), 2);
+	bed_fini(&bed);
+}
+
+/* Asserts that v marks an upstream query with exactly mark. */
+static void
+assert_marked(struct judge_verdict v, uint32_t mark, const char *what)
+{
+	cr_assert_eq(v.set_mark, 1, "%s: unmarked", what);
+	cr_assert_eq(v.mark, mark, "%s: mark 0x%x, not 0x%x", what, v.mark,
+	    mark);
+}
+
+/*
+ * Who is waiting decides.  A popular name: client 0xa asked it first (its
+ * query went upstream), 0xb asked later and was answered from the cache,
+ * and when the cache entry expires 0xc's question sends it upstream
+ * again.  Only 0xc waits: its mark, though 0xa and 0xb asked within the
+ * question timeout (and 0xb 200 ms ago).
+ */
+Test(judge, gives_the_one_waiting_client_the_mark)
+{
+	struct bed bed;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	client_query(&bed, CLIENT4, 0x1111, "popular.example", 0xa, 0);
+	assert_marked(upstream_query(&bed, WAN4, 0x7777, "popular.example", 0,
+	    1), 0xa, "first ask");
+	client_query(&bed, CLIENT4_B, 0x2222, "popular.example", 0xb, 3800);
+	client_query(&bed, CLIENT6, 0x3333, "popular.example", 0xc, 4000);
+	assert_marked(upstream_query(&bed, WAN4, 0x7778, "popular.example", 0,
+	    4001), 0xc, "the cache entry expired");
+	cr_assert_eq(count(&bed, STATS_ATTRIB_EXACT), 2);
+	bed_fini(&bed);
+}
+
+/* Two clients waiting for the same question: a conflict among them. */
+Test(judge, leaves_a_query_two_waiting_clients_share_unmarked)
+{
+	struct bed bed;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	client_query(&bed, CLIENT4_B, 0x2222, "popular.example", 0xb, 0);
+	client_query(&bed, CLIENT4, 0x1111, "popular.example", 0xa, 3950);
+	client_query(&bed, CLIENT6, 0x3333, "popular.example", 0xc, 4000);
+	assert_unchanged(upstream_query(&bed, WAN4, 0x7778, "popular.example",
+	    0, 4001), "0xa and 0xc wait");
+	cr_assert_eq(count(&bed, STATS_ATTRIB_CONFLICT_UNMARKED), 1);
+	bed_fini(&bed);
+}
+
+/*
+ * A client whose question went upstream keeps waiting while the resolver
+ * works on it (a retry after a timeout, 900 ms later); a client who asked
+ * the same meanwhile and joined it does not make it a conflict.
+ */
+Test(judge, keeps_a_client_waiting_while_its_query_is_upstream)
+{
+	struct bed bed;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	client_query(&bed, CLIENT4, 0x1111, "slow.example", 0xa, 0);
+	assert_marked(upstream_query(&bed, WAN4, 0x7777, "slow.example", 0, 1),
+	    0xa, "first try");
+	client_query(&bed, CLIENT4_B, 0x2222, "slow.example", 0xb, 500);
+	assert_marked(upstream_query(&bed, WAN4, 0x7778, "slow.example", 0,
+	    900), 0xa, "retry");
+	/* Nobody waits any more (prefetch): every asker counts. */
+	assert_unchanged(upstream_query(&bed, WAN4, 0x7779, "slow.example", 0,
+	    3000), "prefetch, two marks asked");
+	bed_fini(&bed);
+}
+
+/*
+ * A waiting client below a name wins over clients who only asked the name
+ * itself earlier: the name leads to its question.
+ */
+Test(judge, prefers_a_client_waiting_below_over_earlier_askers)
+{
+	struct bed bed;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	client_query(&bed, CLIENT4, 0x1111, "pop.example", 0xa, 0);
+	client_query(&bed, CLIENT4_B, 0x2222, "pop.example", 0xb, 1000);
+	client_query(&bed, CLIENT6, 0x3333, "www.pop.example", 0xc, 2000);
+	assert_marked(upstream_query(&bed, WAN4, 0x7777, "pop.example", 0,
+	    2001), 0xc, "minimised ancestor");
+	cr_assert_eq(count(&bed, STATS_ATTRIB_ANCESTOR), 1);
+	bed_fini(&bed);
+}
+
+/* The resolver's TCP retry of a truncated answer, as one segment. */
+static struct judge_verdict
+upstream_tcp_query(struct bed *bed, uint16_t sport, const char *name,
+    uint32_t conn_mark, uint64_t now_ms)
+{
+	return upstream_segment(bed, sport, name, conn_mark, now_ms);
+}
+
+/*
+ * A truncated answer does not end the question: the TCP retry, on a
+ * connection the resolver opened earlier for another client (no SYN of
+ * its own), carries the mark of the client whose question it is, not the
+ * connection's.
+ */
+Test(judge, marks_a_tcp_retry_on_another_clients_connection)
+{
+	struct bed bed;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	ask_marked_upstream(&bed);
+	upstream_response(&bed, 0x7777, FLAGS_RESPONSE | DNS_FLAG_TC, NULL, 0,
+	    20);
+	cr_assert_eq(count(&bed, STATS_RESPONSES_TRUNCATED), 1);
+	cr_assert_eq(asks_count(bed.judge.evidence.pending), 2);
+	assert_segment_mark(upstream_tcp_query(&bed, 52000, "www.example.com",
+	    0x6, 25), 0x5, "retry on 0x6's connection");
+	/* Its final answer, over TCP, ends it. */
+	bed_fini(&bed);
+}
+
+/*
+ * Thousands of marks, one per client: each asks its own name below a
+ * shared zone and a shared popular name within a second.  Nothing is
+ * evicted at the default cap, each own name is marked for its client, and
+ * the shared zone's ancestors, asked by every mark, never get one mark.
+ */
+Test(judge, holds_a_thousand_marks_without_eviction)
+{
+	struct bed bed;
+	char name[64], addr[64];
+
+	bed_init_recent(&bed, OPTIONS_DEFAULT_MAX_PENDING,
+	    OPTIONS_DEFAULT_TIMEOUT_MS, OPTIONS_DEFAULT_RECENT_MS,
+	    ATTRIB_CONFLICT_NONE, 0xffffffff);
+	for (uint32_t k = 1; k <= 1000; k++) {
+		uint8_t pkt[PACKET_BUF];
+		size_t len;
+
+		snprintf(addr, sizeof(addr), "2001:db8:1::%x", k);
+		snprintf(name, sizeof(name), "c%u.clients.example", k);
+		len = build_udp_dns(pkt, addr, 40000, RESOLVER6, 53,
+		    (uint16_t)k, FLAGS_QUERY, name);
+		feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, k, k);
+		len = build_udp_dns(pkt, addr, 40001, RESOLVER6, 53,
+		    (uint16_t)k, FLAGS_QUERY, "popular.example");
+		feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, k, k);
+	}
+	cr_assert_eq(count(&bed, STATS_CLIENT_QUERIES), 2000);
+	cr_assert_eq(count(&bed, STATS_PENDING_EVICTED), 0);
+	cr_assert_eq(count(&bed, STATS_EVIDENCE_EVICTED), 0);
+	for (uint32_t k = 1; k <= 1000; k += 37) {
+		snprintf(name, sizeof(name), "c%u.clients.example", k);
+		assert_marked(upstream_query(&bed, WAN4, (uint16_t)k, name, 0,
+		    1500), k, name);
+	}
+	assert_unchanged(upstream_query(&bed, WAN4, 1, "clients.example", 0,
+	    1500), "the shared zone");
+	assert_unchanged(upstream_query(&bed, WAN4, 1, "example", 0, 1500),
+	    "the shared TLD");
 	bed_fini(&bed);
 }

@@ -1,0 +1,550 @@
+/*
+ * The table of asks: one entry per (question, mark), in a hash table keyed
+ * with SipHash by question, a second one by question and mark (so that the
+ * same mark asking again finds its entry however many marks ask the same
+ * question), and a list ordered by last use, so that expiry and eviction
+ * of the oldest are O(1).  Everything is allocated up front by asks_new();
+ * nothing here allocates afterwards.  Questions are compared by their
+ * 64-bit keyed hash alone: a false match needs a collision that nobody
+ * without the key can aim for (chance 2^-64 per pair).
+ *
+ * Small on purpose, a table per kind of evidence and up to millions of
+ * entries each: an entry is 40 bytes (32-bit indices, times in 32 bits of
+ * milliseconds), the DNS id, the ask count and the client's address live in
+ * arrays of their own that only the tables using them allocate, and who
+ * asked first is the order of the question's bucket chain rather than a
+ * time of its own.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "asks.h"
+
+#define NIL 0u			/* list and chain end; entries count from 1 */
+
+#define ENTRY_ENGAGED 0x1	/* flags: engaged holds a time */
+
+struct asks_entry {
+	uint32_t hash_high;	/* SipHash of name, type and class, in two */
+	uint32_t hash_low;	/* halves: no padding after them */
+	uint32_t mark;
+	uint32_t last;		/* when this mark last asked: ms, modulo 2^32 */
+	uint32_t engaged;	/* when a query for it last went upstream */
+	uint32_t chain_next;	/* next in the question's bucket, newest
+				 * created first; or next in the free list */
+	uint32_t pair_next;	/* next in the (question, mark) bucket */
+	uint32_t older;		/* neighbours by last use */
+	uint32_t newer;
+	uint8_t flags;
+};
+
+struct asks {
+	struct asks_entry *entries;	/* entries[0] unused: index 0 is NIL */
+	uint16_t *ids;		/* ASKS_IDS: the last client's DNS id */
+	uint16_t *refs;		/* ASKS_REFS: asks not yet released
+				 * (saturating) */
+	struct packet_endpoint *clients; /* ASKS_CLIENTS: the last client */
+	uint32_t *buckets;	/* by question */
+	uint32_t *pairs;	/* by question and mark */
+	size_t bucket_mask;
+	size_t max_entries;
+	size_t count;
+	size_t mark_changes;	/* neighbours by last use with other marks */
+	uint32_t fresh;		/* entries fresh..max_entries were never used */
+	uint32_t free_list;
+	uint32_t oldest;
+	uint32_t newest;
+	uint64_t timeout_ms;
+	uint64_t ask_ms;	/* waiting: asked less than this long ago */
+	uint64_t engaged_ms;	/* ... or engaged less than this long ago */
+	uint64_t clock_ms;	/* the latest time added or expired at */
+	uint8_t key[SIPHASH_KEY_LEN];
+};
+
+size_t
+asks_entry_size(unsigned int fields)
+{
+	size_t size = sizeof(struct asks_entry);
+
+	if (fields & ASKS_IDS)
+		size += sizeof(uint16_t);
+	if (fields & ASKS_REFS)
+		size += sizeof(uint16_t);
+	if (fields & ASKS_CLIENTS)
+		size += sizeof(struct packet_endpoint);
+	return size;
+}
+
+struct asks *
+asks_new(size_t max_entries, uint64_t timeout_ms, unsigned int fields,
+    const uint8_t key[SIPHASH_KEY_LEN])
+{
+	struct asks *table;
+	size_t buckets = 1;
+
+	if (max_entries == 0 || max_entries > ASKS_MAX_ENTRIES ||
+	    timeout_ms > ASKS_MAX_TIMEOUT_MS)
+		return NULL;
+	/* One or two entries a bucket: a miss looks at 1.5 on average. */
+	while (buckets < (max_entries + 1) / 2)
+		buckets <<= 1;
+	table = calloc(1, sizeof(*table));
+	if (table == NULL)
+		return NULL;
+	table->entries = calloc(max_entries + 1, sizeof(*table->entries));
+	table->buckets = calloc(buckets, sizeof(*table->buckets));
+	table->pairs = calloc(buckets, sizeof(*table->pairs));
+	if (fields & ASKS_IDS)
+		table->ids = calloc(max_entries + 1, sizeof(*table->ids));
+	if (fields & ASKS_REFS)
+		table->refs = calloc(max_entries + 1, sizeof(*table->refs));
+	if (fields & ASKS_CLIENTS)
+		table->clients = calloc(max_entries + 1,
+		    sizeof(*table->clients));
+	if (table->entries == NULL || table->buckets == NULL ||
+	    table->pairs == NULL ||
+	    ((fields & ASKS_IDS) && table->ids == NULL) ||
+	    ((fields & ASKS_REFS) && table->refs == NULL) ||
+	    ((fields & ASKS_CLIENTS) && table->clients == NULL)) {
+		asks_free(table);
+		return NULL;
+	}
+	table->bucket_mask = buckets - 1;
+	table->max_entries = max_entries;
+	table->timeout_ms = timeout_ms;
+	table->fresh = 1;
+	memcpy(table->key, key, SIPHASH_KEY_LEN);
+	return table;
+}
+
+void
+asks_free(struct asks *table)
+{
+	if (table == NULL)
+		return;
+	free(table->entries);
+	free(table->buckets);
+	free(table->pairs);
+	free(table->ids);
+	free(table->refs);
+	free(table->clients);
+	free(table);
+}
+
+void
+asks_set_waiting(struct asks *table, uint64_t ask_ms, uint64_t engaged_ms)
+{
+	table->ask_ms = ask_ms;
+	table->engaged_ms = engaged_ms;
+}
+
+static uint64_t
+question_hash(const struct asks *table, const struct dns_question *q)
+{
+	uint8_t key[DNS_NAME_MAX + 4];
+
+	memcpy(key, q->name, q->name_len);
+	key[q->name_len] = (uint8_t)(q->qtype >> 8);
+	key[q->name_len + 1] = (uint8_t)q->qtype;
+	key[q->name_len + 2] = (uint8_t)(q->qclass >> 8);
+	key[q->name_len + 3] = (uint8_t)q->qclass;
+	return siphash24(table->key, key, (size_t)q->name_len + 4);
+}
+
+static int
+hash_is(const struct asks_entry *e, uint64_t hash)
+{
+	return e->hash_low == (uint32_t)hash &&
+	    e->hash_high == (uint32_t)(hash >> 32);
+}
+
+static uint32_t *
+bucket_of(struct asks *table, uint32_t hash_low)
+{
+	return &table->buckets[hash_low & table->bucket_mask];
+}
+
+/*
+ * The (question, mark) bucket.  The question's hash is keyed, so a client
+ * cannot aim a mark at another question's bucket either.
+ */
+static uint32_t *
+pair_of(struct asks *table, uint64_t hash, uint32_t mark)
+{
+	uint64_t mixed = (hash ^ mark) * 0x9e3779b97f4a7c15ULL;
+
+	return &table->pairs[(mixed >> 32) & table->bucket_mask];
+}
+
+/* Returns the entry of hash and mark, or NIL. */
+static uint32_t
+pair_find(struct asks *table, uint64_t hash, uint32_t mark)
+{
+	uint32_t i = *pair_of(table, hash, mark);
+
+	while (i != NIL && !(hash_is(&table->entries[i], hash) &&
+	    table->entries[i].mark == mark))
+		i = table->entries[i].pair_next;
+	return i;
+}
+
+/* Returns 1 when entries a and b are both there and carry other marks. */
+static size_t
+marks_differ(const struct asks *table, uint32_t a, uint32_t b)
+{
+	return a != NIL && b != NIL &&
+	    table->entries[a].mark != table->entries[b].mark;
+}
+
+static void
+age_unlink(struct asks *table, uint32_t i)
+{
+	struct asks_entry *e = &table->entries[i];
+
+	table->mark_changes -= marks_differ(table, e->older, i) +
+	    marks_differ(table, i, e->newer);
+	table->mark_changes += marks_differ(table, e->older, e->newer);
+	if (e->older != NIL)
+		table->entries[e->older].newer = e->newer;
+	else
+		table->oldest = e->newer;
+	if (e->newer != NIL)
+		table->entries[e->newer].older = e->older;
+	else
+		table->newest = e->older;
+	e->older = e->newer = NIL;
+}
+
+static void
+age_append(struct asks *table, uint32_t i)
+{
+	struct asks_entry *e = &table->entries[i];
+
+	table->mark_changes += marks_differ(table, table->newest, i);
+	e->older = table->newest;
+	e->newer = NIL;
+	if (table->newest != NIL)
+		table->entries[table->newest].newer = i;
+	else
+		table->oldest = i;
+	table->newest = i;
+}
+
+/* Unlinks entry i from the singly linked list at head through next. */
+static void
+list_unlink(struct asks *table, uint32_t *head, uint32_t i, int pair)
+{
+	uint32_t *link = head;
+
+	while (*link != NIL && *link != i)
+		link = pair ? &table->entries[*link].pair_next :
+		    &table->entries[*link].chain_next;
+	if (*link == i)
+		*link = pair ? table->entries[i].pair_next :
+		    table->entries[i].chain_next;
+}
+
+static void
+entry_remove(struct asks *table, uint32_t i)
+{
+	struct asks_entry *e = &table->entries[i];
+	uint64_t hash = (uint64_t)e->hash_high << 32 | e->hash_low;
+
+	list_unlink(table, bucket_of(table, e->hash_low), i, 0);
+	list_unlink(table, pair_of(table, hash, e->mark), i, 1);
+	age_unlink(table, i);
+	e->pair_next = NIL;
+	e->chain_next = table->free_list;
+	table->free_list = i;
+	table->count--;
+}
+
+/* Returns an unused entry, or NIL when every entry is in use. */
+static uint32_t
+entry_take(struct asks *table)
+{
+	uint32_t i = table->free_list;
+
+	if (i != NIL) {
+		table->free_list = table->entries[i].chain_next;
+		return i;
+	}
+	if (table->fresh <= table->max_entries)
+		return table->fresh++;
+	return NIL;
+}
+
+/*
+ * How long before now_ms the 32-bit time t was (negative: after it).  The
+ * 32-bit difference is exact while the true one is within 2^31 ms, which
+ * table_asleep() ensures for every entry looked at.
+ */
+static int64_t
+time_age(uint32_t t, uint64_t now_ms)
+{
+	uint32_t age = (uint32_t)now_ms - t;
+
+	return age < (1U << 31) ? (int64_t)age : (int64_t)age - (1LL << 32);
+}
+
+/*
+ * Returns 1 when nobody asked for a timeout or longer before now_ms, so
+ * every entry held is dead.  Otherwise every entry held was live at
+ * clock_ms, a timeout ago at most: its age is below two timeouts, 2^31 ms.
+ */
+static int
+table_asleep(const struct asks *table, uint64_t now_ms)
+{
+	return now_ms >= table->clock_ms &&
+	    now_ms - table->clock_ms >= table->timeout_ms;
+}
+
+static int
+entry_live(const struct asks *table, const struct asks_entry *e,
+    uint64_t now_ms)
+{
+	return time_age(e->last, now_ms) < (int64_t)table->timeout_ms;
+}
+
+/* Returns 1 when the client of live entry e counts as waiting at now_ms. */
+static int
+entry_waiting(const struct asks *table, const struct asks_entry *e,
+    uint64_t now_ms)
+{
+	if (time_age(e->last, now_ms) < (int64_t)table->ask_ms)
+		return 1;
+	return (e->flags & ENTRY_ENGAGED) &&
+	    time_age(e->engaged, now_ms) < (int64_t)table->engaged_ms;
+}
+
+size_t
+asks_expire(struct asks *table, uint64_t now_ms)
+{
+	int asleep = table_asleep(table, now_ms);
+	size_t expired = 0;
+
+	while (table->oldest != NIL && (asleep ||
+	    !entry_live(table, &table->entries[table->oldest], now_ms))) {
+		entry_remove(table, table->oldest);
+		expired++;
+	}
+	if (now_ms > table->clock_ms)
+		table->clock_ms = now_ms;
+	return expired;
+}
+
+int
+asks_add(struct asks *table, const struct dns_question *q,
+    const struct asks_client *client, uint64_t now_ms)
+{
+	uint64_t hash = question_hash(table, q);
+	int evicted = 0;
+	struct asks_entry *e;
+	uint32_t i, *pair;
+
+	/* Expire first: an entry found below must not be freed under us. */
+	asks_expire(table, now_ms);
+	i = pair_find(table, hash, client->mark);
+	if (i != NIL) {
+		/* The same mark asks again: newest again, in place in its
+		 * chain, which keeps the order in which marks first asked. */
+		age_unlink(table, i);
+		if (table->refs != NULL && table->refs[i] < UINT16_MAX)
+			table->refs[i]++;
+	} else {
+		if (table->count == table->max_entries) {
+			entry_remove(table, table->oldest);
+			evicted = 1;
+		}
+		i = entry_take(table);
+		table->count++;
+		e = &table->entries[i];
+		e->hash_high = (uint32_t)(hash >> 32);
+		e->hash_low = (uint32_t)hash;
+		e->mark = client->mark;
+		e->flags = 0;
+		e->chain_next = *bucket_of(table, e->hash_low);
+		*bucket_of(table, e->hash_low) = i;
+		pair = pair_of(table, hash, e->mark);
+		e->pair_next = *pair;
+		*pair = i;
+		if (table->refs != NULL)
+			table->refs[i] = 1;
+	}
+	table->entries[i].last = (uint32_t)now_ms;
+	if (table->ids != NULL)
+		table->ids[i] = client->id;
+	if (table->clients != NULL)
+		table->clients[i] = client->addr;
+	age_append(table, i);
+	return evicted;
+}
+
+/*
+ * Adds entry at (its mark, asked at asked_ms, its DNS id matching or not)
+ * to the summary *marks.  Called for a question's entries in chain order,
+ * newest created first.
+ */
+static void
+marks_add(const struct asks *table, struct asks_marks *marks, uint32_t at,
+    uint64_t asked_ms, int id_match, uint64_t *id_ms)
+{
+	uint32_t mark = table->entries[at].mark;
+
+	if (marks->count == 0)
+		marks->distinct_marks = 1;
+	else if (mark != marks->first_mark || marks->distinct_marks > 1)
+		marks->distinct_marks = 2;
+	if (marks->count == 0 || asked_ms >= marks->last_ms) {
+		if (marks->count > 0 && mark != marks->last_mark &&
+		    marks->last_ms > marks->other_last_ms)
+			marks->other_last_ms = marks->last_ms;
+		marks->last_ms = asked_ms;
+		marks->last_mark = mark;
+	} else if (mark != marks->last_mark &&
+	    asked_ms > marks->other_last_ms) {
+		marks->other_last_ms = asked_ms;
+	}
+	marks->count++;
+	/* Chains run newest created first: the last met asked first. */
+	marks->first_mark = mark;
+	if (id_match && (!marks->id_matched || asked_ms >= *id_ms)) {
+		marks->id_matched = 1;
+		marks->id_mark = mark;
+		if (table->clients != NULL)
+			marks->id_client = table->clients[at];
+		*id_ms = asked_ms;
+	}
+}
+
+/* More entries than could be looked at: several marks, no id to go by. */
+static void
+marks_cut(struct asks_marks *marks)
+{
+	if (marks->count == 0)
+		marks->count = 1;
+	marks->distinct_marks = 2;
+	marks->id_matched = 0;
+}
+
+unsigned int
+asks_match(struct asks *table, const struct dns_question *q,
+    uint64_t now_ms, struct asks_match *match)
+{
+	uint64_t hash = question_hash(table, q);
+	uint64_t all_id_ms = 0, waiting_id_ms = 0;
+	uint32_t i = *bucket_of(table, (uint32_t)hash);
+	int walked;
+
+	memset(match, 0, sizeof(*match));
+	if (table_asleep(table, now_ms))
+		return 0;
+	for (walked = 0; i != NIL && walked < ASKS_MAX_WALK; walked++) {
+		const struct asks_entry *e = &table->entries[i];
+		uint32_t at = i;
+		uint64_t asked_ms;
+		int id_match;
+
+		i = e->chain_next;
+		if (!hash_is(e, hash) || !entry_live(table, e, now_ms))
+			continue;
+		asked_ms = now_ms - (uint64_t)time_age(e->last, now_ms);
+		id_match = table->ids != NULL && table->ids[at] == q->id;
+		marks_add(table, &match->all, at, asked_ms, id_match,
+		    &all_id_ms);
+		if (entry_waiting(table, e, now_ms))
+			marks_add(table, &match->waiting, at, asked_ms,
+			    id_match, &waiting_id_ms);
+	}
+	if (i != NIL) {
+		marks_cut(&match->all);
+		marks_cut(&match->waiting);
+	}
+	return match->all.count;
+}
+
+int
+asks_engage(struct asks *table, const struct dns_question *q, uint32_t mark,
+    uint64_t now_ms)
+{
+	uint32_t i = pair_find(table, question_hash(table, q), mark);
+
+	if (i == NIL || !entry_live(table, &table->entries[i], now_ms))
+		return 0;
+	table->entries[i].engaged = (uint32_t)now_ms;
+	table->entries[i].flags |= ENTRY_ENGAGED;
+	return 1;
+}
+
+int
+asks_release(struct asks *table, const struct dns_question *q,
+    uint32_t mark)
+{
+	uint32_t i = pair_find(table, question_hash(table, q), mark);
+
+	if (i == NIL)
+		return 0;
+	if (table->refs != NULL && --table->refs[i] > 0)
+		return 0;
+	entry_remove(table, i);
+	return 1;
+}
+
+void
+asks_summary(struct asks *table, uint64_t now_ms, struct asks_marks *marks)
+{
+	const struct asks_entry *newest;
+	uint32_t i;
+	int walked;
+
+	memset(marks, 0, sizeof(*marks));
+	asks_expire(table, now_ms);
+	if (table->count == 0)
+		return;
+	newest = &table->entries[table->newest];
+	marks->count = (unsigned int)table->count;
+	marks->distinct_marks = table->mark_changes == 0 ? 1 : 2;
+	marks->first_mark = table->entries[table->oldest].mark;
+	marks->last_mark = newest->mark;
+	marks->last_ms = now_ms - (uint64_t)time_age(newest->last, now_ms);
+	/* The newest entry of another mark: one entry a mark, so mostly the
+	 * next one; other_last_ms stays 0 when none is found in the walk. */
+	i = newest->older;
+	for (walked = 0; i != NIL && walked < ASKS_MAX_WALK; walked++) {
+		const struct asks_entry *e = &table->entries[i];
+
+		if (e->mark != newest->mark) {
+			marks->other_last_ms = now_ms -
+			    (uint64_t)time_age(e->last, now_ms);
+			break;
+		}
+		i = e->older;
+	}
+}
+
+int
+asks_single_mark(const struct asks *table, uint32_t *mark)
+{
+	if (table->count == 0 || table->mark_changes != 0)
+		return 0;
+	*mark = table->entries[table->oldest].mark;
+	return 1;
+}
+
+size_t
+asks_count(const struct asks *table)
+{
+	return table->count;
+}
+
+size_t
+asks_memory(const struct asks *table)
+{
+	unsigned int fields = (table->ids ? ASKS_IDS : 0) |
+	    (table->refs ? ASKS_REFS : 0) |
+	    (table->clients ? ASKS_CLIENTS : 0);
+
+	return sizeof(*table) + (table->max_entries + 1) *
+	    asks_entry_size(fields) +
+	    2 * (table->bucket_mask + 1) * sizeof(*table->buckets);
+}

@@ -1,0 +1,461 @@
+/*
+ * The evidence tables (evidence.h) and the lookups that name a client.  An
+ * upstream query's mark comes from the strongest evidence that names any
+ * client waiting, in this order: the question a client is waiting on; a
+ * name on the way to one (qname minimisation, DS); a name an upstream
+ * response to a marked query pointed to (CNAME target, referral name
+ * server).  Where nobody waits, the same tables with every client who
+ * asked, then the question a client asked recently (prefetch, late
+ * retries), then the only mark among all clients.  The first evidence that
+ * names clients decides, conflict policy included: weaker evidence never
+ * overrides it.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include "evidence.h"
+#include "log.h"
+
+/* Pseudo question types for the keys that stand for a mark. */
+#define KEY_TCP_CLIENT 0xff01
+#define KEY_TRUNCATED 0xff02
+#define KEY_ASKER 0xff03
+
+/* The tables a lookup goes through, strongest first. */
+enum {
+	LOOK_PENDING,
+	LOOK_ANCESTORS,
+	LOOK_UNDERSCORE,	/* BIND's "_.example.test": the rest is the ancestor */
+	LOOK_LEARNED,
+	LOOK_COUNT
+};
+
+int
+evidence_init(struct evidence *ev, size_t max_pending, uint64_t timeout_ms,
+    uint64_t recent_ms, const struct attrib_policy *policy,
+    const uint8_t key[SIPHASH_KEY_LEN], struct stats *stats)
+{
+	size_t max = max_pending;
+	size_t marks = max / 4 + 16;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->stats = stats;
+	ev->policy = *policy;
+	ev->timeout_ms = timeout_ms;
+	ev->pending = asks_new(max, timeout_ms, ASKS_IDS | ASKS_REFS, key);
+	/*
+	 * A question files its own name under ancestors, and ancestors (zone,
+	 * TLD) it mostly shares with other questions of its mark: about one
+	 * new entry a question, the least recently asked evicted first.
+	 */
+	ev->ancestors = asks_new(max, timeout_ms, ASKS_REFS, key);
+	/*
+	 * Lessons and upstream queries are never released, only expired or
+	 * evicted oldest first, and what a resolver still needs is the newest:
+	 * it follows a lesson (CNAME target, name server) and reads an answer
+	 * within the round trip.  Half the cap for lessons; a quarter for the
+	 * upstream queries, which keep a server's address each.
+	 */
+	ev->learned = asks_new((max + 1) / 2, timeout_ms, 0, key);
+	ev->inflight = asks_new((max + 3) / 4, timeout_ms,
+	    ASKS_IDS | ASKS_CLIENTS, key);
+	/* Prefetches and late retries come for the questions asked last:
+	 * every question of the cap, recent_ms long. */
+	if (recent_ms > 0)
+		ev->recent = asks_new(max, recent_ms, 0, key);
+	/* One entry a mark: a quarter of the cap is a mark for every four
+	 * questions pending, each table's own window long. */
+	ev->truncated = asks_new(marks, timeout_ms < EVIDENCE_TRUNCATED_MS ?
+	    timeout_ms : EVIDENCE_TRUNCATED_MS, 0, key);
+	ev->tcp_clients = asks_new(marks, timeout_ms < EVIDENCE_TCP_CLIENT_MS ?
+	    timeout_ms : EVIDENCE_TCP_CLIENT_MS, 0, key);
+	ev->askers = asks_new(marks, timeout_ms < EVIDENCE_ASKERS_MS ?
+	    timeout_ms : EVIDENCE_ASKERS_MS, 0, key);
+	if (ev->pending == NULL || ev->ancestors == NULL ||
+	    ev->learned == NULL || ev->inflight == NULL ||
+	    ev->truncated == NULL || ev->tcp_clients == NULL ||
+	    ev->askers == NULL || (recent_ms > 0 && ev->recent == NULL))
+		return -ENOMEM;
+	asks_set_waiting(ev->pending, EVIDENCE_WAIT_MS, EVIDENCE_ENGAGED_MS);
+	asks_set_waiting(ev->ancestors, EVIDENCE_WAIT_MS,
+	    EVIDENCE_ENGAGED_MS);
+	/* A lesson is learned for a client waiting on the answer taught it. */
+	asks_set_waiting(ev->learned, EVIDENCE_ENGAGED_MS,
+	    EVIDENCE_ENGAGED_MS);
+	return 0;
+}
+
+void
+evidence_free(struct evidence *ev)
+{
+	asks_free(ev->pending);
+	asks_free(ev->ancestors);
+	asks_free(ev->learned);
+	asks_free(ev->inflight);
+	asks_free(ev->recent);
+	asks_free(ev->truncated);
+	asks_free(ev->tcp_clients);
+	asks_free(ev->askers);
+	ev->pending = ev->ancestors = ev->learned = ev->inflight = NULL;
+	ev->recent = ev->truncated = ev->tcp_clients = ev->askers = NULL;
+}
+
+size_t
+evidence_memory(const struct evidence *ev)
+{
+	return asks_memory(ev->pending) + asks_memory(ev->ancestors) +
+	    asks_memory(ev->learned) + asks_memory(ev->inflight) +
+	    (ev->recent ? asks_memory(ev->recent) : 0) +
+	    asks_memory(ev->truncated) + asks_memory(ev->tcp_clients) +
+	    asks_memory(ev->askers);
+}
+
+void
+evidence_expire(struct evidence *ev, uint64_t now_ms)
+{
+	ev->stats->counter[STATS_PENDING_EXPIRED] +=
+	    asks_expire(ev->pending, now_ms);
+	asks_expire(ev->ancestors, now_ms);
+	asks_expire(ev->learned, now_ms);
+	asks_expire(ev->inflight, now_ms);
+	if (ev->recent != NULL)
+		asks_expire(ev->recent, now_ms);
+	asks_expire(ev->truncated, now_ms);
+	asks_expire(ev->tcp_clients, now_ms);
+	asks_expire(ev->askers, now_ms);
+}
+
+/* Makes the type-less key under which a name is filed. */
+static void
+name_key(const uint8_t *name, size_t len, struct dns_question *key)
+{
+	memset(key, 0, sizeof(*key) - sizeof(key->name));
+	key->name_len = (uint8_t)len;
+	memcpy(key->name, name, len);
+}
+
+/* The key that stands for mark in a table of one kind. */
+static void
+mark_key(uint16_t kind, uint32_t mark, struct dns_question *key)
+{
+	memset(key, 0, sizeof(*key) - sizeof(key->name));
+	key->qtype = kind;
+	key->name_len = 4;
+	key->name[0] = (uint8_t)(mark >> 24);
+	key->name[1] = (uint8_t)(mark >> 16);
+	key->name[2] = (uint8_t)(mark >> 8);
+	key->name[3] = (uint8_t)mark;
+}
+
+/* Files mark (with the client) under its own key in a table of one kind. */
+static int
+add_mark(struct asks *table, uint16_t kind, const struct asks_client *client,
+    uint64_t now_ms)
+{
+	struct dns_question key;
+
+	mark_key(kind, client->mark, &key);
+	return asks_add(table, &key, client, now_ms);
+}
+
+/*
+ * Counts an eviction from a full table.  For a timeout after it, a missing
+ * entry no longer means that nobody asked: the only mark left may be the
+ * flooder's, so the single-mark fallback is off (single_mark()).
+ */
+static void
+note_eviction(struct evidence *ev, enum stats_counter counter,
+    uint64_t now_ms)
+{
+	stats_inc(ev->stats, counter);
+	ev->evicted_ms = now_ms;
+}
+
+/*
+ * Counts an eviction from a table the single-mark fallback never reads
+ * (recent questions, learned names, inflight queries, TCP clients,
+ * truncated answers): it stays on.
+ */
+static void
+count_eviction(struct evidence *ev)
+{
+	stats_inc(ev->stats, STATS_EVIDENCE_EVICTED);
+}
+
+/* Files the name and each of its ancestors but the root under mark. */
+static void
+add_name_and_ancestors(struct evidence *ev, struct asks *table,
+    const uint8_t *name, size_t len, const struct asks_client *client,
+    uint64_t now_ms)
+{
+	struct dns_question key;
+
+	for (size_t offset = 0; offset < len && name[offset] != 0;
+	    offset += (size_t)name[offset] + 1) {
+		name_key(name + offset, len - offset, &key);
+		if (!asks_add(table, &key, client, now_ms))
+			continue;
+		if (table == ev->ancestors)
+			note_eviction(ev, STATS_EVIDENCE_EVICTED, now_ms);
+		else
+			count_eviction(ev);
+	}
+}
+
+void
+evidence_client_question(struct evidence *ev, const struct packet_info *info,
+    const struct dns_question *q, uint32_t mark, uint64_t now_ms)
+{
+	struct asks_client client = {
+		.addr = info->src, .id = q->id, .mark = mark,
+	};
+
+	evidence_expire(ev, now_ms);
+	if (asks_add(ev->pending, q, &client, now_ms))
+		note_eviction(ev, STATS_PENDING_EVICTED, now_ms);
+	if (ev->recent != NULL && asks_add(ev->recent, q, &client, now_ms))
+		count_eviction(ev);
+	add_name_and_ancestors(ev, ev->ancestors, q->name, q->name_len,
+	    &client, now_ms);
+	if (add_mark(ev->askers, KEY_ASKER, &client, now_ms))
+		note_eviction(ev, STATS_EVIDENCE_EVICTED, now_ms);
+	if (info->protocol == IPPROTO_TCP &&
+	    add_mark(ev->tcp_clients, KEY_TCP_CLIENT, &client, now_ms))
+		count_eviction(ev);
+	stats_inc(ev->stats, STATS_CLIENT_QUERIES);
+}
+
+/*
+ * Several marks asked, but only one of them in the last moment: the others'
+ * questions were answered already (from the cache, or long enough ago), and
+ * the one that just asked is what the resolver works for now.  For a set of
+ * clients of whom none counts as waiting.
+ */
+static void
+only_the_last_moment(struct asks_marks *set, uint64_t now_ms)
+{
+	if (set->distinct_marks > 1 && !set->id_matched &&
+	    now_ms - set->last_ms < EVIDENCE_ASKERS_MS &&
+	    now_ms - set->other_last_ms >= EVIDENCE_ASKERS_MS) {
+		set->distinct_marks = 1;
+		set->first_mark = set->last_mark;
+	}
+}
+
+/* Decides from one set of clients, naming the evidence reason. */
+static struct attrib_result
+decide(struct evidence *ev, struct asks_marks *set, int use_id,
+    enum attrib_reason reason)
+{
+	struct attrib_result result;
+
+	if (!use_id)
+		set->id_matched = 0;
+	result = attrib_decide(&ev->policy, set);
+	if (result.reason == ATTRIB_EXACT)
+		result.reason = reason;
+	return result;
+}
+
+/*
+ * The last resort: one mark among every client waiting, or else one mark
+ * among the clients who asked in the last EVIDENCE_ASKERS_MS (the others'
+ * questions were answered from the cache, or long ago).  Not while the
+ * tables overflow: then the only mark left may be a flooder's.
+ */
+static struct attrib_result
+single_mark(struct evidence *ev, uint64_t now_ms)
+{
+	struct attrib_result result = { .reason = ATTRIB_NONE };
+
+	if (ev->evicted_ms != 0 && now_ms - ev->evicted_ms < ev->timeout_ms)
+		return result;
+	if (asks_single_mark(ev->pending, &result.mark) ||
+	    asks_single_mark(ev->askers, &result.mark)) {
+		result.reason = ATTRIB_SINGLE;
+		result.marked = 1;
+	}
+	return result;
+}
+
+struct attrib_result
+evidence_attribute(struct evidence *ev, const struct dns_question *q,
+    uint64_t now_ms)
+{
+	static const enum attrib_reason reasons[LOOK_COUNT] = {
+		[LOOK_PENDING] = ATTRIB_EXACT,
+		[LOOK_ANCESTORS] = ATTRIB_ANCESTOR,
+		[LOOK_UNDERSCORE] = ATTRIB_ANCESTOR,
+		[LOOK_LEARNED] = ATTRIB_LEARNED,
+	};
+	struct asks *tables[LOOK_COUNT] = {
+		ev->pending, ev->ancestors, ev->ancestors, ev->learned,
+	};
+	struct dns_question keys[LOOK_COUNT];
+	struct asks_match matches[LOOK_COUNT];
+	struct attrib_result result;
+	int first_asked = -1;
+
+	keys[LOOK_PENDING] = *q;
+	name_key(q->name, q->name_len, &keys[LOOK_ANCESTORS]);
+	keys[LOOK_LEARNED] = keys[LOOK_ANCESTORS];
+	keys[LOOK_UNDERSCORE] = keys[LOOK_ANCESTORS];
+	if (q->name_len > 2 && q->name[0] == 1 && q->name[1] == '_')
+		name_key(q->name + 2, q->name_len - 2u,
+		    &keys[LOOK_UNDERSCORE]);
+	else
+		tables[LOOK_UNDERSCORE] = NULL;
+	/* Where clients wait, the first table with any decides among them
+	 * alone; a mark it names is engaged there. */
+	for (int look = 0; look < LOOK_COUNT; look++) {
+		if (tables[look] == NULL ||
+		    asks_match(tables[look], &keys[look], now_ms,
+		    &matches[look]) == 0)
+			continue;
+		if (first_asked < 0)
+			first_asked = look;
+		if (matches[look].waiting.count == 0)
+			continue;
+		result = decide(ev, &matches[look].waiting,
+		    look == LOOK_PENDING, reasons[look]);
+		if (result.marked)
+			asks_engage(tables[look], &keys[look], result.mark,
+			    now_ms);
+		return result;
+	}
+	/* Nobody waits: every client who asked counts. */
+	if (first_asked >= 0) {
+		only_the_last_moment(&matches[first_asked].all, now_ms);
+		return decide(ev, &matches[first_asked].all,
+		    first_asked == LOOK_PENDING, reasons[first_asked]);
+	}
+	if (ev->recent != NULL &&
+	    asks_match(ev->recent, q, now_ms, &matches[0]) > 0) {
+		only_the_last_moment(&matches[0].all, now_ms);
+		return decide(ev, &matches[0].all, 0, ATTRIB_RECENT);
+	}
+	return single_mark(ev, now_ms);
+}
+
+void
+evidence_sent(struct evidence *ev, const struct packet_info *info,
+    const struct dns_question *q, uint32_t mark, uint64_t now_ms)
+{
+	struct asks_client client = {
+		.addr = info->dst, .id = q->id, .mark = mark,
+	};
+
+	/* The server's address with the resolver's port, as the answer must
+	 * show. */
+	client.addr.port = info->src.port;
+	if (asks_add(ev->inflight, q, &client, now_ms))
+		count_eviction(ev);
+}
+
+/*
+ * Returns non-zero when the response info comes from the server a marked
+ * query went to and goes to the port it left from (held in query).
+ */
+static int
+answers(const struct packet_endpoint *query, const struct packet_info *info)
+{
+	return query->family == info->src.family &&
+	    query->port == info->dst.port &&
+	    memcmp(query->addr, info->src.addr, sizeof(query->addr)) == 0;
+}
+
+/*
+ * The final answer to a marked question came in: the question, and the
+ * ancestors it brought, no longer speak for mark (the client is answered),
+ * unless the same mark asked them again.
+ */
+static void
+release_question(struct evidence *ev, const struct dns_question *q,
+    uint32_t mark)
+{
+	struct dns_question key;
+
+	if (asks_release(ev->pending, q, mark))
+		stats_inc(ev->stats, STATS_PENDING_ANSWERED);
+	for (size_t offset = 0; offset < q->name_len && q->name[offset] != 0;
+	    offset += (size_t)q->name[offset] + 1) {
+		name_key(q->name + offset, q->name_len - offset, &key);
+		asks_release(ev->ancestors, &key, mark);
+	}
+}
+
+enum evidence_response
+evidence_response(struct evidence *ev, const struct packet_info *info,
+    const struct dns_question *q, const uint8_t *msg, size_t msg_len,
+    int partial, uint64_t now_ms, uint32_t *mark, int *truncated)
+{
+	struct response_facts *facts = &ev->facts;
+	struct asks_client client = { .addr = info->src };
+	struct asks_match match;
+	enum response_status status;
+
+	*truncated = 0;
+	/* Only the server the query went to answers it, to the port it left
+	 * from (RFC 5452): anyone else guessing the id must not teach names
+	 * under a client's mark, nor make dnsmark walk its records. */
+	asks_match(ev->inflight, q, now_ms, &match);
+	if (!match.all.id_matched || !answers(&match.all.id_client, info))
+		return EVIDENCE_UNMATCHED;
+	status = response_parse(msg, msg_len, partial, facts);
+	if (status != RESPONSE_OK) {
+		log_debug("unparsable upstream response (%s)",
+		    response_status_name(status));
+		return EVIDENCE_BAD;
+	}
+	client.mark = match.all.id_mark;
+	*mark = client.mark;
+	/*
+	 * A truncated answer does not end the question: the resolver asks
+	 * again over TCP, on a new connection or one it holds already, and
+	 * the question's evidence names that retry.
+	 */
+	if (facts->truncated) {
+		*truncated = 1;
+		if (add_mark(ev->truncated, KEY_TRUNCATED, &client, now_ms))
+			count_eviction(ev);
+		stats_inc(ev->stats, STATS_RESPONSES_TRUNCATED);
+	} else if (response_is_final(facts)) {
+		release_question(ev, &facts->question, client.mark);
+	}
+	for (unsigned int i = 0; i < facts->name_count; i++) {
+		add_name_and_ancestors(ev, ev->learned, facts->names[i].name,
+		    facts->names[i].len, &client, now_ms);
+		stats_inc(ev->stats, STATS_NAMES_LEARNED);
+		if (log_enabled(LOG_LEVEL_DEBUG)) {
+			char name[4 * DNS_NAME_MAX + 1];
+
+			log_debug("learned %s %s for mark 0x%x",
+			    facts->names[i].kind == RESPONSE_CNAME_TARGET ?
+			    "CNAME target" : "name server",
+			    dns_name_format(facts->names[i].name,
+			    facts->names[i].len, name, sizeof(name)),
+			    client.mark);
+		}
+	}
+	return EVIDENCE_LEARNED;
+}
+
+struct attrib_result
+evidence_syn(struct evidence *ev, uint64_t now_ms)
+{
+	struct asks_marks set;
+
+	/*
+	 * Not by server address: a resolver may retry at another address of
+	 * the server (IPv6 after IPv4), and one address's single mark among
+	 * several clients truncated at once would be a wrong mark.
+	 */
+	asks_summary(ev->truncated, now_ms, &set);
+	if (set.count == 0)
+		asks_summary(ev->tcp_clients, now_ms, &set);
+	if (set.count == 0)
+		return single_mark(ev, now_ms);
+	only_the_last_moment(&set, now_ms);
+	return decide(ev, &set, 0, ATTRIB_TCP);
+}
