@@ -324,11 +324,17 @@ evidence_attribute(struct evidence *ev, const struct dns_question *q,
 			    now_ms);
 		return result;
 	}
-	/* Nobody waits: every client who asked counts. */
+	/* Nobody waits: every client who asked counts, and the mark named
+	 * is what the resolver works for now (the next step of its question
+	 * finds it waiting). */
 	if (first_asked >= 0) {
 		only_the_last_moment(&matches[first_asked].all, now_ms);
-		return decide(ev, &matches[first_asked].all,
+		result = decide(ev, &matches[first_asked].all,
 		    first_asked == LOOK_PENDING, reasons[first_asked]);
+		if (result.marked)
+			asks_engage(tables[first_asked], &keys[first_asked],
+			    result.mark, now_ms);
+		return result;
 	}
 	if (ev->recent != NULL &&
 	    asks_match(ev->recent, q, now_ms, &matches[0]) > 0) {

@@ -1,0 +1,165 @@
+/*
+ * Unit tests for src/evidence.c: the evidence tables and the lookups that
+ * name the client behind an upstream query or SYN, fed questions directly
+ * (test_judge.c feeds whole packets).  Time is a plain number.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <criterion/criterion.h>
+
+#include "evidence.h"
+#include "wire.h"
+
+#define TYPE_A 1
+#define TYPE_NS 2
+
+static const uint8_t test_key[SIPHASH_KEY_LEN] = {
+	9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6,
+};
+
+struct bed {
+	struct evidence ev;
+	struct stats stats;
+};
+
+static void
+bed_init(struct bed *bed, enum attrib_conflict conflict)
+{
+	struct attrib_policy policy = { .conflict = conflict };
+
+	memset(bed, 0, sizeof(*bed));
+	cr_assert_eq(evidence_init(&bed->ev, 1024, 5000, 30000, &policy,
+	    test_key, &bed->stats), 0);
+}
+
+static struct dns_question
+question(const char *name, uint16_t qtype, uint16_t id)
+{
+	struct wire w;
+	struct dns_question q;
+
+	memset(&w, 0, sizeof(w));
+	wire_header(&w, id, 0x0100, 1, 0, 0, 0);
+	wire_question(&w, name, qtype);
+	cr_assert_eq(dns_parse_question(w.buf, w.len, &q), DNS_OK, "%s", name);
+	return q;
+}
+
+/* Client k (192.0.2.k, over UDP or TCP) asks name with mark. */
+static void
+ask(struct bed *bed, unsigned int k, int tcp, const char *name,
+    uint32_t mark, uint64_t now_ms)
+{
+	struct packet_info info;
+	struct dns_question q = question(name, TYPE_A, (uint16_t)k);
+
+	memset(&info, 0, sizeof(info));
+	info.protocol = tcp ? IPPROTO_TCP : IPPROTO_UDP;
+	info.src.family = AF_INET;
+	info.src.addr[0] = 192;
+	info.src.addr[2] = 2;
+	info.src.addr[3] = (uint8_t)k;
+	info.src.port = (uint16_t)(40000 + k);
+	evidence_client_question(&bed->ev, &info, &q, mark, now_ms);
+}
+
+static struct attrib_result
+upstream(struct bed *bed, const char *name, uint16_t qtype, uint64_t now_ms)
+{
+	struct dns_question q = question(name, qtype, 0x9999);
+
+	return evidence_attribute(&bed->ev, &q, now_ms);
+}
+
+static void
+assert_result(struct attrib_result r, int marked, uint32_t mark,
+    enum attrib_reason reason, const char *what)
+{
+	cr_assert_eq(r.marked, marked, "%s: marked %d", what, r.marked);
+	if (marked)
+		cr_assert_eq(r.mark, mark, "%s: mark 0x%x", what, r.mark);
+	cr_assert_eq(r.reason, reason, "%s: reason %s", what,
+	    attrib_reason_name(r.reason));
+}
+
+/* The evidence kinds in their order of strength, each named for itself. */
+Test(evidence, names_each_kind_of_evidence)
+{
+	struct bed bed;
+
+	bed_init(&bed, ATTRIB_CONFLICT_NONE);
+	ask(&bed, 1, 0, "www.one.example", 0x1, 0);
+	ask(&bed, 2, 0, "www.two.example", 0x2, 0);
+	assert_result(upstream(&bed, "www.one.example", TYPE_A, 1), 1, 0x1,
+	    ATTRIB_EXACT, "the question");
+	assert_result(upstream(&bed, "two.example", TYPE_NS, 2), 1, 0x2,
+	    ATTRIB_ANCESTOR, "an ancestor");
+	assert_result(upstream(&bed, "_.two.example", TYPE_A, 3), 1, 0x2,
+	    ATTRIB_ANCESTOR, "BIND's minimised ancestor");
+	assert_result(upstream(&bed, "example", TYPE_NS, 4), 0, 0,
+	    ATTRIB_CONFLICT_UNMARKED, "the shared TLD");
+	assert_result(upstream(&bed, "other.test", TYPE_A, 5), 0, 0,
+	    ATTRIB_NONE, "nobody's name, two marks pending");
+	evidence_free(&bed.ev);
+}
+
+/* Where nobody waits the recent questions count, and then the single mark. */
+Test(evidence, falls_back_to_recent_then_single_mark)
+{
+	struct bed bed;
+
+	bed_init(&bed, ATTRIB_CONFLICT_NONE);
+	ask(&bed, 1, 0, "www.one.example", 0x1, 0);
+	/* Past the 5 s timeout, within the 30 s of --recent. */
+	assert_result(upstream(&bed, "www.one.example", TYPE_A, 9000), 1, 0x1,
+	    ATTRIB_RECENT, "prefetch");
+	ask(&bed, 3, 0, "www.three.example", 0x3, 9000);
+	assert_result(upstream(&bed, "unrelated.test", TYPE_A, 9001), 1, 0x3,
+	    ATTRIB_SINGLE, "the only mark pending");
+	evidence_free(&bed.ev);
+}
+
+/*
+ * Who is waiting decides: exact, ancestor and learned evidence first among
+ * the clients waiting, a client waiting below a name over clients who
+ * only asked the name earlier, and only then everyone who asked.
+ */
+Test(evidence, lets_waiting_clients_decide_before_earlier_askers)
+{
+	struct bed bed;
+
+	bed_init(&bed, ATTRIB_CONFLICT_NONE);
+	ask(&bed, 1, 0, "pop.example", 0x1, 0);
+	ask(&bed, 2, 0, "pop.example", 0x2, 1000);
+	ask(&bed, 3, 0, "www.pop.example", 0x3, 2000);
+	assert_result(upstream(&bed, "pop.example", TYPE_A, 2001), 1, 0x3,
+	    ATTRIB_ANCESTOR, "0x3 waits below");
+	/* 0x3 is engaged on the ancestor: its next step finds it waiting. */
+	assert_result(upstream(&bed, "pop.example", TYPE_A, 2900), 1, 0x3,
+	    ATTRIB_ANCESTOR, "0x3 engaged");
+	/* A second later nobody waits: 0x1 and 0x2 asked the name itself. */
+	assert_result(upstream(&bed, "pop.example", TYPE_A, 4000), 0, 0,
+	    ATTRIB_CONFLICT_UNMARKED, "nobody waits, two askers");
+	evidence_free(&bed.ev);
+}
+
+/* The SYN's own evidence: a mark truncated just now, or a TCP client. */
+Test(evidence, names_a_syn_by_truncation_or_tcp_client)
+{
+	struct bed bed;
+
+	bed_init(&bed, ATTRIB_CONFLICT_NONE);
+	ask(&bed, 1, 0, "www.one.example", 0x1, 0);
+	ask(&bed, 2, 0, "www.two.example", 0x2, 0);
+	assert_result(evidence_syn(&bed.ev, 10), 0, 0, ATTRIB_NONE,
+	    "nothing truncated, no TCP client, two marks");
+	ask(&bed, 2, 1, "www.two.example", 0x2, 20);
+	assert_result(evidence_syn(&bed.ev, 21), 1, 0x2, ATTRIB_TCP,
+	    "a TCP client");
+	assert_result(evidence_syn(&bed.ev, 20 + EVIDENCE_TCP_CLIENT_MS), 0, 0,
+	    ATTRIB_NONE, "the TCP client's window is over");
+	evidence_free(&bed.ev);
+}
