@@ -373,7 +373,9 @@ lane_log() {
 lane_phase_bpf() {
 	say "---- bpf: dnsmark-bpf@unbound ----"
 	lane_rules load bpf || return
-	systemctl enable --now unbound || { fail "unbound does not start"; return; }
+	# Started, not enabled: enabling a resolver runs its SysV script
+	# (a minute under TCG) and changes nothing here.
+	systemctl start unbound || { fail "unbound does not start"; return; }
 	if ! systemctl enable --now dnsmark-bpf@unbound; then
 		fail "dnsmark-bpf@unbound does not start"
 		lane_log dnsmark-bpf@unbound.service
@@ -404,7 +406,7 @@ lane_phase_bpf() {
 lane_phase_queue() {
 	say "---- queue: dnsmark.service ----"
 	lane_rules load iptables || return
-	systemctl enable --now dnsmasq || { fail "dnsmasq does not start"; return; }
+	systemctl start dnsmasq || { fail "dnsmasq does not start"; return; }
 	if ! systemctl enable --now dnsmark; then
 		fail "dnsmark.service does not start"
 		lane_log dnsmark.service

@@ -351,7 +351,7 @@ sd_t2=$(date +%s)
 
 tr -d '\r' <"$SD_CONSOLE" >"$SD_CONSOLE.txt"
 grep -Ev '^\[ *[0-9]+\.[0-9]+\] ' "$SD_CONSOLE.txt"
-sd_result=$(sed -n 's/^lane: result: \([a-z]*\).*/\1/p' "$SD_CONSOLE.txt" | tail -n 1)
+sd_result=$(sed -n 's/^lane: *[0-9]* s result: \([a-z]*\).*/\1/p' "$SD_CONSOLE.txt" | tail -n 1)
 sd_say "guest ran $((sd_t2 - sd_t1)) s (qemu status $SD_STATUS), whole lane $((sd_t2 - sd_t0)) s"
 case $sd_result in
 pass) exit 0 ;;
