@@ -276,6 +276,19 @@ lane_creds() {
 	fi
 }
 
+# lane_flush_flows: no upstream flow left in the conntrack table. One
+# conntrack -D can leave entries when the table changes during its dump
+# (hundreds of flows after a load run): delete until none is listed.
+lane_flush_flows() {
+	for try in 1 2 3 4 5; do
+		conntrack -D -p udp -d "$LANE_UPSTREAM" >/dev/null 2>&1
+		[ "$(conntrack -L -p udp -d "$LANE_UPSTREAM" 2>/dev/null | grep -c 'dport=53')" -eq 0 ] &&
+		    return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 # lane_marks LABEL SERVER: each client in turn asks SERVER 4 new names;
 # every upstream flow its questions open must carry its mark (conntrack).
 lane_marks() {
@@ -283,7 +296,7 @@ lane_marks() {
 	for c in $LANE_CLIENTS; do
 		addr=${c%=*}
 		mark=${c#*=}
-		conntrack -D -p udp -d "$LANE_UPSTREAM" >/dev/null 2>&1
+		lane_flush_flows || fail "$1: the upstream flows of earlier queries stay in the conntrack table"
 		for i in 1 2 3 4; do
 			answer=$(ip netns exec cl dig @"$2" -b "$addr" +tries=1 \
 			    +time=5 +short "$1-$i.m$mark.lane.example" A 2>&1)
