@@ -13,7 +13,7 @@ libldns-dev libcriterion-dev
 iproute2 iptables nftables conntrack tcpdump
 unbound dnsmasq-base nsd dnsutils prometheus dnsperf
 bind9 knot-resolver pdns-recursor python3
-qemu-system-x86 busybox-static cpio
+qemu-system-x86 busybox-static cpio debootstrap
 valgrind clang libclang-rt-14-dev
 libbpf-dev bpftool linux-libc-dev util-linux
 "
