@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs, from Debian's archive, what dnsmark needs to build and what its
-# tests run: the libraries, real resolvers and authoritative servers, and the
-# netfilter tools.  Debian 12, as root.  Packages that come with a service
+# tests run: the libraries, real resolvers and authoritative servers, the
+# netfilter tools, and what builds and checks its Debian package.  Debian 12, as root.  Packages that come with a service
 # (unbound, nsd) must not start it on the host: a policy-rc.d denies it while
 # we install, unless the machine already has one.
 set -eu
@@ -16,6 +16,7 @@ bind9 knot-resolver pdns-recursor python3
 qemu-system-x86 busybox-static cpio debootstrap
 valgrind clang libclang-rt-14-dev
 libbpf-dev bpftool linux-libc-dev util-linux
+debhelper dh-autoreconf dpkg-dev fakeroot lintian xz-utils
 "
 
 if [ "$(id -u)" != 0 ]; then
