@@ -64,6 +64,13 @@ struct queue {
 	int ack_seen;
 };
 
+static void
+log_unsent(unsigned int count, int err)
+{
+	log_warn("sending %u verdicts: %s; their packets wait for the sweep "
+	    "at the stop", count, strerror(-err));
+}
+
 /* Sends the verdicts added so far, retrying what the kernel may yet take. */
 static void
 verdicts_flush(struct queue *queue)
@@ -74,8 +81,7 @@ verdicts_flush(struct queue *queue)
 	err = verdicts_batch_send(&queue->verdicts,
 	    mnl_socket_get_fd(queue->nl), queue->stats);
 	if (err < 0)
-		log_warn("sending %u verdicts: %s; their packets wait until "
-		    "the stop", count, strerror(-err));
+		log_unsent(count, err);
 }
 
 /* Adds a verdict, sending the batch first when it is full. */
@@ -88,8 +94,7 @@ verdict_add(struct queue *queue, uint32_t id, const struct judge_verdict *v)
 	err = verdicts_batch_put(&queue->verdicts,
 	    mnl_socket_get_fd(queue->nl), queue->stats, id, v);
 	if (err < 0)
-		log_warn("sending %u verdicts: %s; their packets wait until "
-		    "the stop", count, strerror(-err));
+		log_unsent(count, err);
 }
 
 /* Hands one NFQNL_MSG_PACKET (avail bytes of it) to the callback and
@@ -98,11 +103,11 @@ static void
 handle_packet(struct queue *queue, const struct nlmsghdr *nlh, size_t avail)
 {
 	static const struct judge_verdict unchanged = { 0 };
-	struct verdicts_packet read;
+	struct verdicts_packet msg;
 	struct queue_packet packet = { 0 };
 	struct judge_verdict verdict;
 
-	switch (verdicts_read_packet(nlh, avail, &read)) {
+	switch (verdicts_read_packet(nlh, avail, &msg)) {
 	case VERDICTS_READ_OTHER:
 		return;
 	case VERDICTS_READ_NO_ID:
@@ -113,24 +118,24 @@ handle_packet(struct queue *queue, const struct nlmsghdr *nlh, size_t avail)
 		return;
 	case VERDICTS_READ_ID_ONLY:
 		stats_inc(queue->stats, STATS_BAD_NETLINK);
-		queue->last_id = read.id;
+		queue->last_id = msg.id;
 		queue->any_id = 1;
-		verdict_add(queue, read.id, &unchanged);
+		verdict_add(queue, msg.id, &unchanged);
 		return;
 	case VERDICTS_READ_PACKET:
 		break;
 	}
-	queue->last_id = read.id;
+	queue->last_id = msg.id;
 	queue->any_id = 1;
-	packet.id = read.id;
-	packet.pkt.id = read.id;
+	packet.id = msg.id;
+	packet.pkt.id = msg.id;
 	packet.pkt.can_defer = 1;
-	packet.pkt.hook = read.hook;
-	packet.pkt.data = read.payload;
-	packet.pkt.len = read.payload_len;
-	packet.pkt.mark = read.mark;
-	if (read.ct != NULL &&
-	    ct_parse_mark(read.ct, &packet.pkt.ct_mark) == 0)
+	packet.pkt.hook = msg.hook;
+	packet.pkt.data = msg.payload;
+	packet.pkt.len = msg.payload_len;
+	packet.pkt.mark = msg.mark;
+	if (msg.ct != NULL &&
+	    ct_parse_mark(msg.ct, &packet.pkt.ct_mark) == 0)
 		packet.pkt.has_ct_mark = 1;
 	verdict = queue->cb(&packet, queue->arg);
 	if (!verdict.defer)
@@ -389,7 +394,7 @@ queue_kernel_state(const struct queue *queue, struct metrics_kernel_queue *k)
 static void
 queue_sweep(struct queue *queue)
 {
-	char buf[VERDICTS_MSG_MAX];
+	uint64_t buf[VERDICTS_MSG_MAX / 8];
 	struct metrics_kernel_queue k;
 	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
 	uint32_t last_id;
@@ -413,6 +418,12 @@ queue_sweep(struct queue *queue)
 	if (err < 0) {
 		log_warn("queue %u: accepting the packets left without a "
 		    "verdict: %s", queue->num, strerror(-err));
+		return;
+	}
+	if (!k.present) {
+		log_warn("queue %u: packets were left without a verdict (the "
+		    "kernel does not say how many); accepted unchanged before "
+		    "release", queue->num);
 		return;
 	}
 	queue->stats->counter[STATS_VERDICTS_SWEPT] += k.waiting;
