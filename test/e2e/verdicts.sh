@@ -95,9 +95,16 @@ queue_waiting() {
 	[ "$(e2e_queue_field 3)" -gt 0 ] 2>/dev/null
 }
 
-# dnsmark_child STRACE_PID: dnsmark's PID under strace, once it exists.
+# dnsmark_child STRACE_PID: dnsmark's PID under strace, once it runs
+# dnsmark (strace forks short-lived children of its own to probe the
+# kernel first: only the one running dnsmark's binary will do).
 dnsmark_child() {
-	awk '{ print $1 }' "/proc/$1/task/$1/children" 2>/dev/null
+	for child in $(cat "/proc/$1/task/$1/children" 2>/dev/null); do
+		if [ "$(readlink "/proc/$child/exe")" = "$dnsmark_exe" ]; then
+			echo "$child"
+			return 0
+		fi
+	done
 }
 
 # traced_start LABEL INJECT [OPTION...]: dnsmark under strace, which
@@ -113,10 +120,11 @@ traced_start() {
 	    -e inject="$inject" "$DNSMARK" --queue "$E2E_QUEUE" "$@"
 	TRACED_PID=$E2E_LAST_PID
 	DNSMARK_PID=
+	dnsmark_exe=$(readlink -f "$DNSMARK")
 	e2e_n=0
-	while [ -z "$DNSMARK_PID" ] && [ $e2e_n -lt 50 ]; do
+	while [ -z "$DNSMARK_PID" ] && [ $e2e_n -lt 500 ]; do
 		DNSMARK_PID=$(dnsmark_child "$TRACED_PID")
-		[ -n "$DNSMARK_PID" ] || sleep 0.1
+		[ -n "$DNSMARK_PID" ] || sleep 0.01
 		e2e_n=$((e2e_n + 1))
 	done
 	[ -n "$DNSMARK_PID" ] || e2e_die "dnsmark did not start under strace"
