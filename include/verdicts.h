@@ -20,7 +20,7 @@ struct nlmsghdr;
 
 /* Room for one verdict message: header, verdict and mark (40 bytes). */
 #define VERDICTS_MSG_MAX 64
-/* Verdict messages one batch holds before it must be sent. */
+/* A batch has room for at least this many verdicts before it is sent. */
 #define VERDICTS_BATCH_MAX 64
 /* Attempts at sending a batch the kernel is short of memory for. */
 #define VERDICTS_SEND_TRIES 6
