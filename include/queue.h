@@ -76,9 +76,13 @@ int queue_fd(const struct queue *queue);
 
 /*
  * Receives what the socket holds (without blocking), calls cb for every
- * packet and sends all verdicts in one message.  Returns the number of
- * packets handled, 0 when nothing was waiting, or a negative errno for an
- * error the caller cannot survive.  ENOBUFS is counted and survived.
+ * packet and sends all verdicts in one message.  A packet whose message
+ * cannot be read whole (malformed, cut short) but whose id can is accepted
+ * unchanged without cb; a full verdict buffer is sent before more are
+ * added; a send the kernel refuses for want of memory is retried a few
+ * times, then counted (verdicts_unsent).  Returns the number of datagrams
+ * handled, 0 when nothing was waiting, or a negative errno for an error
+ * the caller cannot survive.  ENOBUFS is counted and survived.
  */
 int queue_process(struct queue *queue);
 
@@ -86,9 +90,13 @@ int queue_process(struct queue *queue);
  * Prepares a stop without loss: the kernel drops packets still queued when
  * a queue is released, so first shrink the queue to length 0 (new packets
  * then pass at once, unmarked, through fail-open), then give every packet
- * already queued its verdict, until none has arrived for quiet_ms.  Returns
- * the number of packets drained, or a negative errno when the queue could
- * not be shrunk (the caller closes it anyway).
+ * already queued its verdict, until none has arrived for quiet_ms, and
+ * finally accept unchanged, in one batch verdict, whatever the kernel still
+ * holds (packets whose id could not be read or whose verdicts could not be
+ * sent; counted in verdicts_swept).  Every verdict deferred by the callback
+ * must have been given before.  Returns the number of datagrams drained,
+ * or a negative errno when the queue could not be shrunk (the caller
+ * closes it anyway).
  */
 int queue_drain(struct queue *queue, int quiet_ms);
 

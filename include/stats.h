@@ -25,7 +25,7 @@ enum stats_counter {
 	STATS_IGNORED_HOOK,		/* queued from a hook dnsmark does not use */
 	STATS_IGNORED_NO_PAYLOAD,	/* TCP segments without a whole message */
 	STATS_IGNORED_CLIENT_RESPONSE,	/* QR=1 on the client side, or QR=0 from port 53 */
-	STATS_BAD_NETLINK,		/* queue message without packet or header */
+	STATS_BAD_NETLINK,		/* queue messages not readable whole */
 	STATS_BAD_PACKET,		/* IP/transport could not be decoded */
 	STATS_BAD_DNS,			/* DNS header/question could not be parsed */
 	STATS_BAD_DNS_SHORT,
@@ -66,6 +66,11 @@ enum stats_counter {
 	STATS_NFLOG_FLUSH_US,		/* ... microseconds spent in them */
 	STATS_BPF_RECORDS,		/* client queries read from the BPF ring (bpf mode) */
 	STATS_BPF_LOST,			/* ... lost because the ring was full */
+	STATS_NETLINK_TRUNCATED,	/* queue datagrams cut by the receive buffer */
+	STATS_NETLINK_NO_ID,		/* queue messages without a readable packet id */
+	STATS_VERDICT_SEND_RETRIES,	/* verdict sends tried again */
+	STATS_VERDICTS_UNSENT,		/* verdicts still unsent after the retries */
+	STATS_VERDICTS_SWEPT,		/* packets left without a verdict at the stop */
 	STATS_COUNT
 };
 

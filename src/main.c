@@ -289,13 +289,12 @@ on_signal(int sigfd, struct daemon *daemon)
 }
 
 static void
-run(struct queue *queue, struct daemon *daemon)
+run(struct queue *queue, struct daemon *daemon, int sigfd)
 {
-	int epfd, sigfd, timerfd, bpffd = -1;
+	int epfd, timerfd, bpffd = -1;
 	int qfd = queue_fd(queue);
 	int logfd = daemon->nflog != NULL ? nflog_fd(daemon->nflog) : -1;
 
-	sigfd = signals_open();
 	timerfd = expiry_timer_open();
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0)
@@ -394,7 +393,7 @@ main(int argc, char *argv[])
 	struct options opts;
 	struct queue *queue;
 	char err[256];
-	int drained;
+	int drained, sigfd;
 
 	options_defaults(&opts);
 	if (options_parse(argc, argv, &opts, err, sizeof(err)) < 0) {
@@ -411,6 +410,10 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	log_init(PACKAGE, opts.log_level, opts.use_syslog);
+	/* From here on a stop request waits for the loop, which drains the
+	 * queue: a SIGTERM while the bind waits must not drop what the
+	 * kernel queued meanwhile. */
+	sigfd = signals_open();
 #ifndef HAVE_BPF
 	if (opts.mode == OPTIONS_MODE_BPF)
 		fatal("--mode bpf: this dnsmark was built without it "
@@ -476,15 +479,19 @@ main(int argc, char *argv[])
 		queue_set_batch_hook(queue, bpf_drain, &daemon);
 #endif
 	if (opts.user != NULL) {
-		if (privs_drop(opts.user, err, sizeof(err)) < 0)
+		if (privs_drop(opts.user, err, sizeof(err)) < 0) {
+			queue_drain(queue, 100);
 			fatal("--user %s: %s", opts.user, err);
+		}
 		log_info("running as %s with CAP_NET_ADMIN only", opts.user);
 	} else if (opts.mode == OPTIONS_MODE_BPF && getuid() != 0) {
 		/* Started unprivileged with CAP_BPF for the load (the shipped
 		 * dnsmark-bpf@.service): the ring is read through its memory
 		 * mapping from now on, so CAP_BPF goes. */
-		if (privs_keep_net_admin(err, sizeof(err)) < 0)
+		if (privs_keep_net_admin(err, sizeof(err)) < 0) {
+			queue_drain(queue, 100);
 			fatal("after loading the BPF program: %s", err);
+		}
 		log_info("program loaded: CAP_NET_ADMIN only from now on");
 	}
 	if (daemon.stats_file != NULL)
@@ -501,7 +508,7 @@ main(int argc, char *argv[])
 	    judge_memory(&daemon.judge),
 	    queue_has_conntrack(queue) ? "on" : "off");
 
-	run(queue, &daemon);
+	run(queue, &daemon, sigfd);
 	judge_stop_holding(&daemon.judge);
 	release_held(&daemon);
 	drained = queue_drain(queue, 100);

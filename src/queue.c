@@ -3,12 +3,14 @@
  * binds in one acknowledged message (a packet arriving between separate
  * bind and parameter messages would be dropped), receives in batches with
  * recvmmsg and answers a batch with one sendmsg.  It decides nothing: every
- * packet it receives gets exactly one verdict, from the callback, and ACCEPT
- * unchanged when the message cannot be read.
+ * packet whose id it can read gets exactly one verdict, from the callback,
+ * or ACCEPT unchanged when the rest of the message cannot be read; reading
+ * the messages and building the verdicts is verdicts.c's.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -22,18 +24,23 @@
 
 #include "ct.h"
 #include "log.h"
+#include "metrics.h"
 #include "queue.h"
+#include "verdicts.h"
 
 #define QUEUE_BATCH 32
 /*
- * A whole packet (copy range 0xffff) and its netlink attributes, rounded
- * so that every buffer of the batch starts aligned for struct nlmsghdr.
+ * A whole packet and every attribute the kernel puts beside it, rounded so
+ * that every buffer of the batch starts aligned for struct nlmsghdr.  The
+ * payload attribute is at most 0xffff bytes (the copy range); the others
+ * (headers, interfaces, hardware address, timestamp, uid and gid,
+ * conntrack data, security context) take a few hundred bytes, a long
+ * security context included, so 8 KiB of room keeps MSG_TRUNC away.
  */
-#define QUEUE_MSG_MAX (0x10000 + 1024)
+#define QUEUE_MSG_MAX (0x10000 + 8192)
 _Static_assert(QUEUE_MSG_MAX % 8 == 0, "batch buffers must stay aligned");
 /* Receive buffer per queued packet: ~830 bytes for a small query, with room. */
 #define QUEUE_RCVBUF_PER_PACKET 2048
-#define QUEUE_VERDICT_MAX 64
 
 struct queue {
 	struct mnl_socket *nl;
@@ -49,106 +56,125 @@ struct queue {
 	uint8_t *recv_bufs;			/* QUEUE_BATCH * QUEUE_MSG_MAX */
 	struct mmsghdr msgs[QUEUE_BATCH];
 	struct iovec iovs[QUEUE_BATCH];
-	char verdicts[QUEUE_BATCH * QUEUE_VERDICT_MAX];
-	size_t verdicts_len;
+	struct verdicts_batch verdicts;
+	uint32_t last_id;			/* the latest packet id read */
+	int any_id;				/* ... once one was */
 	int ack_seq;				/* sequence number awaited */
 	int ack_error;				/* its result, once seen */
 	int ack_seen;
 };
 
 static void
-verdict_add(struct queue *queue, uint32_t id, const struct judge_verdict *v)
+log_unsent(unsigned int count, int err)
 {
-	struct nlmsghdr *nlh;
-
-	if (queue->verdicts_len + QUEUE_VERDICT_MAX > sizeof(queue->verdicts))
-		return;
-	nlh = nfq_nlmsg_put(queue->verdicts + queue->verdicts_len,
-	    NFQNL_MSG_VERDICT, queue->num);
-	nfq_nlmsg_verdict_put(nlh, (int)id, NF_ACCEPT);
-	if (v->set_mark)
-		nfq_nlmsg_verdict_put_mark(nlh, v->mark);
-	queue->verdicts_len += NLMSG_ALIGN(nlh->nlmsg_len);
+	log_warn("sending %u verdicts: %s; their packets wait for the sweep "
+	    "at the stop", count, strerror(-err));
 }
 
+/* Sends the verdicts added so far, retrying what the kernel may yet take. */
 static void
 verdicts_flush(struct queue *queue)
 {
-	if (queue->verdicts_len == 0)
-		return;
-	if (mnl_socket_sendto(queue->nl, queue->verdicts,
-	    queue->verdicts_len) < 0) {
-		stats_inc(queue->stats, STATS_VERDICT_ERRORS);
-		log_warn("sending verdicts: %s", strerror(errno));
-	}
-	queue->verdicts_len = 0;
+	unsigned int count = queue->verdicts.count;
+	int err;
+
+	err = verdicts_batch_send(&queue->verdicts,
+	    mnl_socket_get_fd(queue->nl), queue->stats);
+	if (err < 0)
+		log_unsent(count, err);
 }
 
-/* Hands one NFQNL_MSG_PACKET to the callback and queues its verdict. */
+/* Adds a verdict, sending the batch first when it is full. */
 static void
-handle_packet(struct queue *queue, const struct nlmsghdr *nlh)
+verdict_add(struct queue *queue, uint32_t id, const struct judge_verdict *v)
 {
-	struct nlattr *attr[NFQA_MAX + 1] = { 0 };
-	struct nfqnl_msg_packet_hdr *ph;
-	struct queue_packet packet = { 0 };
-	struct judge_verdict verdict = { 0 };
+	unsigned int count = queue->verdicts.count;
+	int err;
 
-	if (nfq_nlmsg_parse(nlh, attr) < 0 || attr[NFQA_PACKET_HDR] == NULL ||
-	    mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) < sizeof(*ph)) {
-		/* Without the header there is no packet id to answer. */
-		stats_inc(queue->stats, STATS_BAD_NETLINK);
+	err = verdicts_batch_put(&queue->verdicts,
+	    mnl_socket_get_fd(queue->nl), queue->stats, id, v);
+	if (err < 0)
+		log_unsent(count, err);
+}
+
+/* Hands one NFQNL_MSG_PACKET (avail bytes of it) to the callback and
+ * queues its verdict; accepts it unchanged when it cannot be read whole. */
+static void
+handle_packet(struct queue *queue, const struct nlmsghdr *nlh, size_t avail)
+{
+	static const struct judge_verdict unchanged = { 0 };
+	struct verdicts_packet msg;
+	struct queue_packet packet = { 0 };
+	struct judge_verdict verdict;
+
+	switch (verdicts_read_packet(nlh, avail, &msg)) {
+	case VERDICTS_READ_OTHER:
 		return;
+	case VERDICTS_READ_NO_ID:
+		/* Nothing can answer it now: the sweep at the stop will. */
+		stats_inc(queue->stats, STATS_BAD_NETLINK);
+		stats_inc(queue->stats, STATS_NETLINK_NO_ID);
+		log_debug("queue message without a packet id");
+		return;
+	case VERDICTS_READ_ID_ONLY:
+		stats_inc(queue->stats, STATS_BAD_NETLINK);
+		queue->last_id = msg.id;
+		queue->any_id = 1;
+		verdict_add(queue, msg.id, &unchanged);
+		return;
+	case VERDICTS_READ_PACKET:
+		break;
 	}
-	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
-	packet.id = ntohl(ph->packet_id);
-	packet.pkt.id = packet.id;
+	queue->last_id = msg.id;
+	queue->any_id = 1;
+	packet.id = msg.id;
+	packet.pkt.id = msg.id;
 	packet.pkt.can_defer = 1;
-	if (attr[NFQA_PAYLOAD] == NULL) {
-		stats_inc(queue->stats, STATS_BAD_NETLINK);
-		verdict_add(queue, packet.id, &verdict);
-		return;
-	}
-	packet.pkt.hook = ph->hook;
-	packet.pkt.data = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
-	packet.pkt.len = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
-	if (attr[NFQA_MARK] != NULL)
-		packet.pkt.mark = ntohl(mnl_attr_get_u32(attr[NFQA_MARK]));
-	if (attr[NFQA_CT] != NULL &&
-	    ct_parse_mark(attr[NFQA_CT], &packet.pkt.ct_mark) == 0)
+	packet.pkt.hook = msg.hook;
+	packet.pkt.data = msg.payload;
+	packet.pkt.len = msg.payload_len;
+	packet.pkt.mark = msg.mark;
+	if (msg.ct != NULL &&
+	    ct_parse_mark(msg.ct, &packet.pkt.ct_mark) == 0)
 		packet.pkt.has_ct_mark = 1;
 	verdict = queue->cb(&packet, queue->arg);
 	if (!verdict.defer)
 		verdict_add(queue, packet.id, &verdict);
 }
 
-/* Walks the netlink messages of one datagram. */
+/* Reads an NLMSG_ERROR: the acknowledgement awaited, or a refused verdict. */
+static void
+handle_error(struct queue *queue, const struct nlmsghdr *nlh, size_t avail)
+{
+	const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
+
+	if (avail < nlh->nlmsg_len ||
+	    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*err))) {
+		stats_inc(queue->stats, STATS_BAD_NETLINK);
+	} else if (queue->ack_seq != 0 &&
+	    nlh->nlmsg_seq == (uint32_t)queue->ack_seq) {
+		queue->ack_seen = 1;
+		queue->ack_error = -err->error;
+	} else if (err->error != 0) {
+		/* Verdicts are sent unacknowledged; only failures come back. */
+		stats_inc(queue->stats, STATS_VERDICT_ERRORS);
+		log_debug("verdict refused: %s", strerror(-err->error));
+	}
+}
+
+/* Walks the netlink messages of one datagram, the cut last one included. */
 static void
 handle_datagram(struct queue *queue, const void *buf, size_t len)
 {
-	const struct nlmsghdr *nlh = buf;
-	int remaining = (int)len;
+	const struct nlmsghdr *nlh;
+	size_t offset = 0, avail;
 
-	while (mnl_nlmsg_ok(nlh, remaining)) {
-		if (nlh->nlmsg_type == NLMSG_ERROR) {
-			const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
-
-			if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*err))) {
-				stats_inc(queue->stats, STATS_BAD_NETLINK);
-			} else if (queue->ack_seq != 0 &&
-			    nlh->nlmsg_seq == (uint32_t)queue->ack_seq) {
-				queue->ack_seen = 1;
-				queue->ack_error = -err->error;
-			} else if (err->error != 0) {
-				/* Verdicts are sent unacknowledged; only
-				 * failures come back. */
-				stats_inc(queue->stats, STATS_VERDICT_ERRORS);
-				log_debug("verdict refused: %s",
-				    strerror(-err->error));
-			}
-		} else if ((nlh->nlmsg_type & 0xff) == NFQNL_MSG_PACKET) {
-			handle_packet(queue, nlh);
-		}
-		nlh = mnl_nlmsg_next(nlh, &remaining);
+	while ((nlh = verdicts_next_message(buf, len, &offset, &avail)) !=
+	    NULL) {
+		if (nlh->nlmsg_type == NLMSG_ERROR)
+			handle_error(queue, nlh, avail);
+		else
+			handle_packet(queue, nlh, avail);
 	}
 }
 
@@ -172,16 +198,16 @@ queue_process(struct queue *queue)
 	if (n > 0 && queue->batch_hook != NULL)
 		queue->batch_hook(queue->batch_arg);
 	for (int i = 0; i < n; i++) {
+		/* A datagram longer than its buffer arrives cut (the rest is
+		 * discarded): its whole messages are read as usual, and the
+		 * cut one still gives its id when its header is there. */
 		if (queue->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
-			stats_inc(queue->stats, STATS_BAD_NETLINK);
-			continue;
+			stats_inc(queue->stats, STATS_NETLINK_TRUNCATED);
+			log_debug("queue datagram longer than %d bytes",
+			    QUEUE_MSG_MAX);
 		}
 		handle_datagram(queue, queue->iovs[i].iov_base,
 		    queue->msgs[i].msg_len);
-		/* A full verdict buffer is sent before the next datagram. */
-		if (queue->verdicts_len + QUEUE_VERDICT_MAX >
-		    sizeof(queue->verdicts))
-			verdicts_flush(queue);
 	}
 	verdicts_flush(queue);
 	return n;
@@ -191,8 +217,6 @@ void
 queue_verdict(struct queue *queue, uint32_t id,
     const struct judge_verdict *verdict)
 {
-	if (queue->verdicts_len + QUEUE_VERDICT_MAX > sizeof(queue->verdicts))
-		verdicts_flush(queue);
 	verdict_add(queue, id, verdict);
 }
 
@@ -279,6 +303,7 @@ queue_open(uint16_t num, uint32_t maxlen, struct stats *stats, queue_cb cb,
 	queue->cb = cb;
 	queue->arg = arg;
 	queue->seq = (uint32_t)time(NULL);
+	verdicts_batch_init(&queue->verdicts, num);
 	queue->recv_bufs = malloc((size_t)QUEUE_BATCH * QUEUE_MSG_MAX);
 	if (queue->recv_bufs == NULL) {
 		err = ENOMEM;
@@ -341,6 +366,71 @@ fail:
 	return NULL;
 }
 
+/* Reads the kernel's line for the queue; present stays 0 without one. */
+static void
+queue_kernel_state(const struct queue *queue, struct metrics_kernel_queue *k)
+{
+	char text[4096];
+	size_t n;
+	FILE *f;
+
+	memset(k, 0, sizeof(*k));
+	f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
+	if (f == NULL)
+		return;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	if (metrics_parse_kernel_queue(text, queue->num, k) < 0)
+		k->present = 0;
+}
+
+/*
+ * Accepts, unchanged, every packet still waiting in the kernel queue: those
+ * whose id could not be read and those whose verdicts could not be sent.
+ * Once the queue is shrunk to length 0 no packet gets an id any more, so
+ * the kernel's id_sequence covers them all.
+ */
+static void
+queue_sweep(struct queue *queue)
+{
+	uint64_t buf[VERDICTS_MSG_MAX / 8];
+	struct metrics_kernel_queue k;
+	struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
+	uint32_t last_id;
+	int err;
+
+	queue_kernel_state(queue, &k);
+	if (k.present) {
+		if (k.waiting == 0)
+			return;
+		last_id = k.id_sequence;
+	} else if (queue->any_id) {
+		last_id = queue->last_id;
+	} else {
+		return;
+	}
+	if (verdicts_sweep_message(buf, sizeof(buf), queue->num, last_id) == 0)
+		return;
+	err = queue_request(queue, nlh);
+	if (err == -ENOENT)
+		return;
+	if (err < 0) {
+		log_warn("queue %u: accepting the packets left without a "
+		    "verdict: %s", queue->num, strerror(-err));
+		return;
+	}
+	if (!k.present) {
+		log_warn("queue %u: packets were left without a verdict (the "
+		    "kernel does not say how many); accepted unchanged before "
+		    "release", queue->num);
+		return;
+	}
+	queue->stats->counter[STATS_VERDICTS_SWEPT] += k.waiting;
+	log_warn("queue %u: %u packets were left without a verdict; accepted "
+	    "unchanged before release", queue->num, k.waiting);
+}
+
 int
 queue_drain(struct queue *queue, int quiet_ms)
 {
@@ -355,17 +445,25 @@ queue_drain(struct queue *queue, int quiet_ms)
 	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, queue->num);
 	nfq_nlmsg_cfg_put_qmaxlen(nlh, 0);
 	err = queue_request(queue, nlh);
-	if (err < 0)
+	if (err < 0) {
+		/* Still answer what waits; new packets keep coming. */
+		queue_process(queue);
+		queue_sweep(queue);
 		return err;
+	}
 	/* Packets queued before the change may still be on their way to
 	 * the socket: wait for a quiet spell, not just an empty buffer. */
 	while (poll(&pfd, 1, quiet_ms) > 0) {
 		int n = queue_process(queue);
 
-		if (n < 0)
-			return n;
+		if (n < 0) {
+			log_warn("queue %u: receiving while draining: %s",
+			    queue->num, strerror(-n));
+			break;
+		}
 		drained += n;
 	}
+	queue_sweep(queue);
 	return drained;
 }
 

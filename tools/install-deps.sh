@@ -10,7 +10,7 @@ PACKAGES="
 autoconf automake make gcc pkg-config
 libnetfilter-queue-dev libmnl-dev libnfnetlink-dev libnetfilter-conntrack-dev
 libldns-dev libcriterion-dev
-iproute2 iptables nftables conntrack tcpdump
+iproute2 iptables nftables conntrack tcpdump strace
 unbound dnsmasq-base nsd dnsutils prometheus dnsperf
 bind9 knot-resolver pdns-recursor python3
 qemu-system-x86 busybox-static cpio debootstrap
