@@ -27,44 +27,75 @@ endpoint(uint8_t family, uint8_t last, uint16_t port)
 
 static struct flows flows;
 
+/* A mark no test sets: flows_get() must not write it when it finds
+ * nothing. */
+#define UNSET 0xdeadbeefu
+
+/* flows_get() finds the connection src -> dst and its mark is want. */
+#define EXPECT_MARK(src, dst, now, want, what)				\
+	do {								\
+		uint32_t mark_ = UNSET;					\
+									\
+		cr_assert_eq(flows_get(&flows, (src), (dst), &mark_, (now)), \
+		    1, "not found: %s", (what));			\
+		cr_assert_eq(mark_, (want), "mark %u, want %u: %s",	\
+		    mark_, (uint32_t)(want), (what));			\
+	} while (0)
+
+/* flows_get() does not know the connection, and leaves the mark alone. */
+#define EXPECT_UNKNOWN(src, dst, now, what)				\
+	do {								\
+		uint32_t mark_ = UNSET;					\
+									\
+		cr_assert_eq(flows_get(&flows, (src), (dst), &mark_, (now)), \
+		    0, "found: %s", (what));				\
+		cr_assert_eq(mark_, UNSET, "mark written: %s", (what));	\
+	} while (0)
+
 Test(flows, remembers_the_last_query_mark_per_connection)
 {
 	struct packet_endpoint res = endpoint(AF_INET, 1, 40000);
 	struct packet_endpoint res2 = endpoint(AF_INET, 1, 40001);
 	struct packet_endpoint srv = endpoint(AF_INET, 53, 53);
-	uint32_t mark;
 
 	flows_init(&flows, test_key);
-	cr_assert_eq(flows_get(&flows, &res, &srv, &mark, 0), 0);
+	EXPECT_UNKNOWN(&res, &srv, 0, "nothing set yet");
 	flows_set(&flows, &res, &srv, 1, 0);
 	flows_set(&flows, &res2, &srv, 2, 0);
-	cr_assert(flows_get(&flows, &res, &srv, &mark, 10) && mark == 1);
-	cr_assert(flows_get(&flows, &res2, &srv, &mark, 10) && mark == 2);
+	EXPECT_MARK(&res, &srv, 10, 1, "the first connection");
+	EXPECT_MARK(&res2, &srv, 10, 2, "the second connection");
 	flows_set(&flows, &res, &srv, 3, 20);
-	cr_assert(flows_get(&flows, &res, &srv, &mark, 30) && mark == 3,
+	EXPECT_MARK(&res, &srv, 30, 3,
 	    "the next query on the connection decides");
-	cr_assert_eq(flows_get(&flows, &srv, &res, &mark, 30), 0,
-	    "direction matters");
+	EXPECT_MARK(&res2, &srv, 30, 2, "the other connection keeps its own");
+	EXPECT_UNKNOWN(&srv, &res, 30, "direction matters");
 }
 
 Test(flows, forgets_on_request_and_when_idle)
 {
 	struct packet_endpoint res = endpoint(AF_INET6, 1, 40000);
 	struct packet_endpoint srv = endpoint(AF_INET6, 53, 53);
-	struct packet_endpoint v4 = endpoint(AF_INET, 1, 40000);
-	uint32_t mark;
+	/* The same address octets and ports as IPv4. */
+	struct packet_endpoint res_v4 = res, srv_v4 = srv;
 
+	res_v4.family = AF_INET;
+	srv_v4.family = AF_INET;
 	flows_init(&flows, test_key);
 	flows_set(&flows, &res, &srv, 5, 1000);
-	cr_assert_eq(flows_get(&flows, &v4, &srv, &mark, 1000), 0,
+	EXPECT_UNKNOWN(&res_v4, &srv_v4, 1000,
 	    "the family is part of the connection");
 	flows_forget(&flows, &res, &srv);
-	cr_assert_eq(flows_get(&flows, &res, &srv, &mark, 1000), 0);
+	EXPECT_UNKNOWN(&res, &srv, 1000, "forgotten");
 	flows_set(&flows, &res, &srv, 5, 1000);
-	cr_assert(flows_get(&flows, &res, &srv, &mark,
-	    1000 + FLOWS_IDLE_MS - 1));
-	cr_assert_eq(flows_get(&flows, &res, &srv, &mark,
-	    1000 + 2 * FLOWS_IDLE_MS), 0, "idle connections are forgotten");
+	EXPECT_MARK(&res, &srv, 1000 + FLOWS_IDLE_MS - 1, 5,
+	    "not idle for long enough");
+	EXPECT_MARK(&res, &srv, 1000 + 2 * FLOWS_IDLE_MS - 2, 5,
+	    "a connection in use stays");
+	EXPECT_UNKNOWN(&res, &srv, 1000 + 3 * FLOWS_IDLE_MS - 2,
+	    "idle connections are forgotten");
+	flows_set(&flows, &res, &srv, 6, 0);
+	EXPECT_UNKNOWN(&res, &srv, FLOWS_IDLE_MS,
+	    "idle for exactly FLOWS_IDLE_MS");
 }
 
 Test(flows, a_full_table_forgets_but_never_confuses)
@@ -84,11 +115,56 @@ Test(flows, a_full_table_forgets_but_never_confuses)
 		struct packet_endpoint res = endpoint(AF_INET, 1,
 		    (uint16_t)(1024 + port));
 
+		mark = UNSET;
 		if (flows_get(&flows, &res, &srv, &mark, 0)) {
 			cr_assert_eq(mark, port, "a slot never answers for "
 			    "another connection");
 			found++;
+		} else {
+			cr_assert_eq(mark, UNSET);
 		}
 	}
 	cr_assert(found > 0 && found <= FLOWS_SLOTS, "found %u", found);
+}
+
+/*
+ * Finds a connection from the resolver's address that takes the slot of
+ * res -> srv: the one whose flows_set() makes res unknown.
+ */
+static struct packet_endpoint
+slot_rival(const struct packet_endpoint *res,
+    const struct packet_endpoint *srv)
+{
+	for (uint32_t port = 1024; port < 65536; port++) {
+		struct packet_endpoint rival = endpoint(AF_INET, 1,
+		    (uint16_t)port);
+		uint32_t mark;
+
+		if (port == res->port)
+			continue;
+		flows_init(&flows, test_key);
+		flows_set(&flows, res, srv, 1, 0);
+		flows_set(&flows, &rival, srv, 2, 0);
+		if (!flows_get(&flows, res, srv, &mark, 0))
+			return rival;
+	}
+	cr_assert_fail("no two connections share a slot");
+	return *res;
+}
+
+Test(flows, forgets_only_the_connection_it_is_told)
+{
+	struct packet_endpoint res = endpoint(AF_INET, 1, 40000);
+	struct packet_endpoint srv = endpoint(AF_INET, 53, 53);
+	struct packet_endpoint rival = slot_rival(&res, &srv);
+
+	flows_init(&flows, test_key);
+	flows_set(&flows, &res, &srv, 1, 0);
+	EXPECT_UNKNOWN(&rival, &srv, 0, "a slot answers for its own only");
+	flows_forget(&flows, &rival, &srv);
+	EXPECT_MARK(&res, &srv, 0, 1,
+	    "forgetting the other connection of its slot forgets nothing");
+	flows_set(&flows, &rival, &srv, 2, 0);
+	EXPECT_UNKNOWN(&res, &srv, 0, "the newer connection took the slot");
+	EXPECT_MARK(&rival, &srv, 0, 2, "and answers for itself");
 }
