@@ -262,7 +262,7 @@ hier_keys() {
 # into FILE.signed (NSEC, signatures valid from an hour ago for 30 days);
 # then bogus.test's address is changed under its signature.
 hier_sign() {
-	dnssec-signzone -q -S -z -K "$HIER_KEYS" -O full -o "$1" \
+	dnssec-signzone -q -S -z -K "$HIER_KEYS" -d "$HIER_KEYS" -O full -o "$1" \
 	    -f "$2.signed.tmp" "$2" >/dev/null ||
 	    bed_die "dnssec-signzone $1 failed"
 	awk '$1 == "bogus.test." && $4 == "A" { $5 = "203.0.113.98" } { print }' \
