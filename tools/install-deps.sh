@@ -12,7 +12,7 @@ libnetfilter-queue-dev libmnl-dev libnfnetlink-dev libnetfilter-conntrack-dev
 libldns-dev libcriterion-dev
 iproute2 iptables nftables conntrack tcpdump strace
 unbound dnsmasq-base nsd dnsutils prometheus dnsperf
-bind9 knot-resolver pdns-recursor python3
+bind9 bind9-utils knot-resolver pdns-recursor python3
 qemu-system-x86 busybox-static cpio debootstrap
 valgrind clang libclang-rt-14-dev
 libbpf-dev bpftool linux-libc-dev util-linux

@@ -183,6 +183,7 @@ acc_resolver() {
 	resolver_configure "$1" "$acc_rdir"
 	: >"$acc_rdir/windows"
 	: >"$acc_rdir/lookups"
+	resolver_check_dnssec "$1" "$acc_rdir"
 	if command -v conntrack >/dev/null 2>&1; then
 		ip netns exec "$BED_NS_GW" conntrack -F >/dev/null 2>&1 || true
 	fi
@@ -212,7 +213,7 @@ acc_mode_tools=
 [ "$ACC_MODE" != bpf ] || acc_mode_tools="nsenter unshare"
 # shellcheck disable=SC2086
 bed_init accuracy ip ss iptables ip6tables iptables-restore ip6tables-restore \
-    tcpdump dig nsd unbound python3 $acc_programs $acc_mode_tools
+    tcpdump dig nsd unbound python3 $HIER_TOOLS $acc_programs $acc_mode_tools
 if [ -z "$ACC_NO_DNSMARK" ] && [ ! -x "$DNSMARK" ]; then
 	bed_skip "no dnsmark binary at $DNSMARK (build it, or set DNSMARK)"
 fi

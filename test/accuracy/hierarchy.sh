@@ -13,14 +13,37 @@
 #   N=5 dns     cK-dns.test   NS ns.cK-dns.test
 #   N=6 sub     sub.cK.test   NS sub-ns.cK-dns.test: glue-less, the name
 #                             server's address lives in another zone
+#   N=7 tc      tc.test       NS ns.tc.test: NSD answers TCP; every UDP query
+#                             is answered with TC=1 by truncator.py
 #   N=53        the internet's recursive unbound (forwarders' upstream)
-# for each client K in 1..4. Client K owns cK.test, cK-cdn.test and
-# cK-dns.test: www.cK.test is a CNAME into cK-cdn.test, big.cK.test a TXT
+#   N=8         the same unbound, its UDP truncated like N=7's: the
+#                             forwarders send tc.test there
+# for each client K in 1..4. Client K owns cK.test, cK-cdn.test, cK-dns.test
+# and cK.tc.test: www.cK.test is a CNAME into cK-cdn.test, big.cK.test a TXT
 # RRset too large for a 1232-byte EDNS UDP answer (so it comes back
-# truncated and is asked again over TCP).
+# truncated and is asked again over TCP), and everything under cK.tc.test
+# (the minimised ancestors cK.tc.test and _.cK.tc.test included) is
+# truncated over UDP by its server, so each lookup there is retried over TCP,
+# and a resolver that keeps its TCP connections carries several clients'
+# retries on one. tc.test itself is shared.
+#
+# Every zone is signed (hier_keys, at bed start: one ECDSAP256SHA256 key per
+# zone, the DS in the parent), the resolvers get the root's DS as their trust
+# anchor (HIER_ANCHOR), and bogus.test carries a broken signature.
 
-HIER_SERVERS="root:1 tld:2 zones:3 cdn:4 dns:5 sub:6"
+HIER_SERVERS="root:1 tld:2 zones:3 cdn:4 dns:5 sub:6 tc:7"
 HIER_RECURSOR=53
+HIER_RECURSOR_TC=8
+HIER_TC=7
+# The port truncator.py listens on; nat rules in the internet namespace send
+# UDP for port 53 of servers HIER_TC and HIER_RECURSOR_TC there.
+HIER_TRUNCATOR_PORT=5353
+# Set by hier_keys: where the keys and DS records are, and the file with the
+# root's DS records (the resolvers' trust anchor, zone-file format).
+HIER_KEYS=
+HIER_ANCHOR=
+# What the signing needs (bind9-utils).
+HIER_TOOLS="dnssec-keygen dnssec-dsfromkey dnssec-signzone"
 
 # hier_addr N FAMILY: the address of server N.
 hier_addr() {
@@ -33,7 +56,8 @@ hier_addr() {
 
 # hier_addresses: every address of the internet namespace's servers.
 hier_addresses() {
-	for hier_s in $HIER_SERVERS "recursor:$HIER_RECURSOR"; do
+	for hier_s in $HIER_SERVERS "recursor:$HIER_RECURSOR" \
+	    "recursor-tc:$HIER_RECURSOR_TC"; do
 		hier_addr "${hier_s#*:}" 4
 		hier_addr "${hier_s#*:}" 6
 	done
@@ -53,10 +77,16 @@ hier_soa() {
 }
 
 # hier_zone_root, hier_zone_tld, hier_zone_client K, ...: the zone files.
+# hier_ds ZONE: the DS records of ZONE's key (hier_keys), for its parent.
+hier_ds() {
+	cat "$HIER_KEYS/${1%.}.ds"
+}
+
 hier_zone_root() {
 	hier_soa . a.root.test.
 	printf '@\tNS\ta.root.test.\n'
 	printf 'test.\tNS\ta.tld.test.\n'
+	hier_ds test.
 	hier_glue a.root.test. 1
 	hier_glue a.tld.test. 2
 }
@@ -66,13 +96,22 @@ hier_zone_tld() {
 	printf '@\tNS\ta.tld\n'
 	hier_glue a.tld 2
 	hier_glue a.root 1
+	# Signed, then its address changed (hier_sign): a validating resolver
+	# answers SERVFAIL.
+	printf 'bogus\tA\t203.0.113.99\n'
+	printf 'tc\tNS\tns.tc\n'
+	hier_glue ns.tc "$HIER_TC"
+	hier_ds tc.test.
 	for hier_k in $BED_CLIENTS; do
 		printf 'c%d\tNS\tns1.c%d\n' "$hier_k" "$hier_k"
 		hier_glue "ns1.c$hier_k" 3
+		hier_ds "c$hier_k.test."
 		printf 'c%d-cdn\tNS\tns.c%d-cdn\n' "$hier_k" "$hier_k"
 		hier_glue "ns.c$hier_k-cdn" 4
+		hier_ds "c$hier_k-cdn.test."
 		printf 'c%d-dns\tNS\tns.c%d-dns\n' "$hier_k" "$hier_k"
 		hier_glue "ns.c$hier_k-dns" 5
+		hier_ds "c$hier_k-dns.test."
 	done
 }
 
@@ -92,6 +131,7 @@ hier_zone_client() {
 		printf 'big\tTXT\t"%s"\n' "$(printf "c$1-big-$hier_i-%0230d" 0)"
 	done
 	printf 'sub\tNS\tsub-ns.c%d-dns.test.\n' "$1"
+	hier_ds "sub.c$1.test."
 }
 
 hier_zone_cdn() {
@@ -117,11 +157,26 @@ hier_zone_sub() {
 	printf 'deep\tAAAA\t2001:db8:140::%d\n' "$1"
 }
 
+# The truncated zone: client K's names below cK.tc.test (an A and an AAAA,
+# a CNAME to them, and a name two labels deeper for more minimisation steps).
+hier_zone_tc() {
+	hier_soa tc.test. ns
+	printf '@\tNS\tns\n'
+	hier_glue ns "$HIER_TC"
+	for hier_k in $BED_CLIENTS; do
+		printf 'host.c%d\tA\t203.0.113.%d\n' "$hier_k" $((150 + hier_k))
+		printf 'host.c%d\tAAAA\t2001:db8:150::%d\n' "$hier_k" "$hier_k"
+		printf 'www.c%d\tCNAME\thost.c%d\n' "$hier_k" "$hier_k"
+		printf 'a.b.c%d\tA\t203.0.113.%d\n' "$hier_k" $((160 + hier_k))
+	done
+}
+
 # hier_zones ROLE: "zone-name writer-command" lines for server ROLE.
 hier_zones() {
 	case $1 in
 	root) echo ". hier_zone_root" ;;
 	tld) echo "test. hier_zone_tld" ;;
+	tc) echo "tc.test. hier_zone_tc" ;;
 	*)
 		for hier_k in $BED_CLIENTS; do
 			case $1 in
@@ -150,16 +205,22 @@ hier_owners() {
 	for hier_k in $BED_CLIENTS; do
 		printf 'c%d.test %d\nc%d-cdn.test %d\nc%d-dns.test %d\n' \
 		    "$hier_k" "$hier_k" "$hier_k" "$hier_k" "$hier_k" "$hier_k"
+		printf 'c%d.tc.test %d\n' "$hier_k" "$hier_k"
 	done >"$1"
 }
 
 # hier_workload K: client K's lookups, "name type transport expected-rcode"
 # lines: every record type of its subtree, an NXDOMAIN in each of its zones
 # that answer one, the CNAME chain across zones, the glue-less delegation,
-# the large TXT (truncated upstream, retried over TCP) and one lookup the
-# client itself makes over TCP.
+# the large TXT (truncated upstream, retried over TCP), one lookup the
+# client itself makes over TCP, and first (so that the four clients of
+# phase B are there at the same time) its names in the truncated zone.
 hier_workload() {
 	cat <<EOF
+host.c$1.tc.test A udp NOERROR
+host.c$1.tc.test AAAA udp NOERROR
+www.c$1.tc.test A udp NOERROR
+a.b.c$1.tc.test A udp NOERROR
 host.c$1.test A udp NOERROR
 host.c$1.test AAAA udp NOERROR
 c$1.test MX udp NOERROR
@@ -175,8 +236,42 @@ tcp.c$1.test A tcp NOERROR
 EOF
 }
 
-# hier_nsd_start DIR ROLE N: one NSD instance serving ROLE's zones on
-# server N's addresses, in the foreground, everything under DIR/ROLE.
+# hier_keys DIR: one ECDSAP256SHA256 key (flagged KSK, signing everything)
+# for every zone of every server, made in DIR/keys, with each zone's DS
+# records in DIR/keys/ZONE.ds (what hier_ds prints into the parent) and the
+# root's in HIER_ANCHOR (the trust anchor). Keys are made anew each run.
+hier_keys() {
+	HIER_KEYS=$1/keys
+	HIER_ANCHOR=$1/root.ds
+	mkdir -p "$HIER_KEYS"
+	for hier_s in $HIER_SERVERS; do
+		hier_zones "${hier_s%:*}"
+	done >"$HIER_KEYS/zones"
+	while read -r hier_name hier_writer; do
+		hier_key=$(dnssec-keygen -q -a ECDSAP256SHA256 -f KSK -K "$HIER_KEYS" \
+		    -n ZONE "$hier_name") || bed_die "dnssec-keygen $hier_name failed"
+		hier_file=${hier_name%.}
+		dnssec-dsfromkey -2 "$HIER_KEYS/$hier_key.key" \
+		    >"$HIER_KEYS/${hier_file:-root}.ds" ||
+		    bed_die "dnssec-dsfromkey $hier_name failed"
+	done <"$HIER_KEYS/zones"
+	cp "$HIER_KEYS/root.ds" "$HIER_ANCHOR"
+}
+
+# hier_sign ZONE FILE: sign FILE (zone ZONE) with its key from hier_keys
+# into FILE.signed (NSEC, signatures valid from an hour ago for 30 days);
+# then bogus.test's address is changed under its signature.
+hier_sign() {
+	dnssec-signzone -q -S -z -K "$HIER_KEYS" -d "$HIER_KEYS" -O full -o "$1" \
+	    -f "$2.signed.tmp" "$2" >/dev/null ||
+	    bed_die "dnssec-signzone $1 failed"
+	awk '$1 == "bogus.test." && $4 == "A" { $5 = "203.0.113.98" } { print }' \
+	    "$2.signed.tmp" >"$2.signed"
+	rm -f "$2.signed.tmp"
+}
+
+# hier_nsd_start DIR ROLE N: one NSD instance serving ROLE's zones, signed,
+# on server N's addresses, in the foreground, everything under DIR/ROLE.
 hier_nsd_start() {
 	hier_dir=$1/$2
 	mkdir -p "$hier_dir"
@@ -192,24 +287,52 @@ hier_nsd_start() {
 		printf '\txfrdir: "%s"\n' "$hier_dir"
 		printf 'remote-control:\n\tcontrol-enable: no\n'
 	} >"$hier_dir/nsd.conf"
-	hier_zones "$2" | while read -r hier_name hier_writer; do
+	hier_zones "$2" >"$hier_dir/zones"
+	while read -r hier_name hier_writer; do
 		hier_file=${hier_name%.}
 		hier_file=${hier_file:-root}.zone
 		# shellcheck disable=SC2086
 		$hier_writer >"$hier_dir/$hier_file"
-		printf 'zone:\n\tname: "%s"\n\tzonefile: "%s"\n' \
+		hier_sign "$hier_name" "$hier_dir/$hier_file"
+		printf 'zone:\n\tname: "%s"\n\tzonefile: "%s.signed"\n' \
 		    "$hier_name" "$hier_file" >>"$hier_dir/nsd.conf"
-	done
+	done <"$hier_dir/zones"
 	bed_spawn "$BED_NS_NET" "$hier_dir/nsd.log" nsd -d -c "$hier_dir/nsd.conf"
 	bed_wait_dns "$BED_LAST_PID" "$BED_NS_NET" \
 	    "$(hier_addr "$3" 4)" "$(hier_addr "$3" 6)" ||
 	    bed_die "nsd ($2) did not start: $(tail -n 5 "$hier_dir/nsd.log")"
 }
 
-# hier_start DIR: every authoritative server, then the internet's recursive
-# unbound (iterator only, root hints at the bed's root).
+# hier_truncate_start DIR: truncator.py on HIER_TRUNCATOR_PORT of servers
+# HIER_TC (authoritative) and HIER_RECURSOR_TC (recursive), and the nat rules
+# of the internet namespace that send UDP for port 53 of those addresses to
+# it (TCP still reaches the servers themselves).
+hier_truncate_start() {
+	bed_spawn "$BED_NS_NET" "$1/truncator.log" python3 "$ACC_DIR/truncator.py" \
+	    --port "$HIER_TRUNCATOR_PORT" \
+	    --recursive "$(hier_addr "$HIER_RECURSOR_TC" 4)" \
+	    --recursive "$(hier_addr "$HIER_RECURSOR_TC" 6)" \
+	    "$(hier_addr "$HIER_TC" 4)" "$(hier_addr "$HIER_TC" 6)"
+	bed_wait_until 50 grep -qs 'listening' "$1/truncator.log" ||
+	    bed_die "truncator.py did not start: $(tail -n 5 "$1/truncator.log")"
+	for hier_n in "$HIER_TC" "$HIER_RECURSOR_TC"; do
+		ip netns exec "$BED_NS_NET" iptables -t nat -A PREROUTING -p udp \
+		    -d "$(hier_addr "$hier_n" 4)" --dport 53 -j DNAT \
+		    --to-destination "$(hier_addr "$hier_n" 4):$HIER_TRUNCATOR_PORT" ||
+		    bed_die "cannot load the truncating nat rule (IPv4)"
+		ip netns exec "$BED_NS_NET" ip6tables -t nat -A PREROUTING -p udp \
+		    -d "$(hier_addr "$hier_n" 6)" --dport 53 -j DNAT \
+		    --to-destination "[$(hier_addr "$hier_n" 6)]:$HIER_TRUNCATOR_PORT" ||
+		    bed_die "cannot load the truncating nat rule (IPv6)"
+	done
+}
+
+# hier_start DIR: the zones' keys, every authoritative server (signed zones),
+# the internet's recursive unbound (iterator only, root hints at the bed's
+# root; also on HIER_RECURSOR_TC's addresses) and the truncating responder.
 hier_start() {
 	mkdir -p "$1"
+	hier_keys "$1"
 	hier_root_hints "$1/root.hints"
 	for hier_s in $HIER_SERVERS; do
 		hier_nsd_start "$1" "${hier_s%:*}" "${hier_s#*:}"
@@ -218,10 +341,14 @@ hier_start() {
 	cp "$1/root.hints" "$1/recursor/root.hints"
 	hier_recursor4=$(hier_addr "$HIER_RECURSOR" 4)
 	hier_recursor6=$(hier_addr "$HIER_RECURSOR" 6)
+	hier_recursor_tc4=$(hier_addr "$HIER_RECURSOR_TC" 4)
+	hier_recursor_tc6=$(hier_addr "$HIER_RECURSOR_TC" 6)
 	unbound_conf "$1/recursor" "$hier_recursor4" "$hier_recursor6" \
-	    >"$1/recursor/unbound.conf"
+	    "$hier_recursor_tc4" "$hier_recursor_tc6" >"$1/recursor/unbound.conf"
 	bed_spawn "$BED_NS_NET" "$1/recursor/unbound.log" \
 	    unbound -d -p -c "$1/recursor/unbound.conf"
-	bed_wait_dns "$BED_LAST_PID" "$BED_NS_NET" "$hier_recursor4" "$hier_recursor6" ||
+	bed_wait_dns "$BED_LAST_PID" "$BED_NS_NET" "$hier_recursor4" "$hier_recursor6" \
+	    "$hier_recursor_tc4" "$hier_recursor_tc6" ||
 	    bed_die "internet unbound did not start: $(tail -n 5 "$1/recursor/unbound.log")"
+	hier_truncate_start "$1"
 }
