@@ -74,6 +74,7 @@ hier_zone_tld() {
 		printf 'c%d-dns\tNS\tns.c%d-dns\n' "$hier_k" "$hier_k"
 		hier_glue "ns.c$hier_k-dns" 5
 	done
+	traffic_tld_records
 }
 
 hier_zone_client() {
@@ -122,6 +123,7 @@ hier_zones() {
 	case $1 in
 	root) echo ". hier_zone_root" ;;
 	tld) echo "test. hier_zone_tld" ;;
+	traffic-*) traffic_zones "$1" ;;
 	*)
 		for hier_k in $BED_CLIENTS; do
 			case $1 in
