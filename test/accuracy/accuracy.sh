@@ -261,7 +261,7 @@ acc_resolver() {
 		;;
 	esac
 	case $ACC_PHASES in
-	*C) traffic_phase "$1" "$acc_rdir" $acc_dnsmark_log ;;
+	*C) traffic_phase "$1" "$acc_rdir" "$acc_dnsmark_log" ;;
 	esac
 	if [ -z "$ACC_NO_DNSMARK" ]; then
 		bed_dnsmark_stop ||

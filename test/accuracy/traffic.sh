@@ -61,7 +61,7 @@ traffic_tld_records() {
 # clients): IPv4 192.0.2.128/25 and IPv6 2001:db8:3::/64 via client 1.
 traffic_net_up() {
 	python3 "$ACC_DIR/traffic.py" addresses --clients "$TRAFFIC_CLIENTS" |
-	    while read -r traffic_k traffic_mark traffic_family traffic_a6 traffic_a4; do
+	    while read -r _ _ _ traffic_a6 traffic_a4; do
 		echo "address add $traffic_a6/128 dev lo nodad"
 		[ "$traffic_a4" = - ] || echo "address add $traffic_a4/32 dev lo"
 	done >"$BED_TMP/traffic-addresses"
