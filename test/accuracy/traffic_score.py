@@ -103,6 +103,28 @@ def is_message(packet):
     return packet["proto"].startswith("udp") or packet["what"] == "query"
 
 
+def query_times(packets):
+    """For each TCP segment without a query of its own (SYN, ACK, FIN: "via
+    connection"), the time of the query pcap_marks gave it (the last one on
+    its connection before it, else the first after): its mark is judged
+    against who asked then, not when the connection idles or closes."""
+    starts = collections.defaultdict(list)
+    for packet in packets:
+        if "flow" in packet and packet["what"] == "query":
+            starts[id(packet["flow"])].append(packet["time"])
+    times = {}
+    for packet in packets:
+        if not packet.get("via"):
+            continue
+        queries = starts.get(id(packet["flow"]), [])
+        i = bisect.bisect_right(queries, packet["time"])
+        if i > 0:
+            times[id(packet)] = queries[i - 1]
+        elif queries:
+            times[id(packet)] = queries[0]
+    return times
+
+
 def analyse(args):
     owners = {}
     with open(args.owners) as source:
@@ -122,6 +144,7 @@ def analyse(args):
     row["marks"] = len(set(lookup["mark"] for lookup in scored))
     packets, truncated = pcap_marks.upstream_packets(args.pcap)
     row["tc"] = sum(args.start <= when <= args.end for when in truncated)
+    via_times = query_times(packets)
     for packet in packets:
         when = packet["time"]
         if not args.start <= when <= args.end:
@@ -154,7 +177,7 @@ def analyse(args):
                 row["own_wrong"] += 1
                 missed["own_wrong"][f"{line} want {owner}"] += 1
             continue
-        asked, waiting = askers.at(bare, when, window)
+        asked, waiting = askers.at(bare, via_times.get(id(packet), when), window)
         if mark != 0 and mark not in asked:
             row["shared_implausible"] += 1
             missed["implausible"][f"{line} askers {len(asked)}"] += 1
