@@ -204,7 +204,7 @@ def analyse(args):
             counters[key] = int(value)
     result = {"resolver": args.resolver, "row": dict(row), "counters": counters,
               "missed": {kind: entries.most_common() for kind, entries in missed.items()},
-              "window": window}
+              "window": window, "start": args.start, "end": args.end}
     with open(args.out, "w") as sink:
         json.dump(result, sink, indent=1)
     return 0
