@@ -61,6 +61,7 @@ def read_queries(path):
             entry["done"] = max(entry["done"], answered)
             entry["ok"] = entry["ok"] and verdict in ("ok", "tc")
             entry["tcp"] = entry["tcp"] or proto == "tcp"
+            entry["queries"] = entry.get("queries", 0) + 1
     return list(lookups.values())
 
 
@@ -141,6 +142,7 @@ def analyse(args):
     row["lookups_ok"] = sum(lookup["ok"] for lookup in scored)
     row["lookups_shared"] = sum(lookup["kind"] == "shared" for lookup in scored)
     row["lookups_tcp"] = sum(lookup["tcp"] for lookup in scored)
+    row["queries"] = sum(lookup["queries"] for lookup in scored)
     row["marks"] = len(set(lookup["mark"] for lookup in scored))
     packets, truncated = pcap_marks.upstream_packets(args.pcap)
     row["tc"] = sum(args.start <= when <= args.end for when in truncated)
@@ -275,6 +277,11 @@ def report(args):
           " evidence_evicted + pending_evicted.")
     for result in results:
         counters = result["counters"]
+        seconds = result.get("end", 0) - result.get("start", 0)
+        if seconds > 0:
+            print(f"{result['resolver']} phase C: {result['row'].get('queries', 0)} client"
+                  f" queries in {seconds:.0f} s ({result['row'].get('queries', 0) / seconds:.0f}/s),"
+                  f" {result['row'].get('lookups_tcp', 0)} lookups over TCP")
         if counters:
             shown = " ".join(f"{c}={counters[c]}" for c in COUNTERS_SHOWN if c in counters)
             print(f"{result['resolver']} phase C: dnsmark pending={counters.get('pending', '?')}"
