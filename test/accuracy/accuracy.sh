@@ -6,7 +6,9 @@
 # in the gateway with the shipped rules, plays a mixed workload from four
 # marked clients (phase A: one at a time, cold cache each; phase B: all four
 # at once, each in its own subtree) and scores every upstream packet seen on
-# the uplink with its final mark (pcap_marks.py).
+# the uplink with its final mark (pcap_marks.py). Phase C (traffic.sh) plays
+# real traffic from many clients, each its own mark, with prefetch and
+# serve-stale on, and scores it with traffic_score.py.
 #
 # DNSMARK_MODE picks dnsmark's mode and its rules files: queue (default,
 # iptables-v*.rules), observe (observe-v*.rules) or bpf (bpf-v*.rules). In
@@ -23,6 +25,7 @@ ACC_DIR=$(cd "$(dirname "$0")" && pwd)
 . "$ACC_DIR/lib.sh"
 . "$ACC_DIR/hierarchy.sh"
 . "$ACC_DIR/resolvers.sh"
+. "$ACC_DIR/traffic.sh"
 
 DNSMARK=${DNSMARK:-$ACC_DIR/../../src/dnsmark}
 RULES_DIR=${RULES_DIR:-$ACC_DIR/../../rules}
@@ -44,6 +47,23 @@ Measure how accurately dnsmark marks the upstream queries of real resolvers.
   --max-wrong-a PCT    fail if more than PCT % carry another client's mark
   --min-correct-b PCT  the same for phase B (four clients at once), over
   --max-wrong-b PCT    the packets of names a single client owns
+  --phases LIST        AB (phases A and B), C (real traffic) or ABC
+                       (default ABC)
+  --clients N          phase C: N clients, each its own mark (default 24)
+  --duration S         phase C: scored seconds (default 60), after
+  --warmup S           seconds of the same load, not scored (default 15)
+  --rate R             phase C: lookups per second (bursts of other
+                       clients add about 30 %), each A, AAAA and HTTPS
+                       at once (default 10)
+  --many               phase C with 1000 clients, 70 lookups/s (about
+                       275 queries/s) for 40 s after a 10 s warm-up
+  --min-correct-c PCT  phase C targets: own-name messages correctly marked,
+  --max-wrong-c PCT    own-name messages with another client's mark,
+  --max-implausible-c N  shared-name messages with a mark that did not ask,
+  --max-unmarked-single-c PCT  shared-name messages unmarked though only
+                       one mark asked within the window,
+  --max-unmarked-waiting-c PCT  unmarked though exactly one mark waited,
+  --max-evicted-c N    dnsmark's evidence_evicted + pending_evicted
   --no-dnsmark         run without dnsmark (bed check: all unmarked)
   --keep               keep the temporary directory (configs, logs, pcaps)
   -h, --help           show this help
@@ -69,7 +89,9 @@ esac
 
 ACC_RESOLVERS=$RESOLVERS_ALL
 ACC_TARGETS=
+ACC_TARGETS_C=
 ACC_NO_DNSMARK=
+ACC_PHASES=ABC
 while [ $# -gt 0 ]; do
 	case $1 in
 	--resolver=*) ACC_RESOLVERS=$(echo "${1#*=}" | tr , ' ') ;;
@@ -84,6 +106,43 @@ while [ $# -gt 0 ]; do
 		    { bed_warn "$1: not a percentage: $2"; exit 2; }
 		ACC_TARGETS="$ACC_TARGETS $1 $2"
 		shift
+		;;
+	--min-correct-c | --max-wrong-c | --max-implausible-c | \
+	    --max-unmarked-single-c | --max-unmarked-waiting-c | --max-evicted-c)
+		[ $# -ge 2 ] || { usage >&2; exit 2; }
+		printf '%s' "$2" | grep -Eq '^[0-9]+([.][0-9]+)?$' ||
+		    { bed_warn "$1: not a number: $2"; exit 2; }
+		ACC_TARGETS_C="$ACC_TARGETS_C $1 $2"
+		shift
+		;;
+	--phases | --clients | --duration | --warmup | --rate)
+		[ $# -ge 2 ] || { usage >&2; exit 2; }
+		case $1 in
+		--phases)
+			case $2 in
+			AB | C | ABC) ACC_PHASES=$2 ;;
+			*) bed_warn "--phases: AB, C or ABC, not $2"; exit 2 ;;
+			esac
+			;;
+		*)
+			printf '%s' "$2" | grep -Eq '^[0-9]+([.][0-9]+)?$' ||
+			    { bed_warn "$1: not a number: $2"; exit 2; }
+			case $1 in
+			--clients) TRAFFIC_CLIENTS=$2 ;;
+			--duration) TRAFFIC_DURATION=$2 ;;
+			--warmup) TRAFFIC_WARMUP=$2 ;;
+			--rate) TRAFFIC_RATE=$2 ;;
+			esac
+			;;
+		esac
+		shift
+		;;
+	--many)
+		ACC_PHASES=C
+		TRAFFIC_CLIENTS=1000
+		TRAFFIC_RATE=70
+		TRAFFIC_DURATION=40
+		TRAFFIC_WARMUP=10
 		;;
 	--no-dnsmark) ACC_NO_DNSMARK=1 ;;
 	--keep) BED_KEEP=1 ;;
@@ -187,22 +246,37 @@ acc_resolver() {
 	if command -v conntrack >/dev/null 2>&1; then
 		ip netns exec "$BED_NS_GW" conntrack -F >/dev/null 2>&1 || true
 	fi
-	bed_capture_start "$acc_rdir/upstream.pcap"
-	[ -n "$ACC_NO_DNSMARK" ] || bed_dnsmark_start "$DNSMARK" "$acc_rdir/dnsmark.log"
-	for acc_client in $BED_CLIENTS; do
-		acc_phase "$1" "$acc_rdir" "A$acc_client" "$acc_client" "$acc_client"
-	done
-	# shellcheck disable=SC2086
-	acc_phase "$1" "$acc_rdir" B - $BED_CLIENTS
+	acc_dnsmark_log=
+	if [ -z "$ACC_NO_DNSMARK" ]; then
+		acc_dnsmark_log=$acc_rdir/dnsmark.log
+		bed_dnsmark_start "$DNSMARK" "$acc_dnsmark_log"
+	fi
+	case $ACC_PHASES in
+	AB*)
+		bed_capture_start "$acc_rdir/upstream.pcap"
+		for acc_client in $BED_CLIENTS; do
+			acc_phase "$1" "$acc_rdir" "A$acc_client" "$acc_client" "$acc_client"
+		done
+		# shellcheck disable=SC2086
+		acc_phase "$1" "$acc_rdir" B - $BED_CLIENTS
+		bed_capture_stop
+		;;
+	esac
+	case $ACC_PHASES in
+	*C) traffic_phase "$1" "$acc_rdir" "$acc_dnsmark_log" ;;
+	esac
 	if [ -z "$ACC_NO_DNSMARK" ]; then
 		bed_dnsmark_stop ||
 		    bed_warn "$1: dnsmark exited with status $? (log: $acc_rdir/dnsmark.log)"
 	fi
-	bed_capture_stop
-	python3 "$ACC_DIR/pcap_marks.py" analyse --resolver "$1" \
-	    --pcap "$acc_rdir/upstream.pcap" --windows "$acc_rdir/windows" \
-	    --owners "$BED_TMP/owners" --lookups "$acc_rdir/lookups" \
-	    --out "$acc_rdir/result.json"
+	case $ACC_PHASES in
+	AB*)
+		python3 "$ACC_DIR/pcap_marks.py" analyse --resolver "$1" \
+		    --pcap "$acc_rdir/upstream.pcap" --windows "$acc_rdir/windows" \
+		    --owners "$BED_TMP/owners" --lookups "$acc_rdir/lookups" \
+		    --out "$acc_rdir/result.json"
+		;;
+	esac
 	acc_counters=
 	[ -n "$ACC_NO_DNSMARK" ] ||
 	    acc_counters="; dnsmark: $(acc_dnsmark_counters "$acc_rdir/dnsmark.log")"
@@ -213,7 +287,7 @@ acc_mode_tools=
 [ "$ACC_MODE" != bpf ] || acc_mode_tools="nsenter unshare"
 # shellcheck disable=SC2086
 bed_init accuracy ip ss iptables ip6tables iptables-restore ip6tables-restore \
-    tcpdump dig nsd unbound python3 $HIER_TOOLS $acc_programs $acc_mode_tools
+    tcpdump dig nsd unbound python3 nft $HIER_TOOLS $acc_programs $acc_mode_tools
 if [ -z "$ACC_NO_DNSMARK" ] && [ ! -x "$DNSMARK" ]; then
 	bed_skip "no dnsmark binary at $DNSMARK (build it, or set DNSMARK)"
 fi
@@ -237,17 +311,35 @@ for acc_r in $ACC_RESOLVERS; do
 done
 # shellcheck disable=SC2046
 bed_net_up $(hier_addresses)
+traffic_net_up
 hier_start "$BED_TMP/internet"
 hier_owners "$BED_TMP/owners"
+traffic_owners "$BED_TMP/traffic-owners"
 bed_gw_rules "$RULES_DIR"
+traffic_gw_rules
 
 acc_results=
+acc_results_c=
 for acc_r in $ACC_RESOLVERS; do
 	acc_resolver "$acc_r"
 	acc_results="$acc_results $BED_TMP/$acc_r/result.json"
+	acc_results_c="$acc_results_c $BED_TMP/$acc_r/C/result.json"
 done
-bed_say
 acc_status=0
-# shellcheck disable=SC2086
-python3 "$ACC_DIR/pcap_marks.py" report $ACC_TARGETS $acc_results || acc_status=$?
+case $ACC_PHASES in
+AB*)
+	bed_say
+	# shellcheck disable=SC2086
+	python3 "$ACC_DIR/pcap_marks.py" report $ACC_TARGETS $acc_results || acc_status=$?
+	;;
+esac
+case $ACC_PHASES in
+*C)
+	bed_say
+	bed_say "Phase C: $TRAFFIC_CLIENTS clients, $TRAFFIC_RATE lookups/s, ${TRAFFIC_WARMUP} s warm-up, ${TRAFFIC_DURATION} s scored"
+	# shellcheck disable=SC2086
+	python3 "$ACC_DIR/traffic_score.py" report $ACC_TARGETS_C $acc_results_c ||
+	    acc_status=1
+	;;
+esac
 exit $acc_status

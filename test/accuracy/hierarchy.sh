@@ -113,6 +113,7 @@ hier_zone_tld() {
 		hier_glue "ns.c$hier_k-dns" 5
 		hier_ds "c$hier_k-dns.test."
 	done
+	traffic_tld_records
 }
 
 hier_zone_client() {
@@ -177,6 +178,7 @@ hier_zones() {
 	root) echo ". hier_zone_root" ;;
 	tld) echo "test. hier_zone_tld" ;;
 	tc) echo "tc.test. hier_zone_tc" ;;
+	traffic-*) traffic_zones "$1" ;;
 	*)
 		for hier_k in $BED_CLIENTS; do
 			case $1 in
