@@ -18,14 +18,17 @@
  * tcp_clients	marks that asked over TCP in the last EVIDENCE_TCP_CLIENT_MS
  *		(a forwarder such as dnsmasq forwards their questions over a
  *		TCP connection of its own, opened at once);
- * askers	every mark that asked in the last EVIDENCE_ASKERS_MS.
+ * askers	every mark that asked, or had a query or connection sent
+ *		upstream for it, in the last EVIDENCE_ASKERS_MS.
  *
  * Who is waiting decides: in pending and ancestors, a client counts as
  * waiting while it asked less than EVIDENCE_WAIT_MS ago (a resolver answers
  * from its cache faster than that) or a query it leads to went upstream
  * with its mark less than EVIDENCE_ENGAGED_MS ago.  Where clients wait, only
  * their marks count; where nobody waits (prefetch, serve-expired, a client
- * whose question joined another's), every client who asked does.
+ * whose question joined another's), every client who asked does.  An
+ * answered question's ancestors stay, engaged when the answer came: a
+ * validating resolver asks their DS and DNSKEY before the client has it.
  */
 #ifndef DNSMARK_EVIDENCE_H
 #define DNSMARK_EVIDENCE_H
@@ -40,7 +43,8 @@
 #include "stats.h"
 
 #define EVIDENCE_TCP_CLIENT_MS 250
-/* Clients who asked this recently count for the last-resort single mark. */
+/* Clients who asked (or were worked for) this recently count for the
+ * last-resort single mark. */
 #define EVIDENCE_ASKERS_MS 1000
 /* Resolvers retry a truncated answer over TCP at once. */
 #define EVIDENCE_TRUNCATED_MS 1500
@@ -120,7 +124,8 @@ void evidence_sent(struct evidence *ev, const struct packet_info *info,
  * Learns from an upstream response msg[0..msg_len) (partial: only the
  * start of it) with question q: CNAME targets and name servers, filed for
  * the mark of the query it answers; a final answer releases that mark's
- * question.  Sets *mark to that mark and *truncated when the answer was
+ * question and engages its ancestors (a validating resolver asks their DS
+ * and DNSKEY records next).  Sets *mark to that mark and *truncated when the answer was
  * truncated.
  */
 enum evidence_response evidence_response(struct evidence *ev,

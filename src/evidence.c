@@ -49,7 +49,7 @@ evidence_init(struct evidence *ev, size_t max_pending, uint64_t timeout_ms,
 	 * TLD) it mostly shares with other questions of its mark: about one
 	 * new entry a question, the least recently asked evicted first.
 	 */
-	ev->ancestors = asks_new(max, timeout_ms, ASKS_REFS, key);
+	ev->ancestors = asks_new(max, timeout_ms, 0, key);
 	/*
 	 * Lessons and upstream queries are never released, only expired or
 	 * evicted oldest first, and what a resolver still needs is the newest:
@@ -259,29 +259,53 @@ decide(struct evidence *ev, struct asks_marks *set, int use_id,
 }
 
 /*
- * The last resort: one mark among every client waiting, or else one mark
- * among the clients who asked in the last EVIDENCE_ASKERS_MS (the others'
- * questions were answered from the cache, or long ago).  Not while the
- * tables overflow: then the only mark left may be a flooder's.
+ * The last resort: the one mark among the clients who asked, or had a
+ * query sent upstream for them, in the last EVIDENCE_ASKERS_MS (askers);
+ * when there are none, the one mark among the pending questions.  Pending
+ * alone is not enough while someone asked: a question answered from the
+ * cache stays pending until it times out, and the only mark pending may be
+ * a client long done while another just asked.  Not while the tables
+ * overflow: then the only mark left may be a flooder's.
  */
 static struct attrib_result
 single_mark(struct evidence *ev, uint64_t now_ms)
 {
 	struct attrib_result result = { .reason = ATTRIB_NONE };
+	int one;
 
 	if (ev->evicted_ms != 0 && now_ms - ev->evicted_ms < ev->timeout_ms)
 		return result;
-	if (asks_single_mark(ev->pending, &result.mark) ||
-	    asks_single_mark(ev->askers, &result.mark)) {
+	asks_expire(ev->askers, now_ms);
+	asks_expire(ev->pending, now_ms);
+	if (asks_count(ev->askers) > 0)
+		one = asks_single_mark(ev->askers, &result.mark);
+	else
+		one = asks_single_mark(ev->pending, &result.mark);
+	if (one) {
 		result.reason = ATTRIB_SINGLE;
 		result.marked = 1;
 	}
 	return result;
 }
 
-struct attrib_result
-evidence_attribute(struct evidence *ev, const struct dns_question *q,
-    uint64_t now_ms)
+/*
+ * A query went upstream for mark: for EVIDENCE_ASKERS_MS it counts among
+ * the askers, so the single-mark fallback does not take another client
+ * for the only one the resolver works for.
+ */
+static struct attrib_result
+worked_for(struct evidence *ev, struct attrib_result result, uint64_t now_ms)
+{
+	struct asks_client client = { .mark = result.mark };
+
+	if (result.marked &&
+	    add_mark(ev->askers, KEY_ASKER, &client, now_ms))
+		note_eviction(ev, STATS_EVIDENCE_EVICTED, now_ms);
+	return result;
+}
+
+static struct attrib_result
+attribute(struct evidence *ev, const struct dns_question *q, uint64_t now_ms)
 {
 	static const enum attrib_reason reasons[LOOK_COUNT] = {
 		[LOOK_PENDING] = ATTRIB_EXACT,
@@ -344,6 +368,13 @@ evidence_attribute(struct evidence *ev, const struct dns_question *q,
 	return single_mark(ev, now_ms);
 }
 
+struct attrib_result
+evidence_attribute(struct evidence *ev, const struct dns_question *q,
+    uint64_t now_ms)
+{
+	return worked_for(ev, attribute(ev, q, now_ms), now_ms);
+}
+
 void
 evidence_sent(struct evidence *ev, const struct packet_info *info,
     const struct dns_question *q, uint32_t mark, uint64_t now_ms)
@@ -372,13 +403,15 @@ answers(const struct packet_endpoint *query, const struct packet_info *info)
 }
 
 /*
- * The final answer to a marked question came in: the question, and the
- * ancestors it brought, no longer speak for mark (the client is answered),
- * unless the same mark asked them again.
+ * The final answer to a marked question came in: the question no longer
+ * speaks for mark (the client is answered, unless the same mark asked it
+ * again).  Its ancestors still do, for a moment: a validating resolver
+ * asks their DS and DNSKEY records after the answer, before the client
+ * gets it, so they count as engaged (waiting) from now on, and age out.
  */
 static void
 release_question(struct evidence *ev, const struct dns_question *q,
-    uint32_t mark)
+    uint32_t mark, uint64_t now_ms)
 {
 	struct dns_question key;
 
@@ -387,7 +420,7 @@ release_question(struct evidence *ev, const struct dns_question *q,
 	for (size_t offset = 0; offset < q->name_len && q->name[offset] != 0;
 	    offset += (size_t)q->name[offset] + 1) {
 		name_key(q->name + offset, q->name_len - offset, &key);
-		asks_release(ev->ancestors, &key, mark);
+		asks_engage(ev->ancestors, &key, mark, now_ms);
 	}
 }
 
@@ -427,7 +460,7 @@ evidence_response(struct evidence *ev, const struct packet_info *info,
 			count_eviction(ev);
 		stats_inc(ev->stats, STATS_RESPONSES_TRUNCATED);
 	} else if (response_is_final(facts)) {
-		release_question(ev, &facts->question, client.mark);
+		release_question(ev, &facts->question, client.mark, now_ms);
 	}
 	for (unsigned int i = 0; i < facts->name_count; i++) {
 		add_name_and_ancestors(ev, ev->learned, facts->names[i].name,
@@ -461,7 +494,7 @@ evidence_syn(struct evidence *ev, uint64_t now_ms)
 	if (set.count == 0)
 		asks_summary(ev->tcp_clients, now_ms, &set);
 	if (set.count == 0)
-		return single_mark(ev, now_ms);
+		return worked_for(ev, single_mark(ev, now_ms), now_ms);
 	only_the_last_moment(&set, now_ms);
-	return decide(ev, &set, 0, ATTRIB_TCP);
+	return worked_for(ev, decide(ev, &set, 0, ATTRIB_TCP), now_ms);
 }

@@ -106,7 +106,11 @@ Test(evidence, names_each_kind_of_evidence)
 	evidence_free(&bed.ev);
 }
 
-/* Where nobody waits the recent questions count, and then the single mark. */
+/*
+ * Where nobody waits the recent questions count, and then the single mark:
+ * of the marks that asked or were worked for in the last second, or else
+ * of the pending questions.
+ */
 Test(evidence, falls_back_to_recent_then_single_mark)
 {
 	struct bed bed;
@@ -117,8 +121,19 @@ Test(evidence, falls_back_to_recent_then_single_mark)
 	assert_result(upstream(&bed, "www.one.example", TYPE_A, 9000), 1, 0x1,
 	    ATTRIB_RECENT, "prefetch");
 	ask(&bed, 3, 0, "www.three.example", 0x3, 9000);
-	assert_result(upstream(&bed, "unrelated.test", TYPE_A, 9001), 1, 0x3,
-	    ATTRIB_SINGLE, "the only mark pending");
+	/* 0x1 was worked for a moment ago, 0x3 asked: no single mark. */
+	assert_result(upstream(&bed, "unrelated.test", TYPE_A, 9001), 0, 0,
+	    ATTRIB_NONE, "two marks asked or were worked for");
+	/* A second later nobody asked: the only mark pending. */
+	assert_result(upstream(&bed, "unrelated.test", TYPE_A,
+	    9000 + EVIDENCE_ASKERS_MS), 1, 0x3, ATTRIB_SINGLE,
+	    "the only mark pending");
+	/* Named, it counts as asking: still 0x3, though 0x1 asks now for a
+	 * name of its own that stays pending. */
+	ask(&bed, 1, 0, "www.one.example", 0x1, 9000 + EVIDENCE_ASKERS_MS);
+	assert_result(upstream(&bed, "unrelated.test", TYPE_A,
+	    9001 + EVIDENCE_ASKERS_MS), 0, 0, ATTRIB_NONE,
+	    "two marks asked or were worked for, again");
 	evidence_free(&bed.ev);
 }
 

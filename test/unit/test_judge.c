@@ -765,6 +765,8 @@ Test(judge, forgets_client_after_timeout)
 	client_query(&bed, CLIENT4, 1, "slow.example", 0x5, 0);
 	v = upstream_query(&bed, WAN4, 2, "slow.example", 0, 999);
 	cr_assert_eq(v.set_mark, 1, "still pending just before the timeout");
+	/* Another mark asks: no single mark to fall back on. */
+	client_query(&bed, CLIENT4_B, 4, "other.example", 0x6, 1000);
 	v = upstream_query(&bed, WAN4, 3, "slow.example", 0, 1001);
 	assert_unchanged(v, "after the timeout");
 	cr_assert_eq(count(&bed, STATS_ATTRIB_NONE), 1);
@@ -1490,8 +1492,9 @@ Test(judge, marks_syn_after_a_client_asked_over_tcp)
 }
 
 /*
- * The final answer to a client's question releases it and its ancestors:
- * the next client's minimised queries are no longer a conflict.
+ * The final answer to a client's question releases the question, but its
+ * ancestors stay engaged: a validating resolver asks their DS and DNSKEY
+ * before the client has its answer.
  */
 Test(judge, releases_question_when_its_answer_comes)
 {
@@ -1501,15 +1504,29 @@ Test(judge, releases_question_when_its_answer_comes)
 
 	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
 	ask_marked_upstream(&bed);	/* www.example.com, mark 0x5 */
-	client_query(&bed, CLIENT4_B, 0x2001, "mail.example.com", 0x6, 30);
-	/* Before the answer: example.com. is both clients' ancestor. */
-	assert_unchanged(upstream_query(&bed, WAN4, 0x3001, "example.com", 0,
-	    31), "ancestor of two marks");
-	upstream_response(&bed, 0x7777, FLAGS_RESPONSE, answer, 1, 40);
+	upstream_response(&bed, 0x7777, FLAGS_RESPONSE, answer, 1, 400);
 	cr_assert_eq(count(&bed, STATS_PENDING_ANSWERED), 1);
-	v = upstream_query(&bed, WAN4, 0x3002, "example.com", 0, 41);
-	cr_assert_eq(v.mark, 0x6, "ancestor after the answer: 0x%x", v.mark);
+	/* Asked 400 ms ago, answered: the validation's queries are its. */
+	v = upstream_query(&bed, WAN4, 0x3001, "example.com", 0, 401);
+	cr_assert_eq(v.set_mark, 1);
+	cr_assert_eq(v.mark, 0x5, "ancestor after the answer: 0x%x", v.mark);
 	cr_assert_eq(count(&bed, STATS_ATTRIB_ANCESTOR), 1);
+	v = upstream_query(&bed, WAN4, 0x3002, "www.example.com", 0, 402);
+	cr_assert_eq(v.mark, 0x5, "the name itself after the answer: 0x%x",
+	    v.mark);
+	/* Another client under the same zone, while the first validates:
+	 * both wait, a conflict. */
+	client_query(&bed, CLIENT4_B, 0x2001, "mail.example.com", 0x6, 450);
+	assert_unchanged(upstream_query(&bed, WAN4, 0x3003, "example.com", 0,
+	    451), "ancestor of an answered and a new question");
+	cr_assert_eq(count(&bed, STATS_ATTRIB_CONFLICT_UNMARKED), 1);
+	/* Once the answered client's engagement has passed, the asker that
+	 * waits decides. */
+	client_query(&bed, CLIENT4_B, 0x2002, "ftp.example.com", 0x6,
+	    402 + EVIDENCE_ENGAGED_MS);
+	v = upstream_query(&bed, WAN4, 0x3004, "example.com", 0,
+	    403 + EVIDENCE_ENGAGED_MS);
+	cr_assert_eq(v.mark, 0x6, "after the engagement: 0x%x", v.mark);
 	bed_fini(&bed);
 }
 
