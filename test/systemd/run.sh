@@ -13,7 +13,8 @@
 # Exit 0 pass, 1 fail, 77 skip (not root, tools or packages missing; 1 under
 # CI=true). Environment: DNSMARK (the built daemon: its build tree is
 # installed with make install DESTDIR=), DNSMARK_DEB (a dnsmark_*.deb: the
-# guest installs it with apt-get instead), RULES_DIR, E2E_DIR (as the other
+# guest installs it with apt-get instead; make check passes the package
+# test/release/deb.sh built and checked), RULES_DIR, E2E_DIR (as the other
 # lanes; unused here but accepted); DNSMARK_SYSTEMD_CACHE (default
 # ${XDG_CACHE_HOME:-/var/cache}/dnsmark-systemd); DNSMARK_SYSTEMD_REFRESH=1
 # builds the root again; DNSMARK_SYSTEMD_TIMEOUT (seconds for the guest,
