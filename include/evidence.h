@@ -19,7 +19,10 @@
  *		(a forwarder such as dnsmasq forwards their questions over a
  *		TCP connection of its own, opened at once);
  * askers	every mark that asked, or had a query or connection sent
- *		upstream for it, in the last EVIDENCE_ASKERS_MS.
+ *		upstream for it, in the last EVIDENCE_ASKERS_MS;
+ * and the CNAMEs upstream answers showed (cnames.h), CNAMES_KEEP_MS long:
+ * a client's question whose name is one files the targets under learned
+ * for its mark (the resolver follows its cached CNAME, asks the target).
  *
  * Who is waiting decides: in pending and ancestors, a client counts as
  * waiting while it asked less than EVIDENCE_WAIT_MS ago (a resolver answers
@@ -37,6 +40,7 @@
 #include <stdint.h>
 
 #include "asks.h"
+#include "cnames.h"
 #include "attrib.h"
 #include "packet.h"
 #include "response.h"
@@ -62,6 +66,7 @@ struct evidence {
 	struct asks *truncated;
 	struct asks *tcp_clients;
 	struct asks *askers;
+	struct cnames *cnames;	/* CNAMEs upstream answers showed */
 	struct stats *stats;
 	struct attrib_policy policy;
 	uint64_t timeout_ms;
@@ -135,8 +140,9 @@ enum evidence_response evidence_response(struct evidence *ev,
 
 /*
  * Names the client behind an upstream SYN from what it has apart from the
- * hold: a mark whose answer came truncated, or that asked over TCP, or the
- * only mark.
+ * hold: the marks whose answers came truncated and the marks that asked
+ * over TCP, together (one mark, or the conflict policy), or else the only
+ * mark.
  */
 struct attrib_result evidence_syn(struct evidence *ev, uint64_t now_ms);
 

@@ -71,6 +71,7 @@ enum stats_counter {
 	STATS_VERDICT_SEND_RETRIES,	/* verdict sends tried again */
 	STATS_VERDICTS_UNSENT,		/* verdicts still unsent after the retries */
 	STATS_VERDICTS_SWEPT,		/* packets left without a verdict at the stop */
+	STATS_CNAMES_FOLLOWED,		/* CNAME targets filed for a client from memory */
 	STATS_COUNT
 };
 

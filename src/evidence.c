@@ -72,10 +72,14 @@ evidence_init(struct evidence *ev, size_t max_pending, uint64_t timeout_ms,
 	    timeout_ms : EVIDENCE_TCP_CLIENT_MS, 0, key);
 	ev->askers = asks_new(marks, timeout_ms < EVIDENCE_ASKERS_MS ?
 	    timeout_ms : EVIDENCE_ASKERS_MS, 0, key);
+	/* A CNAME for every 64 questions of the cap: the names clients ask
+	 * again, most recently taught first. */
+	ev->cnames = cnames_new(max / 64 + 64, CNAMES_KEEP_MS, key);
 	if (ev->pending == NULL || ev->ancestors == NULL ||
 	    ev->learned == NULL || ev->inflight == NULL ||
 	    ev->truncated == NULL || ev->tcp_clients == NULL ||
-	    ev->askers == NULL || (recent_ms > 0 && ev->recent == NULL))
+	    ev->askers == NULL || ev->cnames == NULL ||
+	    (recent_ms > 0 && ev->recent == NULL))
 		return -ENOMEM;
 	asks_set_waiting(ev->pending, EVIDENCE_WAIT_MS, EVIDENCE_ENGAGED_MS);
 	asks_set_waiting(ev->ancestors, EVIDENCE_WAIT_MS,
@@ -97,6 +101,8 @@ evidence_free(struct evidence *ev)
 	asks_free(ev->truncated);
 	asks_free(ev->tcp_clients);
 	asks_free(ev->askers);
+	cnames_free(ev->cnames);
+	ev->cnames = NULL;
 	ev->pending = ev->ancestors = ev->learned = ev->inflight = NULL;
 	ev->recent = ev->truncated = ev->tcp_clients = ev->askers = NULL;
 }
@@ -108,7 +114,7 @@ evidence_memory(const struct evidence *ev)
 	    asks_memory(ev->learned) + asks_memory(ev->inflight) +
 	    (ev->recent ? asks_memory(ev->recent) : 0) +
 	    asks_memory(ev->truncated) + asks_memory(ev->tcp_clients) +
-	    asks_memory(ev->askers);
+	    asks_memory(ev->askers) + cnames_memory(ev->cnames);
 }
 
 void
@@ -203,6 +209,28 @@ add_name_and_ancestors(struct evidence *ev, struct asks *table,
 	}
 }
 
+/*
+ * A name the resolver may hold a CNAME for: its targets are what it asks
+ * upstream next, learned for the client as an upstream answer would teach
+ * them.
+ */
+static void
+follow_cnames(struct evidence *ev, const struct dns_question *q,
+    const struct asks_client *client, uint64_t now_ms)
+{
+	const uint8_t *targets[CNAMES_MAX_CHAIN];
+	uint8_t lens[CNAMES_MAX_CHAIN];
+	size_t n;
+
+	n = cnames_follow(ev->cnames, q->name, q->name_len, now_ms, targets,
+	    lens, CNAMES_MAX_CHAIN);
+	for (size_t i = 0; i < n; i++) {
+		add_name_and_ancestors(ev, ev->learned, targets[i], lens[i],
+		    client, now_ms);
+		stats_inc(ev->stats, STATS_CNAMES_FOLLOWED);
+	}
+}
+
 void
 evidence_client_question(struct evidence *ev, const struct packet_info *info,
     const struct dns_question *q, uint32_t mark, uint64_t now_ms)
@@ -220,6 +248,7 @@ evidence_client_question(struct evidence *ev, const struct packet_info *info,
 	    &client, now_ms);
 	if (add_mark(ev->askers, KEY_ASKER, &client, now_ms))
 		note_eviction(ev, STATS_EVIDENCE_EVICTED, now_ms);
+	follow_cnames(ev, q, &client, now_ms);
 	if (info->protocol == IPPROTO_TCP &&
 	    add_mark(ev->tcp_clients, KEY_TCP_CLIENT, &client, now_ms))
 		count_eviction(ev);
@@ -424,6 +453,31 @@ release_question(struct evidence *ev, const struct dns_question *q,
 	}
 }
 
+/*
+ * Remembers the CNAME chain of an answer: the question's name points to
+ * the first target, each target to the next (answers list a chain in
+ * order).
+ */
+static void
+remember_cnames(struct evidence *ev, const struct response_facts *facts,
+    uint64_t now_ms)
+{
+	const uint8_t *owner = facts->question.name;
+	size_t owner_len = facts->question.name_len;
+
+	for (unsigned int i = 0; i < facts->name_count; i++) {
+		const struct response_name *target = &facts->names[i];
+
+		if (target->kind != RESPONSE_CNAME_TARGET)
+			continue;
+		if (cnames_teach(ev->cnames, owner, owner_len, target->name,
+		    target->len, now_ms))
+			count_eviction(ev);
+		owner = target->name;
+		owner_len = target->len;
+	}
+}
+
 enum evidence_response
 evidence_response(struct evidence *ev, const struct packet_info *info,
     const struct dns_question *q, const uint8_t *msg, size_t msg_len,
@@ -462,6 +516,7 @@ evidence_response(struct evidence *ev, const struct packet_info *info,
 	} else if (response_is_final(facts)) {
 		release_question(ev, &facts->question, client.mark, now_ms);
 	}
+	remember_cnames(ev, facts, now_ms);
 	for (unsigned int i = 0; i < facts->name_count; i++) {
 		add_name_and_ancestors(ev, ev->learned, facts->names[i].name,
 		    facts->names[i].len, &client, now_ms);
@@ -480,19 +535,56 @@ evidence_response(struct evidence *ev, const struct packet_info *info,
 	return EVIDENCE_LEARNED;
 }
 
+/*
+ * Joins set (of one table) into into: the marks of both, with the newest
+ * asks of each.  Ids never match a SYN.
+ */
+static void
+join_marks(struct asks_marks *into, const struct asks_marks *set)
+{
+	if (set->count == 0)
+		return;
+	if (into->count == 0) {
+		*into = *set;
+		return;
+	}
+	if (set->distinct_marks > 1 || into->distinct_marks > 1 ||
+	    set->first_mark != into->first_mark ||
+	    set->last_mark != into->last_mark ||
+	    into->first_mark != into->last_mark)
+		into->distinct_marks = 2;
+	into->count += set->count;
+	if (set->last_ms > into->last_ms) {
+		if (set->last_mark != into->last_mark &&
+		    into->last_ms > into->other_last_ms)
+			into->other_last_ms = into->last_ms;
+		into->last_mark = set->last_mark;
+		into->last_ms = set->last_ms;
+	} else if (set->last_mark != into->last_mark &&
+	    set->last_ms > into->other_last_ms) {
+		into->other_last_ms = set->last_ms;
+	}
+	if (set->other_last_ms > into->other_last_ms)
+		into->other_last_ms = set->other_last_ms;
+}
+
 struct attrib_result
 evidence_syn(struct evidence *ev, uint64_t now_ms)
 {
-	struct asks_marks set;
+	struct asks_marks set, tcp_clients;
 
 	/*
 	 * Not by server address: a resolver may retry at another address of
 	 * the server (IPv6 after IPv4), and one address's single mark among
-	 * several clients truncated at once would be a wrong mark.
+	 * several clients truncated at once would be a wrong mark.  Nor by
+	 * one table before the other: a forwarder relays truncated answers
+	 * to its clients and opens a connection for another client's TCP
+	 * query meanwhile, so the marks truncated and the TCP clients of the
+	 * moment are candidates together.
 	 */
 	asks_summary(ev->truncated, now_ms, &set);
-	if (set.count == 0)
-		asks_summary(ev->tcp_clients, now_ms, &set);
+	asks_summary(ev->tcp_clients, now_ms, &tcp_clients);
+	join_marks(&set, &tcp_clients);
 	if (set.count == 0)
 		return worked_for(ev, single_mark(ev, now_ms), now_ms);
 	only_the_last_moment(&set, now_ms);

@@ -65,6 +65,7 @@ static const struct {
 	[STATS_VERDICT_SEND_RETRIES] = { "verdict_send_retries", "Sends of verdicts tried again after EINTR, ENOBUFS, ENOMEM or EAGAIN." },
 	[STATS_VERDICTS_UNSENT] = { "verdicts_unsent", "Verdicts still unsent after the retries: their packets wait for the final sweep at the stop." },
 	[STATS_VERDICTS_SWEPT] = { "verdicts_swept", "Packets still queued without a verdict when dnsmark stopped, accepted unchanged by a final sweep." },
+	[STATS_CNAMES_FOLLOWED] = { "cnames_followed", "CNAME targets filed for a client's question from the CNAMEs upstream answers showed earlier (a resolver follows a cached CNAME and asks only for its target)." },
 	[STATS_UPSTREAM_SYN] = { "upstream_syn", "TCP connections the resolver opened upstream (SYN)." },
 	[STATS_NFLOG_COPIES] = { "nflog_copies", "Observe mode: client queries and upstream responses read from NFLOG (not held)." },
 	[STATS_NFLOG_LOST] = { "nflog_lost", "Observe mode: NFLOG copies the kernel could not deliver (gaps in their sequence numbers)." },

@@ -161,6 +161,78 @@ Test(evidence, lets_waiting_clients_decide_before_earlier_askers)
 	evidence_free(&bed.ev);
 }
 
+/*
+ * Upstream query id with question name for mark, to 203.0.113.53 from port
+ * 33000, answered truncated at now_ms.
+ */
+static void
+truncated_answer(struct bed *bed, const char *name, uint16_t id,
+    uint32_t mark, uint64_t now_ms)
+{
+	struct packet_info info;
+	struct dns_question q = question(name, TYPE_A, id);
+	struct wire w;
+	uint32_t answered = 0;
+	int truncated = 0;
+
+	memset(&info, 0, sizeof(info));
+	info.protocol = IPPROTO_UDP;
+	info.src.family = info.dst.family = AF_INET;
+	info.src.addr[0] = 198;
+	info.src.addr[1] = 51;
+	info.src.addr[2] = 100;
+	info.src.addr[3] = 1;
+	info.src.port = 33000;
+	info.dst.addr[0] = 203;
+	info.dst.addr[2] = 113;
+	info.dst.addr[3] = 53;
+	info.dst.port = 53;
+	evidence_sent(&bed->ev, &info, &q, mark, now_ms);
+	/* The answer: from the server to the resolver's port. */
+	info.dst = info.src;
+	info.src.addr[0] = 203;
+	info.src.addr[1] = 0;
+	info.src.addr[2] = 113;
+	info.src.addr[3] = 53;
+	info.src.port = 53;
+	memset(&w, 0, sizeof(w));
+	wire_header(&w, id, 0x8300, 1, 0, 0, 0);
+	wire_question(&w, name, TYPE_A);
+	cr_assert_eq(evidence_response(&bed->ev, &info, &q, w.buf, w.len, 0,
+	    now_ms, &answered, &truncated), EVIDENCE_LEARNED);
+	cr_assert_eq(truncated, 1);
+	cr_assert_eq(answered, mark);
+}
+
+/*
+ * A forwarder relays a truncated answer to its client and, meanwhile,
+ * opens a connection for another client's TCP query: a SYN then has both
+ * marks for candidates, never the truncated one alone.
+ */
+Test(evidence, names_no_syn_for_a_truncated_mark_beside_a_tcp_client)
+{
+	struct bed bed;
+
+	bed_init(&bed, ATTRIB_CONFLICT_NONE);
+	ask(&bed, 1, 0, "big.one.example", 0x1, 0);
+	truncated_answer(&bed, "big.one.example", 0x4242, 0x1, 10);
+	assert_result(evidence_syn(&bed.ev, 11), 1, 0x1, ATTRIB_TCP,
+	    "the truncated mark alone");
+	ask(&bed, 2, 1, "www.two.example", 0x2, 300);
+	assert_result(evidence_syn(&bed.ev, 301), 0, 0,
+	    ATTRIB_CONFLICT_UNMARKED, "truncated 0x1 and TCP client 0x2");
+	/* The TCP client of the same mark as the truncated answer: one. */
+	ask(&bed, 1, 1, "big.one.example", 0x1, 600);
+	assert_result(evidence_syn(&bed.ev, 601), 1, 0x1, ATTRIB_TCP,
+	    "the truncated client's own TCP retry");
+	/* A second after the truncation, only the TCP client of the moment
+	 * counts. */
+	ask(&bed, 2, 1, "ftp.two.example", 0x2, 1100);
+	assert_result(evidence_syn(&bed.ev, 1101), 1, 0x2, ATTRIB_TCP,
+	    "the TCP client of the last moment");
+	evidence_free(&bed.ev);
+}
+
 /* The SYN's own evidence: a mark truncated just now, or a TCP client. */
 Test(evidence, names_a_syn_by_truncation_or_tcp_client)
 {

@@ -997,6 +997,42 @@ Test(judge, learns_cname_target_of_marked_query)
 	bed_fini(&bed);
 }
 
+/*
+ * A resolver holds a CNAME longer than its target: a client asking the name
+ * again, long after the answer that taught it, is answered the CNAME from
+ * the cache and the resolver asks upstream for the target alone.  The
+ * remembered CNAME names that client, not the one whose query taught it.
+ */
+Test(judge, names_the_target_of_a_cached_cname_for_the_client_asking_now)
+{
+	static const struct record cname[] = {
+		{ 0, NULL, 5, "cdn.Example.NET" },
+	};
+	struct judge_verdict v;
+	struct bed bed;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	ask_marked_upstream(&bed);	/* www.example.com, mark 0x5 */
+	upstream_response(&bed, 0x7777, FLAGS_RESPONSE, cname, 1, 20);
+	/* Long after, another client asks the name; its A is asked too. */
+	client_query(&bed, CLIENT6, 0x3333, "www.example.com", 0x7, 60000);
+	client_query(&bed, CLIENT4_B, 0x3334, "other.example.org", 0x6,
+	    60001);
+	cr_assert_eq(count(&bed, STATS_CNAMES_FOLLOWED), 1);
+	v = upstream_query(&bed, WAN4, 0x3001, "cdn.example.net", 0, 60002);
+	cr_assert_eq(v.set_mark, 1, "the cached CNAME's target");
+	cr_assert_eq(v.mark, 0x7, "mark 0x%x", v.mark);
+	cr_assert_eq(count(&bed, STATS_ATTRIB_LEARNED), 1);
+	/* Beyond what dnsmark remembers, nothing names it. */
+	client_query(&bed, CLIENT6, 0x3335, "www.example.com", 0x7,
+	    20 + CNAMES_KEEP_MS);
+	client_query(&bed, CLIENT4_B, 0x3336, "more.example.org", 0x6,
+	    21 + CNAMES_KEEP_MS);
+	assert_unchanged(upstream_query(&bed, WAN4, 0x3002, "cdn.example.net",
+	    0, 22 + CNAMES_KEEP_MS), "a CNAME forgotten");
+	bed_fini(&bed);
+}
+
 Test(judge, learns_referral_name_servers)
 {
 	static const struct record referral[] = {
