@@ -30,8 +30,10 @@
  * with its mark less than EVIDENCE_ENGAGED_MS ago.  Where clients wait, only
  * their marks count; where nobody waits (prefetch, serve-expired, a client
  * whose question joined another's), every client who asked does.  An
- * answered question's ancestors stay, engaged when the answer came: a
- * validating resolver asks their DS and DNSKEY before the client has it.
+ * answered question's name and ancestors go to validating for
+ * EVIDENCE_VALIDATING_MS, where their DS and DNSKEY find the client
+ * waiting: a validating resolver asks them before the client has its
+ * answer.
  */
 #ifndef DNSMARK_EVIDENCE_H
 #define DNSMARK_EVIDENCE_H
@@ -56,6 +58,8 @@
 #define EVIDENCE_WAIT_MS 100
 /* A query went upstream for a client this recently: it is still waiting. */
 #define EVIDENCE_ENGAGED_MS 1000
+/* After an answer, its validation's DS and DNSKEY queries follow. */
+#define EVIDENCE_VALIDATING_MS 1000
 
 struct evidence {
 	struct asks *pending;
@@ -67,6 +71,7 @@ struct evidence {
 	struct asks *tcp_clients;
 	struct asks *askers;
 	struct cnames *cnames;	/* CNAMEs upstream answers showed */
+	struct asks *validating; /* answered names and ancestors (type 0) */
 	struct stats *stats;
 	struct attrib_policy policy;
 	uint64_t timeout_ms;
@@ -129,8 +134,8 @@ void evidence_sent(struct evidence *ev, const struct packet_info *info,
  * Learns from an upstream response msg[0..msg_len) (partial: only the
  * start of it) with question q: CNAME targets and name servers, filed for
  * the mark of the query it answers; a final answer releases that mark's
- * question and engages its ancestors (a validating resolver asks their DS
- * and DNSKEY records next).  Sets *mark to that mark and *truncated when the answer was
+ * question and files its name and ancestors as validating (a validating
+ * resolver asks their DS and DNSKEY records next).  Sets *mark to that mark and *truncated when the answer was
  * truncated.
  */
 enum evidence_response evidence_response(struct evidence *ev,

@@ -22,11 +22,15 @@
 #define KEY_TRUNCATED 0xff02
 #define KEY_ASKER 0xff03
 
+#define TYPE_DS 43
+#define TYPE_DNSKEY 48
+
 /* The tables a lookup goes through, strongest first. */
 enum {
 	LOOK_PENDING,
 	LOOK_ANCESTORS,
 	LOOK_UNDERSCORE,	/* BIND's "_.example.test": the rest is the ancestor */
+	LOOK_VALIDATING,	/* DS and DNSKEY after an answer */
 	LOOK_LEARNED,
 	LOOK_COUNT
 };
@@ -75,10 +79,15 @@ evidence_init(struct evidence *ev, size_t max_pending, uint64_t timeout_ms,
 	/* A CNAME for every 64 questions of the cap: the names clients ask
 	 * again, most recently taught first. */
 	ev->cnames = cnames_new(max / 64 + 64, CNAMES_KEEP_MS, key);
+	/* The names an answered question's validation may ask, a second
+	 * long: a few names an answer, at most a second of answers. */
+	ev->validating = asks_new(max / 8 + 64, EVIDENCE_VALIDATING_MS, 0,
+	    key);
 	if (ev->pending == NULL || ev->ancestors == NULL ||
 	    ev->learned == NULL || ev->inflight == NULL ||
 	    ev->truncated == NULL || ev->tcp_clients == NULL ||
 	    ev->askers == NULL || ev->cnames == NULL ||
+	    ev->validating == NULL ||
 	    (recent_ms > 0 && ev->recent == NULL))
 		return -ENOMEM;
 	asks_set_waiting(ev->pending, EVIDENCE_WAIT_MS, EVIDENCE_ENGAGED_MS);
@@ -87,6 +96,9 @@ evidence_init(struct evidence *ev, size_t max_pending, uint64_t timeout_ms,
 	/* A lesson is learned for a client waiting on the answer taught it. */
 	asks_set_waiting(ev->learned, EVIDENCE_ENGAGED_MS,
 	    EVIDENCE_ENGAGED_MS);
+	/* Every entry of it is a client whose answer is being validated. */
+	asks_set_waiting(ev->validating, EVIDENCE_VALIDATING_MS,
+	    EVIDENCE_VALIDATING_MS);
 	return 0;
 }
 
@@ -103,6 +115,8 @@ evidence_free(struct evidence *ev)
 	asks_free(ev->askers);
 	cnames_free(ev->cnames);
 	ev->cnames = NULL;
+	asks_free(ev->validating);
+	ev->validating = NULL;
 	ev->pending = ev->ancestors = ev->learned = ev->inflight = NULL;
 	ev->recent = ev->truncated = ev->tcp_clients = ev->askers = NULL;
 }
@@ -114,7 +128,8 @@ evidence_memory(const struct evidence *ev)
 	    asks_memory(ev->learned) + asks_memory(ev->inflight) +
 	    (ev->recent ? asks_memory(ev->recent) : 0) +
 	    asks_memory(ev->truncated) + asks_memory(ev->tcp_clients) +
-	    asks_memory(ev->askers) + cnames_memory(ev->cnames);
+	    asks_memory(ev->askers) + cnames_memory(ev->cnames) +
+	    asks_memory(ev->validating);
 }
 
 void
@@ -130,6 +145,7 @@ evidence_expire(struct evidence *ev, uint64_t now_ms)
 	asks_expire(ev->truncated, now_ms);
 	asks_expire(ev->tcp_clients, now_ms);
 	asks_expire(ev->askers, now_ms);
+	asks_expire(ev->validating, now_ms);
 }
 
 /* Makes the type-less key under which a name is filed. */
@@ -338,12 +354,14 @@ attribute(struct evidence *ev, const struct dns_question *q, uint64_t now_ms)
 {
 	static const enum attrib_reason reasons[LOOK_COUNT] = {
 		[LOOK_PENDING] = ATTRIB_EXACT,
+		[LOOK_VALIDATING] = ATTRIB_ANCESTOR,
 		[LOOK_ANCESTORS] = ATTRIB_ANCESTOR,
 		[LOOK_UNDERSCORE] = ATTRIB_ANCESTOR,
 		[LOOK_LEARNED] = ATTRIB_LEARNED,
 	};
 	struct asks *tables[LOOK_COUNT] = {
-		ev->pending, ev->ancestors, ev->ancestors, ev->learned,
+		ev->pending, ev->ancestors, ev->ancestors, ev->validating,
+		ev->learned,
 	};
 	struct dns_question keys[LOOK_COUNT];
 	struct asks_match matches[LOOK_COUNT];
@@ -353,6 +371,9 @@ attribute(struct evidence *ev, const struct dns_question *q, uint64_t now_ms)
 	keys[LOOK_PENDING] = *q;
 	name_key(q->name, q->name_len, &keys[LOOK_ANCESTORS]);
 	keys[LOOK_LEARNED] = keys[LOOK_ANCESTORS];
+	keys[LOOK_VALIDATING] = keys[LOOK_ANCESTORS];
+	if (q->qtype != TYPE_DS && q->qtype != TYPE_DNSKEY)
+		tables[LOOK_VALIDATING] = NULL;
 	keys[LOOK_UNDERSCORE] = keys[LOOK_ANCESTORS];
 	if (q->name_len > 2 && q->name[0] == 1 && q->name[1] == '_')
 		name_key(q->name + 2, q->name_len - 2u,
@@ -434,14 +455,17 @@ answers(const struct packet_endpoint *query, const struct packet_info *info)
 /*
  * The final answer to a marked question came in: the question no longer
  * speaks for mark (the client is answered, unless the same mark asked it
- * again).  Its ancestors still do, for a moment: a validating resolver
- * asks their DS and DNSKEY records after the answer, before the client
- * gets it, so they count as engaged (waiting) from now on, and age out.
+ * again).  Its name and ancestors still do for their DS and DNSKEY, for
+ * EVIDENCE_VALIDATING_MS: a validating resolver asks them after the
+ * answer, before the client gets it.  For other types they stay what they
+ * were (the client no longer waits), so shared ancestors do not become
+ * conflicts for every client answered in the last second.
  */
 static void
 release_question(struct evidence *ev, const struct dns_question *q,
     uint32_t mark, uint64_t now_ms)
 {
+	struct asks_client client = { .mark = mark };
 	struct dns_question key;
 
 	if (asks_release(ev->pending, q, mark))
@@ -449,7 +473,8 @@ release_question(struct evidence *ev, const struct dns_question *q,
 	for (size_t offset = 0; offset < q->name_len && q->name[offset] != 0;
 	    offset += (size_t)q->name[offset] + 1) {
 		name_key(q->name + offset, q->name_len - offset, &key);
-		asks_engage(ev->ancestors, &key, mark, now_ms);
+		if (asks_add(ev->validating, &key, &client, now_ms))
+			count_eviction(ev);
 	}
 }
 
