@@ -138,11 +138,17 @@ if [ ! -f "$tree/config.status" ]; then
 		die "configure of the copy failed (see $work/logs/configure.log)"
 fi
 
+# The copy's warnings without -Werror (configure --enable-werror): a
+# mutant may well warn (an unused parameter, an empty body) and is still
+# a program whose tests must fail.
+warn_cflags=$(sed -n 's/^WARN_CFLAGS = //p' "$tree/Makefile" |
+    sed 's/ *-Werror\b//g')
+
 # Builds the given unit test programs in the copy; the log goes to $1.
 build() {
 	local log=$1
 	shift
-	(cd "$tree" && $MAKE -j2 "$@") >"$log" 2>&1
+	(cd "$tree" && $MAKE -j2 WARN_CFLAGS="$warn_cflags" "$@") >"$log" 2>&1
 }
 
 # Runs the given unit test programs in turn; prints the program (and its
