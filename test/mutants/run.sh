@@ -141,8 +141,7 @@ fi
 # The copy's warnings without -Werror (configure --enable-werror): a
 # mutant may well warn (an unused parameter, an empty body) and is still
 # a program whose tests must fail.
-warn_cflags=$(sed -n 's/^WARN_CFLAGS = //p' "$tree/Makefile" |
-    sed 's/ *-Werror\b//g')
+warn_cflags=$(sed -n 's/ *-Werror\b//g; s/^WARN_CFLAGS = //p' "$tree/Makefile")
 
 # Builds the given unit test programs in the copy; the log goes to $1.
 build() {
