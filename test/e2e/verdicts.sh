@@ -77,15 +77,32 @@ passed() {
 	    END { print n + 0 }'
 }
 
+# counts: both counts at one moment, read again until no packet was handed
+# to the queue while they were read (the resolver may still retry or get
+# a late answer after the load ends: a packet between the two reads is
+# counted by one and not the other). Sets handed_now and passed_now.
+counts() {
+	for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+		first=$(handed)
+		passed_now=$(passed)
+		handed_now=$(handed)
+		[ "$first" = "$handed_now" ] && return 0
+		sleep 0.3
+	done
+	e2e_say "the queued count did not settle in 20 reads"
+}
+
 # loss_start / loss_check LABEL: the kernel's count of packets dropped in
 # between; to be read only with no dnsmark bound (nothing in flight).
 loss_start() {
-	handed_before=$(handed)
-	passed_before=$(passed)
+	counts
+	handed_before=$handed_now
+	passed_before=$passed_now
 }
 loss_check() {
-	h=$(($(handed) - handed_before))
-	p=$(($(passed) - passed_before))
+	counts
+	h=$((handed_now - handed_before))
+	p=$((passed_now - passed_before))
 	e2e_check "$1: every packet the rules queued was accepted ($h queued, $p passed after the queue, $((h - p)) dropped)" \
 	    "$([ "$h" -gt 0 ] && [ "$h" -eq "$p" ]; echo $?)"
 }
