@@ -25,7 +25,9 @@ struct asks;
 #define ASKS_IDS 0x1		/* the client's DNS id: id_matched, id_mark */
 #define ASKS_REFS 0x2		/* how many asks asks_release() must undo */
 #define ASKS_CLIENTS 0x4	/* the client's address: id_client */
-#define ASKS_ALL (ASKS_IDS | ASKS_REFS | ASKS_CLIENTS)
+#define ASKS_TAGS 0x8		/* a keyed 32-bit hash of the client's address
+				 * and port: asks_find_client() */
+#define ASKS_ALL (ASKS_IDS | ASKS_REFS | ASKS_CLIENTS | ASKS_TAGS)
 
 /* Entries in one table at most (they are numbered in 32 bits). */
 #define ASKS_MAX_ENTRIES (1UL << 30)
@@ -125,6 +127,28 @@ int asks_engage(struct asks *table, const struct dns_question *q,
  */
 int asks_release(struct asks *table, const struct dns_question *q,
     uint32_t mark);
+
+/*
+ * Settles one ask of q by mark (its client was answered): the entry stays,
+ * and counts among those who asked, but once every ask it counts is
+ * settled it no longer counts as waiting, until the mark asks again.  For
+ * tables made with ASKS_REFS (elsewhere it does nothing).  Returns 1 when
+ * the entry is now settled, else 0 (still asked, or not there).
+ */
+int asks_settle(struct asks *table, const struct dns_question *q,
+    uint32_t mark);
+
+/*
+ * Looks for the live entry of q (case-insensitive name, type and class)
+ * whose last client was addr asking with DNS id: the client an answer goes
+ * to.  Needs a table made with ASKS_IDS and ASKS_TAGS (the address is
+ * compared by its keyed 32-bit hash: a false match needs a collision of 48
+ * bits between clients asking the same question).  Returns 1 and sets
+ * *mark, else 0.
+ */
+int asks_find_client(struct asks *table, const struct dns_question *q,
+    const struct packet_endpoint *addr, uint16_t id, uint64_t now_ms,
+    uint32_t *mark);
 
 /*
  * Summarises every live entry of the table at now_ms, whatever it asked,

@@ -30,6 +30,12 @@
  * with its mark less than EVIDENCE_ENGAGED_MS ago.  Where clients wait, only
  * their marks count; where nobody waits (prefetch, serve-expired, a client
  * whose question joined another's), every client who asked does.  An
+ * The resolver's answers to its clients, where dnsmark sees them, settle
+ * the client's question and the names on the way to it: an answered
+ * client no longer counts as waiting, however recently it asked (a cache
+ * hit is answered within a millisecond).  While answers are seen, a
+ * question's upstream answer leaves it pending: the client's answer, a
+ * moment later, settles it.  An
  * answered question's name and ancestors go to validating for
  * EVIDENCE_VALIDATING_MS, where their DS and DNSKEY find the client
  * waiting: a validating resolver asks them before the client has its
@@ -76,6 +82,7 @@ struct evidence {
 	struct attrib_policy policy;
 	uint64_t timeout_ms;
 	uint64_t evicted_ms;	/* when a live entry was last evicted; 0: never */
+	uint64_t answered_ms;	/* when an answer to a client was last seen */
 	struct response_facts facts;	/* scratch space for one response */
 };
 
@@ -113,6 +120,16 @@ void evidence_expire(struct evidence *ev, uint64_t now_ms);
 void evidence_client_question(struct evidence *ev,
     const struct packet_info *info, const struct dns_question *q,
     uint32_t mark, uint64_t now_ms);
+
+/*
+ * The resolver answered q (the question its answer echoes, with the
+ * client's DNS id) to the client at info's destination: that client's
+ * pending question, if dnsmark holds it, is released, and the names on the
+ * way to it no longer count the client as waiting.
+ */
+void evidence_client_answer(struct evidence *ev,
+    const struct packet_info *info, const struct dns_question *q,
+    uint64_t now_ms);
 
 /*
  * Names the client behind an upstream query for q: the strongest evidence

@@ -101,7 +101,9 @@ void judge_stop_holding(struct judge *judge);
  * mode's ring): msg[0..msg_len) is the start of the DNS message, at least
  * its header and question, that info's client sent with mark (info's
  * payload is not read).  Judged as judge_packet() judges a queued client
- * query on LOCAL_IN, counters included.
+ * query on LOCAL_IN, counters included.  A response from port 53 to
+ * another port is the resolver's answer to the client at info's
+ * destination instead (mark unused): it settles that client's question.
  */
 void judge_client_message(struct judge *judge, const struct packet_info *info,
     uint32_t mark, const uint8_t *msg, size_t msg_len, uint64_t now_ms);

@@ -72,6 +72,8 @@ enum stats_counter {
 	STATS_VERDICTS_UNSENT,		/* verdicts still unsent after the retries */
 	STATS_VERDICTS_SWEPT,		/* packets left without a verdict at the stop */
 	STATS_CNAMES_FOLLOWED,		/* CNAME targets filed for a client from memory */
+	STATS_CLIENT_ANSWERS,		/* the resolver's answers to clients seen */
+	STATS_CLIENT_ANSWERS_MATCHED,	/* ... that settled a pending question */
 	STATS_COUNT
 };
 

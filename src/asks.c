@@ -44,6 +44,7 @@ struct asks {
 	uint16_t *refs;		/* ASKS_REFS: asks not yet released
 				 * (saturating) */
 	struct packet_endpoint *clients; /* ASKS_CLIENTS: the last client */
+	uint32_t *tags;		/* ASKS_TAGS: the last client's address hash */
 	uint32_t *buckets;	/* by question */
 	uint32_t *pairs;	/* by question and mark */
 	size_t bucket_mask;
@@ -72,6 +73,8 @@ asks_entry_size(unsigned int fields)
 		size += sizeof(uint16_t);
 	if (fields & ASKS_CLIENTS)
 		size += sizeof(struct packet_endpoint);
+	if (fields & ASKS_TAGS)
+		size += sizeof(uint32_t);
 	return size;
 }
 
@@ -101,11 +104,14 @@ asks_new(size_t max_entries, uint64_t timeout_ms, unsigned int fields,
 	if (fields & ASKS_CLIENTS)
 		table->clients = calloc(max_entries + 1,
 		    sizeof(*table->clients));
+	if (fields & ASKS_TAGS)
+		table->tags = calloc(max_entries + 1, sizeof(*table->tags));
 	if (table->entries == NULL || table->buckets == NULL ||
 	    table->pairs == NULL ||
 	    ((fields & ASKS_IDS) && table->ids == NULL) ||
 	    ((fields & ASKS_REFS) && table->refs == NULL) ||
-	    ((fields & ASKS_CLIENTS) && table->clients == NULL)) {
+	    ((fields & ASKS_CLIENTS) && table->clients == NULL) ||
+	    ((fields & ASKS_TAGS) && table->tags == NULL)) {
 		asks_free(table);
 		return NULL;
 	}
@@ -128,6 +134,7 @@ asks_free(struct asks *table)
 	free(table->ids);
 	free(table->refs);
 	free(table->clients);
+	free(table->tags);
 	free(table);
 }
 
@@ -306,11 +313,16 @@ entry_live(const struct asks *table, const struct asks_entry *e,
 	return time_age(e->last, now_ms) < (int64_t)table->timeout_ms;
 }
 
-/* Returns 1 when the client of live entry e counts as waiting at now_ms. */
+/*
+ * Returns 1 when the client of live entry e counts as waiting at now_ms:
+ * not when every ask it counts was settled (answered), else by its times.
+ */
 static int
 entry_waiting(const struct asks *table, const struct asks_entry *e,
     uint64_t now_ms)
 {
+	if (table->refs != NULL && table->refs[e - table->entries] == 0)
+		return 0;
 	if (time_age(e->last, now_ms) < (int64_t)table->ask_ms)
 		return 1;
 	return (e->flags & ENTRY_ENGAGED) &&
@@ -331,6 +343,19 @@ asks_expire(struct asks *table, uint64_t now_ms)
 	if (now_ms > table->clock_ms)
 		table->clock_ms = now_ms;
 	return expired;
+}
+
+/* The keyed 32-bit hash of a client's address and port (ASKS_TAGS). */
+static uint32_t
+client_tag(const struct asks *table, const struct packet_endpoint *addr)
+{
+	uint8_t key[1 + sizeof(addr->addr) + 2];
+
+	key[0] = addr->family;
+	memcpy(key + 1, addr->addr, sizeof(addr->addr));
+	key[1 + sizeof(addr->addr)] = (uint8_t)(addr->port >> 8);
+	key[2 + sizeof(addr->addr)] = (uint8_t)addr->port;
+	return (uint32_t)siphash24(table->key, key, sizeof(key));
 }
 
 int
@@ -376,6 +401,8 @@ asks_add(struct asks *table, const struct dns_question *q,
 		table->ids[i] = client->id;
 	if (table->clients != NULL)
 		table->clients[i] = client->addr;
+	if (table->tags != NULL)
+		table->tags[i] = client_tag(table, &client->addr);
 	age_append(table, i);
 	return evicted;
 }
@@ -490,6 +517,45 @@ asks_release(struct asks *table, const struct dns_question *q,
 	return 1;
 }
 
+int
+asks_settle(struct asks *table, const struct dns_question *q,
+    uint32_t mark)
+{
+	uint32_t i;
+
+	if (table->refs == NULL)
+		return 0;
+	i = pair_find(table, question_hash(table, q), mark);
+	if (i == NIL || table->refs[i] == 0)
+		return 0;
+	return --table->refs[i] == 0;
+}
+
+int
+asks_find_client(struct asks *table, const struct dns_question *q,
+    const struct packet_endpoint *addr, uint16_t id, uint64_t now_ms,
+    uint32_t *mark)
+{
+	uint64_t hash = question_hash(table, q);
+	uint32_t tag, i = *bucket_of(table, (uint32_t)hash);
+
+	if (table->ids == NULL || table->tags == NULL ||
+	    table_asleep(table, now_ms))
+		return 0;
+	tag = client_tag(table, addr);
+	for (int walked = 0; i != NIL && walked < ASKS_MAX_WALK; walked++) {
+		const struct asks_entry *e = &table->entries[i];
+
+		if (hash_is(e, hash) && entry_live(table, e, now_ms) &&
+		    table->ids[i] == id && table->tags[i] == tag) {
+			*mark = e->mark;
+			return 1;
+		}
+		i = e->chain_next;
+	}
+	return 0;
+}
+
 void
 asks_summary(struct asks *table, uint64_t now_ms, struct asks_marks *marks)
 {
@@ -542,7 +608,8 @@ asks_memory(const struct asks *table)
 {
 	unsigned int fields = (table->ids ? ASKS_IDS : 0) |
 	    (table->refs ? ASKS_REFS : 0) |
-	    (table->clients ? ASKS_CLIENTS : 0);
+	    (table->clients ? ASKS_CLIENTS : 0) |
+	    (table->tags ? ASKS_TAGS : 0);
 
 	return sizeof(*table) + (table->max_entries + 1) *
 	    asks_entry_size(fields) +

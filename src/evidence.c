@@ -47,13 +47,16 @@ evidence_init(struct evidence *ev, size_t max_pending, uint64_t timeout_ms,
 	ev->stats = stats;
 	ev->policy = *policy;
 	ev->timeout_ms = timeout_ms;
-	ev->pending = asks_new(max, timeout_ms, ASKS_IDS | ASKS_REFS, key);
+	/* The client's id and address: its answer names it. */
+	ev->pending = asks_new(max, timeout_ms,
+	    ASKS_IDS | ASKS_REFS | ASKS_TAGS, key);
 	/*
 	 * A question files its own name under ancestors, and ancestors (zone,
 	 * TLD) it mostly shares with other questions of its mark: about one
-	 * new entry a question, the least recently asked evicted first.
+	 * new entry a question, the least recently asked evicted first.  The
+	 * count of asks not yet answered says whether the mark still waits.
 	 */
-	ev->ancestors = asks_new(max, timeout_ms, 0, key);
+	ev->ancestors = asks_new(max, timeout_ms, ASKS_REFS, key);
 	/*
 	 * Lessons and upstream queries are never released, only expired or
 	 * evicted oldest first, and what a resolver still needs is the newest:
@@ -272,6 +275,40 @@ evidence_client_question(struct evidence *ev, const struct packet_info *info,
 }
 
 /*
+ * Returns 1 when the resolver's answers to clients were seen lately: a
+ * question is then released by its client's answer, not before.
+ */
+static int
+answers_seen(const struct evidence *ev, uint64_t now_ms)
+{
+	return ev->answered_ms != 0 && now_ms >= ev->answered_ms &&
+	    now_ms - ev->answered_ms < ev->timeout_ms;
+}
+
+void
+evidence_client_answer(struct evidence *ev, const struct packet_info *info,
+    const struct dns_question *q, uint64_t now_ms)
+{
+	struct dns_question key;
+	uint32_t mark;
+
+	stats_inc(ev->stats, STATS_CLIENT_ANSWERS);
+	/* 0 stands for "never": a clock that starts at 0 answers at 1. */
+	ev->answered_ms = now_ms != 0 ? now_ms : 1;
+	if (!asks_find_client(ev->pending, q, &info->dst, q->id, now_ms,
+	    &mark))
+		return;
+	stats_inc(ev->stats, STATS_CLIENT_ANSWERS_MATCHED);
+	if (asks_release(ev->pending, q, mark))
+		stats_inc(ev->stats, STATS_PENDING_ANSWERED);
+	for (size_t offset = 0; offset < q->name_len && q->name[offset] != 0;
+	    offset += (size_t)q->name[offset] + 1) {
+		name_key(q->name + offset, q->name_len - offset, &key);
+		asks_settle(ev->ancestors, &key, mark);
+	}
+}
+
+/*
  * Several marks asked, but only one of them in the last moment: the others'
  * questions were answered already (from the cache, or long enough ago), and
  * the one that just asked is what the resolver works for now.  For a set of
@@ -468,7 +505,10 @@ release_question(struct evidence *ev, const struct dns_question *q,
 	struct asks_client client = { .mark = mark };
 	struct dns_question key;
 
-	if (asks_release(ev->pending, q, mark))
+	/* Where the client's answer is seen, it releases the question (and
+	 * settles its ancestors) a moment later: releasing it here too would
+	 * release another client's ask of the same question and mark. */
+	if (!answers_seen(ev, now_ms) && asks_release(ev->pending, q, mark))
 		stats_inc(ev->stats, STATS_PENDING_ANSWERED);
 	for (size_t offset = 0; offset < q->name_len && q->name[offset] != 0;
 	    offset += (size_t)q->name[offset] + 1) {

@@ -145,6 +145,26 @@ judge_log_question(const char *what, const struct packet_info *info,
 	    reason ? reason : "");
 }
 
+/*
+ * Returns 1 when the response q, from info's source to its destination, is
+ * the resolver's answer to a client: from port 53 to another port.
+ */
+static int
+client_answer(const struct packet_info *info, const struct dns_question *q)
+{
+	return dns_is_response(q) && info->src.port == 53 &&
+	    info->dst.port != 53;
+}
+
+/* Settles the question of the client a resolver's answer goes to. */
+static void
+judge_client_answer(struct judge *judge, const struct packet_info *info,
+    const struct dns_question *q, uint64_t now_ms)
+{
+	evidence_client_answer(&judge->evidence, info, q, now_ms);
+	judge_log_question("answer", info, q, 0, NULL);
+}
+
 /* Files a client's question (queued on LOCAL_IN, or read from elsewhere). */
 static void
 judge_client_query(struct judge *judge, uint32_t mark,
@@ -302,6 +322,12 @@ judge_one(struct judge *judge, const struct judge_packet *pkt,
 		return judge_upstream_response(judge, pkt, &info, &q, msg,
 		    msg_len, partial, now_ms);
 	}
+	/* The resolver's answer to a client (an NFLOG copy): its question
+	 * is all that is read, so a cut copy will do. */
+	if (pkt->hook == JUDGE_HOOK_LOCAL_OUT && client_answer(&info, &q)) {
+		judge_client_answer(judge, &info, &q, now_ms);
+		return verdict;
+	}
 	/* A query is judged only whole: the question alone is not enough to
 	 * know that a client really sent it. */
 	if (partial) {
@@ -336,6 +362,10 @@ judge_client_message(struct judge *judge, const struct packet_info *info,
 	if (dns_status != DNS_OK) {
 		stats_inc(judge->stats, STATS_BAD_DNS);
 		stats_inc(judge->stats, dns_counters[dns_status]);
+		return;
+	}
+	if (client_answer(info, &q)) {
+		judge_client_answer(judge, info, &q, now_ms);
 		return;
 	}
 	if (dns_is_response(&q) || misdirected(info, &q)) {

@@ -1162,3 +1162,112 @@ Test(asks, summarises_the_whole_table)
 	cr_assert_eq(s.first_mark, 0xb);
 	asks_free(table);
 }
+
+/*
+ * An answered client no longer waits: settling every ask of an entry takes
+ * it out of the waiting set (not out of the table), and asking again puts
+ * it back.
+ */
+Test(asks, settles_answered_asks_out_of_waiting)
+{
+	struct asks *table = table_new(64, 5000);
+	struct dns_question q = question_a("popular.example", 0);
+	struct dns_question other = question_a("other.example", 0);
+	struct asks_client a = client(1, 0, 0xa), b = client(2, 0, 0xb);
+	struct asks_match m;
+
+	asks_set_waiting(table, 100, 1000);
+	cr_assert_eq(asks_add(table, &q, &a, 0), 0);
+	cr_assert_eq(asks_add(table, &q, &a, 5), 0);
+	cr_assert_eq(asks_add(table, &q, &b, 10), 0);
+	cr_assert_eq(match_at(table, &q, 20, &m), 2);
+	cr_assert_eq(m.waiting.distinct_marks, 2);
+	/* Two asks of 0xa: one answer leaves it waiting. */
+	cr_assert_eq(asks_settle(table, &q, 0xa), 0);
+	cr_assert_eq(match_at(table, &q, 20, &m), 2);
+	cr_assert_eq(m.waiting.distinct_marks, 2);
+	cr_assert_eq(asks_settle(table, &q, 0xa), 1);
+	cr_assert_eq(match_at(table, &q, 20, &m), 2);
+	cr_assert_eq(m.all.distinct_marks, 2);
+	cr_assert_eq(m.waiting.count, 1);
+	cr_assert_eq(m.waiting.first_mark, 0xb);
+	/* Engaged or not, a settled entry does not wait. */
+	cr_assert_eq(asks_engage(table, &q, 0xa, 30), 1);
+	cr_assert_eq(match_at(table, &q, 31, &m), 2);
+	cr_assert_eq(m.waiting.count, 1);
+	/* Settled already, never asked, another mark: nothing to settle. */
+	cr_assert_eq(asks_settle(table, &q, 0xa), 0);
+	cr_assert_eq(asks_settle(table, &other, 0xa), 0);
+	cr_assert_eq(asks_settle(table, &q, 0xc), 0);
+	/* Asking again: waiting again. */
+	cr_assert_eq(asks_add(table, &q, &a, 40), 0);
+	cr_assert_eq(match_at(table, &q, 41, &m), 2);
+	cr_assert_eq(m.waiting.distinct_marks, 2);
+	asks_free(table);
+}
+
+/* Without ASKS_REFS there is nothing to settle: waiting goes by time. */
+Test(asks, settles_nothing_without_refs)
+{
+	struct asks *table = asks_new(64, 5000, 0, test_key);
+	struct dns_question q = question_a("popular.example", 0);
+	struct asks_client a = client(1, 0, 0xa);
+	struct asks_match m;
+
+	cr_assert_not_null(table);
+	asks_set_waiting(table, 100, 1000);
+	cr_assert_eq(asks_add(table, &q, &a, 0), 0);
+	cr_assert_eq(asks_settle(table, &q, 0xa), 0);
+	cr_assert_eq(match_at(table, &q, 1, &m), 1);
+	cr_assert_eq(m.waiting.count, 1);
+	asks_free(table);
+}
+
+/*
+ * An answer goes to one client: its question (any case), its DNS id and
+ * its address and port name the entry, and so the mark.
+ */
+Test(asks, finds_the_client_an_answer_goes_to)
+{
+	struct asks *table = table_new(64, 5000);
+	struct dns_question q = question_a("www.example.com", 0);
+	struct dns_question upper = question_a("WWW.Example.COM", 0);
+	struct dns_question aaaa = question("www.example.com", TYPE_AAAA,
+	    CLASS_IN, 0);
+	struct asks_client a = client(1, 0x1111, 0xa);
+	struct asks_client b = client(2, 0x2222, 0xb);
+	struct asks_client elsewhere = client(1, 0x1111, 0);
+	struct asks *plain;
+	uint32_t mark = 0;
+
+	cr_assert_eq(asks_add(table, &q, &a, 0), 0);
+	cr_assert_eq(asks_add(table, &q, &b, 1), 0);
+	cr_assert_eq(asks_find_client(table, &upper, &a.addr, 0x1111, 2,
+	    &mark), 1);
+	cr_assert_eq(mark, 0xa);
+	cr_assert_eq(asks_find_client(table, &q, &b.addr, 0x2222, 2, &mark),
+	    1);
+	cr_assert_eq(mark, 0xb);
+	/* The wrong id, port, address or type: no client. */
+	cr_assert_eq(asks_find_client(table, &q, &a.addr, 0x2222, 2, &mark),
+	    0);
+	elsewhere.addr.port++;
+	cr_assert_eq(asks_find_client(table, &q, &elsewhere.addr, 0x1111, 2,
+	    &mark), 0);
+	elsewhere = client(3, 0x1111, 0);
+	cr_assert_eq(asks_find_client(table, &q, &elsewhere.addr, 0x1111, 2,
+	    &mark), 0);
+	cr_assert_eq(asks_find_client(table, &aaaa, &a.addr, 0x1111, 2,
+	    &mark), 0);
+	/* Timed out: no client either. */
+	cr_assert_eq(asks_find_client(table, &q, &a.addr, 0x1111, 5000,
+	    &mark), 0);
+	asks_free(table);
+	/* A table without ids and tags cannot tell clients apart. */
+	plain = asks_new(64, 5000, ASKS_REFS, test_key);
+	cr_assert_not_null(plain);
+	cr_assert_eq(asks_add(plain, &q, &a, 0), 0);
+	cr_assert_eq(asks_find_client(plain, &q, &a.addr, 0x1111, 1, &mark),
+	    0);
+	asks_free(plain);
+}

@@ -250,3 +250,154 @@ Test(evidence, names_a_syn_by_truncation_or_tcp_client)
 	    ATTRIB_NONE, "the TCP client's window is over");
 	evidence_free(&bed.ev);
 }
+
+/*
+ * The resolver answers client k (the question it asked with id k) at
+ * now_ms: from 192.0.2.1 port 53 to the client's address and port.
+ */
+static void
+client_answer(struct bed *bed, unsigned int k, const char *name,
+    uint16_t id, uint64_t now_ms)
+{
+	struct packet_info info;
+	struct dns_question q = question(name, TYPE_A, id);
+
+	memset(&info, 0, sizeof(info));
+	info.protocol = IPPROTO_UDP;
+	info.src.family = info.dst.family = AF_INET;
+	info.src.addr[0] = 192;
+	info.src.addr[2] = 2;
+	info.src.addr[3] = 1;
+	info.src.port = 53;
+	info.dst.addr[0] = 192;
+	info.dst.addr[2] = 2;
+	info.dst.addr[3] = (uint8_t)k;
+	info.dst.port = (uint16_t)(40000 + k);
+	q.flags |= 0x8000;
+	evidence_client_answer(&bed->ev, &info, &q, now_ms);
+}
+
+/*
+ * A client answered from the cache no longer waits: a query for a name on
+ * the way to another client's question is that client's, not a conflict
+ * with everyone who asked in the last moment.  An answer that names no
+ * pending question (another id, another port) settles nothing.
+ */
+Test(evidence, lets_answered_clients_stop_waiting)
+{
+	struct bed bed;
+
+	bed_init(&bed, ATTRIB_CONFLICT_NONE);
+	ask(&bed, 1, 0, "www.pop.example", 0x1, 0);
+	ask(&bed, 2, 0, "mail.pop.example", 0x2, 10);
+	/* Both asked less than EVIDENCE_WAIT_MS ago: both wait. */
+	assert_result(upstream(&bed, "pop.example", TYPE_NS, 20), 0, 0,
+	    ATTRIB_CONFLICT_UNMARKED, "two clients waiting");
+	/* An answer with another id, then to another port: nothing. */
+	client_answer(&bed, 1, "www.pop.example", 7, 21);
+	client_answer(&bed, 3, "www.pop.example", 1, 21);
+	assert_result(upstream(&bed, "pop.example", TYPE_NS, 22), 0, 0,
+	    ATTRIB_CONFLICT_UNMARKED, "no answer to a waiting client");
+	cr_assert_eq(bed.stats.counter[STATS_CLIENT_ANSWERS], 2);
+	cr_assert_eq(bed.stats.counter[STATS_CLIENT_ANSWERS_MATCHED], 0);
+	/* Client 1 has its answer (the name in another case): client 2
+	 * alone waits, on the way to its question and on its own name. */
+	client_answer(&bed, 1, "WWW.pop.EXAMPLE", 1, 23);
+	cr_assert_eq(bed.stats.counter[STATS_CLIENT_ANSWERS_MATCHED], 1);
+	cr_assert_eq(bed.stats.counter[STATS_PENDING_ANSWERED], 1);
+	assert_result(upstream(&bed, "pop.example", TYPE_NS, 24), 1, 0x2,
+	    ATTRIB_ANCESTOR, "the one client waiting");
+	assert_result(upstream(&bed, "example", TYPE_NS, 25), 1, 0x2,
+	    ATTRIB_ANCESTOR, "the one client waiting, higher up");
+	/* Client 1's own name: nobody waits for it, client 1 asked it. */
+	assert_result(upstream(&bed, "www.pop.example", TYPE_A, 26), 1, 0x1,
+	    ATTRIB_ANCESTOR, "a prefetch of the answered name");
+	/* Client 2 answered too: nobody waits; both asked pop.example. */
+	client_answer(&bed, 2, "mail.pop.example", 2, 27);
+	assert_result(upstream(&bed, "pop.example", TYPE_NS, 28), 0, 0,
+	    ATTRIB_CONFLICT_UNMARKED, "nobody waits, two askers");
+	/* Client 1 asks again: it waits again. */
+	ask(&bed, 1, 0, "ftp.pop.example", 0x1, 29);
+	assert_result(upstream(&bed, "pop.example", TYPE_NS, 30), 1, 0x1,
+	    ATTRIB_ANCESTOR, "client 1 waits again");
+	evidence_free(&bed.ev);
+}
+
+/*
+ * Upstream query id with question name for mark, to 203.0.113.53 from port
+ * 33000, answered NXDOMAIN (a final answer) at now_ms.
+ */
+static void
+final_answer(struct bed *bed, const char *name, uint16_t id, uint32_t mark,
+    uint64_t now_ms)
+{
+	struct packet_info info;
+	struct dns_question q = question(name, TYPE_A, id);
+	struct wire w;
+	uint32_t answered = 0;
+	int truncated = 1;
+
+	memset(&info, 0, sizeof(info));
+	info.protocol = IPPROTO_UDP;
+	info.src.family = info.dst.family = AF_INET;
+	info.src.addr[0] = 198;
+	info.src.addr[1] = 51;
+	info.src.addr[2] = 100;
+	info.src.addr[3] = 1;
+	info.src.port = 33000;
+	info.dst.addr[0] = 203;
+	info.dst.addr[2] = 113;
+	info.dst.addr[3] = 53;
+	info.dst.port = 53;
+	evidence_sent(&bed->ev, &info, &q, mark, now_ms);
+	info.dst = info.src;
+	info.src.addr[0] = 203;
+	info.src.addr[1] = 0;
+	info.src.addr[2] = 113;
+	info.src.addr[3] = 53;
+	info.src.port = 53;
+	memset(&w, 0, sizeof(w));
+	wire_header(&w, id, 0x8183, 1, 0, 0, 0);
+	wire_question(&w, name, TYPE_A);
+	cr_assert_eq(evidence_response(&bed->ev, &info, &q, w.buf, w.len, 0,
+	    now_ms, &answered, &truncated), EVIDENCE_LEARNED);
+	cr_assert_eq(truncated, 0);
+	cr_assert_eq(answered, mark);
+}
+
+/*
+ * Without answers to clients in sight, the final upstream answer releases
+ * the question; with them, the client's answer does (a moment later), so
+ * that a second client of the same mark asking the same question is not
+ * released by the first one's answer.
+ */
+Test(evidence, releases_on_the_clients_answer_where_answers_are_seen)
+{
+	struct bed bed;
+
+	bed_init(&bed, ATTRIB_CONFLICT_NONE);
+	ask(&bed, 1, 0, "www.one.example", 0x1, 0);
+	final_answer(&bed, "www.one.example", 0x4444, 0x1, 10);
+	cr_assert_eq(bed.stats.counter[STATS_PENDING_ANSWERED], 1);
+	assert_result(upstream(&bed, "www.one.example", TYPE_A, 200), 1, 0x1,
+	    ATTRIB_ANCESTOR, "released: its name is left");
+	evidence_free(&bed.ev);
+
+	bed_init(&bed, ATTRIB_CONFLICT_NONE);
+	/* An answer to somebody: answers are seen from now on. */
+	client_answer(&bed, 9, "nobody.example", 9, 0);
+	ask(&bed, 1, 0, "www.one.example", 0x1, 0);
+	final_answer(&bed, "www.one.example", 0x4444, 0x1, 10);
+	cr_assert_eq(bed.stats.counter[STATS_PENDING_ANSWERED], 0);
+	assert_result(upstream(&bed, "www.one.example", TYPE_A, 11), 1, 0x1,
+	    ATTRIB_EXACT, "still pending after the upstream answer");
+	client_answer(&bed, 1, "www.one.example", 1, 12);
+	cr_assert_eq(bed.stats.counter[STATS_PENDING_ANSWERED], 1);
+	assert_result(upstream(&bed, "www.one.example", TYPE_A, 200), 1, 0x1,
+	    ATTRIB_ANCESTOR, "released by the client's answer");
+	/* Answers not seen for a timeout: the upstream answer releases. */
+	ask(&bed, 2, 0, "www.two.example", 0x2, 6000);
+	final_answer(&bed, "www.two.example", 0x5555, 0x2, 6010);
+	cr_assert_eq(bed.stats.counter[STATS_PENDING_ANSWERED], 2);
+	evidence_free(&bed.ev);
+}

@@ -574,7 +574,7 @@ Test(judge, counts_upstream_response)
 	bed_fini(&bed);
 }
 
-Test(judge, ignores_response_on_local_out)
+Test(judge, takes_a_response_on_local_out_for_an_answer)
 {
 	uint8_t pkt[PACKET_BUF];
 	struct bed bed;
@@ -582,12 +582,14 @@ Test(judge, ignores_response_on_local_out)
 
 	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_FIRST, 0xffffffff);
 	client_query(&bed, CLIENT4, 1, "www.example.com", 0x5, 0);
-	/* The resolver answering its client, queued by a broad rule. */
+	/* The resolver answering its client (copied, or queued by a broad
+	 * rule): learned from as that, never judged as an upstream query. */
 	len = build_udp_dns(pkt, RESOLVER4, 53, CLIENT4, 40000, 1,
 	    FLAGS_RESPONSE, "www.example.com");
 	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_OUT, pkt, len, 0, 1),
 	    "resolver's answer");
-	cr_assert_eq(count(&bed, STATS_IGNORED_CLIENT_RESPONSE), 1);
+	cr_assert_eq(count(&bed, STATS_CLIENT_ANSWERS), 1);
+	cr_assert_eq(count(&bed, STATS_CLIENT_ANSWERS_MATCHED), 1);
 	cr_assert_eq(count(&bed, STATS_UPSTREAM_QUERIES), 0);
 	bed_fini(&bed);
 }
@@ -2115,5 +2117,66 @@ Test(judge, holds_a_thousand_marks_without_eviction)
 	    1500), "the shared zone");
 	assert_unchanged(upstream_query(&bed, WAN4, 1, "example", 0, 1500),
 	    "the shared TLD");
+	bed_fini(&bed);
+}
+
+/*
+ * The resolver's answer to a client (an NFLOG copy on LOCAL_OUT, or a
+ * ring record through judge_client_message()) settles that client's
+ * question: a name on the way to another client's question is then that
+ * client's alone.  A copy cut short (the rules copy answers whole) is
+ * counted and settles nothing.
+ */
+Test(judge, settles_a_question_on_the_answer_to_its_client)
+{
+	uint8_t pkt[PACKET_BUF], msg[512];
+	struct packet_info info;
+	struct judge_verdict v;
+	struct bed bed;
+	size_t len, msg_len;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xff);
+	client_query(&bed, "192.0.2.10", 0x1010, "www.pop.example", 0x1, 0);
+	client_query(&bed, "192.0.2.11", 0x1111, "mail.pop.example", 0x2, 1);
+	client_query(&bed, "192.0.2.12", 0x1212, "ftp.pop.example", 0x3, 2);
+	/* The answer to 192.0.2.10, copied whole. */
+	len = build_udp_dns(pkt, RESOLVER4, 53, "192.0.2.10", 40000, 0x1010,
+	    FLAGS_RESPONSE, "www.pop.example");
+	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_OUT, pkt, len, 0, 3),
+	    "an answer to a client");
+	/* The answer to 192.0.2.12, cut short: nothing. */
+	msg_len = build_dns(msg, 0x1212, FLAGS_RESPONSE, "ftp.pop.example",
+	    TYPE_A);
+	len = build_udp_message(pkt, RESOLVER4, 53, "192.0.2.12", 40000, msg,
+	    msg_len);
+	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_OUT, pkt, len - 3, 0, 3),
+	    "a cut answer");
+	cr_assert_eq(count(&bed, STATS_BAD_PACKET), 1);
+	cr_assert_eq(count(&bed, STATS_CLIENT_ANSWERS), 1);
+	cr_assert_eq(count(&bed, STATS_IGNORED_CLIENT_RESPONSE), 0);
+	/* Whole: settled. */
+	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_OUT, pkt, len, 0, 3),
+	    "the whole answer");
+	cr_assert_eq(count(&bed, STATS_CLIENT_ANSWERS), 2);
+	cr_assert_eq(count(&bed, STATS_CLIENT_ANSWERS_MATCHED), 2);
+	v = upstream_query(&bed, WAN4, 0xabcd, "pop.example", 0, 4);
+	cr_assert_eq(v.set_mark, 1);
+	cr_assert_eq(v.mark, 0x2, "mark 0x%x", v.mark);
+	/* The same through the ring: 192.0.2.11 is answered, and nobody
+	 * waits any more. */
+	len = build_udp_dns(pkt, RESOLVER4, 53, "192.0.2.11", 40000, 0x1111,
+	    FLAGS_RESPONSE, "mail.pop.example");
+	cr_assert_eq(packet_parse(pkt, len, &info), PACKET_OK);
+	judge_client_message(&bed.judge, &info, 0, info.payload,
+	    info.payload_len, 5);
+	cr_assert_eq(count(&bed, STATS_CLIENT_ANSWERS_MATCHED), 3);
+	cr_assert_eq(count(&bed, STATS_CLIENT_QUERIES), 3);
+	v = upstream_query(&bed, WAN4, 0xabce, "pop.example", 0, 2000);
+	assert_unchanged(v, "nobody waits, three askers");
+	/* A response to port 53 is nobody's answer. */
+	len = build_udp_dns(pkt, RESOLVER4, 53, "192.0.2.13", 53, 0x1313,
+	    FLAGS_RESPONSE, "www.pop.example");
+	feed(&bed, JUDGE_HOOK_LOCAL_OUT, pkt, len, 0, 2001);
+	cr_assert_eq(count(&bed, STATS_CLIENT_ANSWERS), 3);
 	bed_fini(&bed);
 }
