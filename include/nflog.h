@@ -32,11 +32,12 @@ typedef void (*nflog_cb)(const struct judge_packet *pkt, void *arg);
  * Opens netlink, binds group with whole-packet copies (the rules' sizes cut
  * them), NFLOG_QTHRESH, NFLOG_TIMEOUT_MS and sequence numbers in one
  * acknowledged message, asks for conntrack data where the kernel has it,
- * sizes the receive buffer and opens the marker socket.  Returns the group
- * or NULL with errno set; logs why.  Free with nflog_close().
+ * sizes the receive buffer and, when flushable, opens the marker socket
+ * (without it nflog_flush() says -ENOTSUP).  Returns the group or NULL with
+ * errno set; logs why.  Free with nflog_close().
  */
 struct nflog *nflog_open(uint16_t group, struct stats *stats, nflog_cb cb,
-    void *arg);
+    void *arg, int flushable);
 
 /* Returns the socket to poll for copies. */
 int nflog_fd(const struct nflog *nflog);

@@ -43,7 +43,7 @@ struct options {
 	enum options_action action;
 	enum options_mode mode;
 	uint16_t queue;
-	uint16_t nflog_group;		/* observe mode's NFLOG group */
+	uint16_t nflog_group;		/* queue and observe mode's NFLOG group */
 	uint32_t mask;
 	uint64_t timeout_ms;
 	uint64_t recent_ms;

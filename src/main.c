@@ -155,6 +155,23 @@ before_batch(void *arg)
 	daemon->now_ms = monotonic_ms();
 }
 
+/*
+ * Queue mode, before a batch is judged: the copies of the resolver's
+ * answers to clients that have reached the socket (no flush: a late one
+ * only leaves a client counted as waiting a little longer).
+ */
+static void
+answers_before_batch(void *arg)
+{
+	struct daemon *daemon = arg;
+	int ret;
+
+	ret = nflog_receive(daemon->nflog);
+	if (ret < 0)
+		log_warn("receiving from NFLOG: %s", strerror(-ret));
+	daemon->now_ms = monotonic_ms();
+}
+
 /* Brings the counters the kernel keeps into the stats. */
 static void
 update_kernel_counters(struct daemon *daemon)
@@ -445,7 +462,7 @@ main(int argc, char *argv[])
 	 * may cause an upstream query queued just after. */
 	if (opts.mode == OPTIONS_MODE_OBSERVE) {
 		daemon.nflog = nflog_open(opts.nflog_group, &daemon.stats,
-		    on_copy, &daemon);
+		    on_copy, &daemon, 1);
 		if (daemon.nflog == NULL)
 			fatal("cannot bind NFLOG group %u", opts.nflog_group);
 		/* A marker that does not come back means the observe rules
@@ -453,6 +470,16 @@ main(int argc, char *argv[])
 		if (nflog_flush(daemon.nflog) == 0)
 			log_info("NFLOG group %u: flush marker seen",
 			    opts.nflog_group);
+	}
+	/* Queue mode: the resolver's answers to its clients, copied by the
+	 * rules.  Without them dnsmark works as before, and a client
+	 * answered from the cache counts as waiting a moment longer. */
+	if (opts.mode == OPTIONS_MODE_QUEUE) {
+		daemon.nflog = nflog_open(opts.nflog_group, &daemon.stats,
+		    on_copy, &daemon, 0);
+		if (daemon.nflog == NULL)
+			log_warn("cannot bind NFLOG group %u: the resolver's "
+			    "answers to clients stay unseen", opts.nflog_group);
 	}
 #ifdef HAVE_BPF
 	/* Before the queue: no upstream query is judged without the client
@@ -473,7 +500,8 @@ main(int argc, char *argv[])
 		fatal("cannot bind NFQUEUE %u", opts.queue);
 	daemon.queue = queue;
 	if (daemon.nflog != NULL)
-		queue_set_batch_hook(queue, before_batch, &daemon);
+		queue_set_batch_hook(queue, opts.mode == OPTIONS_MODE_OBSERVE ?
+		    before_batch : answers_before_batch, &daemon);
 #ifdef HAVE_BPF
 	if (daemon.bpf != NULL)
 		queue_set_batch_hook(queue, bpf_drain, &daemon);
@@ -496,7 +524,10 @@ main(int argc, char *argv[])
 	}
 	if (daemon.stats_file != NULL)
 		write_metrics(&daemon);
-	if (daemon.nflog != NULL)
+	if (daemon.nflog != NULL && opts.mode == OPTIONS_MODE_QUEUE)
+		log_info("queue mode: the resolver's answers to clients from "
+		    "NFLOG group %u", opts.nflog_group);
+	else if (daemon.nflog != NULL)
 		log_info("observe mode: client queries and upstream responses "
 		    "from NFLOG group %u, batches of %d or %d ms", opts.nflog_group,
 		    NFLOG_QTHRESH, NFLOG_TIMEOUT_MS);

@@ -204,6 +204,8 @@ nflog_flush(struct nflog *nflog)
 	uint64_t start = monotonic_us(), now = start;
 	int err = 0;
 
+	if (nflog->marker_fd < 0)
+		return -ENOTSUP;
 	nflog_msg_marker_payload(nflog->cookie, ++nflog->marker_sent, payload);
 	/* The rules copy the marker as it is sent: when send() returns, the
 	 * kernel has put its buffer, marker last, on our socket (or lost it,
@@ -341,7 +343,7 @@ marker_open(void)
 }
 
 struct nflog *
-nflog_open(uint16_t group, struct stats *stats, nflog_cb cb, void *arg)
+nflog_open(uint16_t group, struct stats *stats, nflog_cb cb, void *arg, int flushable)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nfulnl_msg_config_cmd cmd = { .command = NFULNL_CFG_CMD_BIND };
@@ -379,8 +381,8 @@ nflog_open(uint16_t group, struct stats *stats, nflog_cb cb, void *arg)
 		nflog->msgs[i].msg_hdr.msg_iov = &nflog->iovs[i];
 		nflog->msgs[i].msg_hdr.msg_iovlen = 1;
 	}
-	nflog->marker_fd = marker_open();
-	if (nflog->marker_fd < 0) {
+	nflog->marker_fd = flushable ? marker_open() : -1;
+	if (flushable && nflog->marker_fd < 0) {
 		err = errno;
 		log_err("marker socket on %s: %s", NFLOG_MARKER_ADDR,
 		    strerror(err));
