@@ -1,9 +1,10 @@
 /*
- * bpf mode's userspace half: loads the BPF program of src/bpf/client.bpf.c
- * (embedded in the binary), attaches it to the resolver's cgroup with a
- * bpf_link (detached when dnsmark exits, however it exits) and reads the
- * client records from the ring buffer's mmap without a system call.  It
- * judges nothing: each record goes to the caller's callback.
+ * bpf mode's userspace half: loads the BPF programs of src/bpf/client.bpf.c
+ * (embedded in the binary), attaches them to the resolver's cgroup with
+ * bpf_links (detached when dnsmark exits, however it exits) and reads the
+ * records of client queries and of the resolver's answers to them from the
+ * ring buffer's mmap without a system call.  It judges nothing: each
+ * record goes to the caller's callback.
  */
 #ifndef DNSMARK_BPFCLIENT_H
 #define DNSMARK_BPFCLIENT_H
@@ -28,22 +29,24 @@ typedef void (*bpfclient_cb)(const struct bpfrecord_client *client,
     void *arg);
 
 /*
- * Loads the program with a ring of ring_bytes (a power of two, at least a
- * page) and attaches it to the cgroup v2 directory dir (absolute, or
- * relative to the cgroup2 mount).  Needs CAP_BPF and CAP_NET_ADMIN (root);
- * after it returns, reading the ring needs no privilege.  Records go to cb
- * with arg; undecodable ones are counted in stats.  Returns the client or
- * NULL with a sentence in err (size err_len).  Free with bpfclient_close().
+ * Loads the programs with a ring of ring_bytes (a power of two, at least a
+ * page) and attaches them, ingress and egress, to the cgroup v2 directory
+ * dir (absolute, or relative to the cgroup2 mount).  Needs CAP_BPF and
+ * CAP_NET_ADMIN (root); after it returns, reading the ring needs no
+ * privilege.  Records go to cb with arg; undecodable ones are counted in
+ * stats.  Returns the client or NULL with a sentence in err (size
+ * err_len), failing whole when either program cannot be attached.  Free
+ * with bpfclient_close().
  */
 struct bpfclient *bpfclient_open(const char *dir, size_t ring_bytes,
     struct stats *stats, bpfclient_cb cb, void *arg, char *err,
     size_t err_len);
 
-/* Returns the cgroup directory the program is attached to. */
+/* Returns the cgroup directory the programs are attached to. */
 const char *bpfclient_cgroup(const struct bpfclient *client);
 
 /*
- * Returns a descriptor that becomes readable when the program asks to be
+ * Returns a descriptor that becomes readable when a program asks to be
  * read (the ring is filling up); drain it with bpfclient_drain().
  */
 int bpfclient_fd(const struct bpfclient *client);
@@ -54,10 +57,10 @@ int bpfclient_fd(const struct bpfclient *client);
  */
 int bpfclient_drain(struct bpfclient *client);
 
-/* Returns the records the program lost because the ring was full. */
+/* Returns the records the programs lost because the ring was full. */
 uint64_t bpfclient_lost(const struct bpfclient *client);
 
-/* Detaches the program and frees everything; bpfclient_close(NULL) does
+/* Detaches the programs and frees everything; bpfclient_close(NULL) does
  * nothing. */
 void bpfclient_close(struct bpfclient *client);
 

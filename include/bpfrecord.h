@@ -1,9 +1,10 @@
 /*
- * The record the BPF program of bpf mode (src/bpf/client.bpf.c) writes to
- * its ring buffer for each client query delivered to the resolver, and its
- * decoding in dnsmark.  The layout is shared by the BPF program and the
- * daemon, so it uses fixed-size kernel types only.  Decoding is pure and
- * trusts nothing in the record: it is checked like any network input.
+ * The record the BPF programs of bpf mode (src/bpf/client.bpf.c) write to
+ * their ring buffer for each client query delivered to the resolver and
+ * each answer the resolver sends a client, and its decoding in dnsmark.
+ * The layout is shared by the BPF programs and the daemon, so it uses
+ * fixed-size kernel types only.  Decoding is pure and trusts nothing in
+ * the record: it is checked like any network input.
  */
 #ifndef DNSMARK_BPFRECORD_H
 #define DNSMARK_BPFRECORD_H
@@ -15,14 +16,15 @@
  * and its type and class (12 + 255 + 4), rounded up to 8.
  */
 #define BPFRECORD_MSG_MAX 272
-/* Port of the client queries the program records. */
+/* The resolver's port: of the client queries and answers recorded. */
 #define BPFRECORD_DNS_PORT 53
 
 struct bpfrecord {
 	__u64 time_ns;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
-	__u32 mark;		/* the packet mark at delivery to the socket */
+	__u32 mark;		/* a query's mark at delivery to the socket,
+				 * an answer's as it leaves */
 	__u8 family;		/* 4 or 6 */
-	__u8 protocol;		/* IPPROTO_UDP: TCP queries stay on the queue */
+	__u8 protocol;		/* IPPROTO_UDP: TCP stays on the queue */
 	__u16 src_port;		/* host byte order */
 	__u16 dst_port;
 	__u16 msg_len;		/* the whole DNS message's length */
@@ -39,7 +41,8 @@ struct bpfrecord {
 
 #include "packet.h"
 
-/* A record as the judge takes it. */
+/* A record as the judge takes it: a client's query, or the resolver's
+ * answer (src the resolver's port 53, dst the client's address and port). */
 struct bpfrecord_client {
 	struct packet_info info;	/* payload: the copied DNS message */
 	uint32_t mark;

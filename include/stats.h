@@ -64,7 +64,7 @@ enum stats_counter {
 	STATS_NFLOG_FLUSHES,		/* observe: flushes on demand */
 	STATS_NFLOG_FLUSH_TIMEOUTS,	/* ... whose marker did not come back */
 	STATS_NFLOG_FLUSH_US,		/* ... microseconds spent in them */
-	STATS_BPF_RECORDS,		/* client queries read from the BPF ring (bpf mode) */
+	STATS_BPF_RECORDS,		/* client queries and answers read from the BPF ring (bpf mode) */
 	STATS_BPF_LOST,			/* ... lost because the ring was full */
 	STATS_NETLINK_TRUNCATED,	/* queue datagrams cut by the receive buffer */
 	STATS_NETLINK_NO_ID,		/* queue messages without a readable packet id */

@@ -1,7 +1,7 @@
 /*
- * Loading, attaching and reading bpf mode's BPF program with libbpf.  The
- * program comes from the skeleton bpftool generated at build time (the
- * object is embedded in dnsmark).  Attachment is a bpf_link owned by this
+ * Loading, attaching and reading bpf mode's BPF programs with libbpf.  The
+ * programs come from the skeleton bpftool generated at build time (the
+ * object is embedded in dnsmark).  Attachments are bpf_links owned by this
  * process: nothing is pinned, so nothing outlives dnsmark.  Reading the
  * ring is ring_buffer__consume() on its mmap: no system call while records
  * are there.
@@ -23,7 +23,8 @@
 
 struct bpfclient {
 	struct dnsmark_client *skel;
-	struct bpf_link *link;
+	struct bpf_link *ingress;	/* client queries */
+	struct bpf_link *egress;	/* the resolver's answers to them */
 	struct ring_buffer *ring;
 	struct stats *stats;
 	bpfclient_cb cb;
@@ -67,6 +68,23 @@ on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/*
+ * Attaches prog to the cgroup open as cgroup_fd (named cgroup).  Returns
+ * the link, or NULL with a sentence in err naming what prog records.
+ */
+static struct bpf_link *
+attach(struct bpf_program *prog, int cgroup_fd, const char *cgroup,
+    const char *what, char *err, size_t err_len)
+{
+	struct bpf_link *link;
+
+	link = bpf_program__attach_cgroup(prog, cgroup_fd);
+	if (link == NULL)
+		snprintf(err, err_len, "attaching the program for %s to %s: "
+		    "%s", what, cgroup, strerror(errno));
+	return link;
+}
+
 struct bpfclient *
 bpfclient_open(const char *dir, size_t ring_bytes, struct stats *stats,
     bpfclient_cb cb, void *arg, char *err, size_t err_len)
@@ -108,15 +126,15 @@ bpfclient_open(const char *dir, size_t ring_bytes, struct stats *stats,
 		    strerror(errno));
 		goto fail;
 	}
-	client->link = bpf_program__attach_cgroup(
-	    client->skel->progs.dnsmark_client_ingress, cgroup_fd);
-	ret = errno;
+	client->ingress = attach(client->skel->progs.dnsmark_client_ingress,
+	    cgroup_fd, client->cgroup, "client queries", err, err_len);
+	if (client->ingress != NULL)
+		client->egress = attach(
+		    client->skel->progs.dnsmark_client_egress, cgroup_fd,
+		    client->cgroup, "the resolver's answers", err, err_len);
 	close(cgroup_fd);
-	if (client->link == NULL) {
-		snprintf(err, err_len, "attaching to %s: %s", client->cgroup,
-		    strerror(ret));
+	if (client->egress == NULL)
 		goto fail;
-	}
 	client->ring = ring_buffer__new(bpf_map__fd(client->skel->maps.clients),
 	    on_record, client, NULL);
 	if (client->ring == NULL) {
@@ -161,7 +179,8 @@ bpfclient_close(struct bpfclient *client)
 	if (client == NULL)
 		return;
 	ring_buffer__free(client->ring);
-	bpf_link__destroy(client->link);
+	bpf_link__destroy(client->egress);
+	bpf_link__destroy(client->ingress);
 	dnsmark_client__destroy(client->skel);
 	free(client);
 }

@@ -1,7 +1,9 @@
 /*
  * A BPF ring record turned into what the judge takes.  The record comes
- * from dnsmark's own program, but it describes a client's packet: every
- * length is checked again before the message is read.
+ * from dnsmark's own programs, but it describes a client's packet or an
+ * answer to one: every length is checked again before the message is read.
+ * Which way the message went is the judge's to tell from its ports and its
+ * QR bit, not the decoder's.
  */
 #include <errno.h>
 #include <netinet/in.h>

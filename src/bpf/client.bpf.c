@@ -1,10 +1,12 @@
 /*
- * bpf mode's kernel half: a cgroup skb ingress program, attached to the
- * cgroup of the resolver, that runs as each packet is delivered to one of
- * the resolver's sockets (after netfilter INPUT, so with the mark the
- * user's rules gave it) and copies every client query to port 53 into a
- * ring buffer for dnsmark, without waking it.  It reads, never changes,
- * and always lets the packet through: a bug here must not break DNS.
+ * bpf mode's kernel half: two cgroup skb programs, attached to the cgroup
+ * of the resolver, that copy into one ring buffer for dnsmark, without
+ * waking it, every client query to port 53 as it is delivered to one of
+ * the resolver's sockets (ingress: after netfilter INPUT, so with the mark
+ * the user's rules gave it) and every answer the resolver sends a client
+ * from port 53 (egress: after netfilter POSTROUTING).  They read, never
+ * change, and always let the packet through: a bug here must not break
+ * DNS.
  */
 #include <linux/bpf.h>
 #include <linux/types.h>
@@ -84,6 +86,7 @@ client_emit(struct __sk_buff *skb, const struct bpfparse_flow *flow,
 }
 
 int dnsmark_client_ingress(struct __sk_buff *skb);
+int dnsmark_client_egress(struct __sk_buff *skb);
 
 SEC("cgroup_skb/ingress")
 int
@@ -92,6 +95,17 @@ dnsmark_client_ingress(struct __sk_buff *skb)
 	/* Upstream responses to the resolver pass here too: they are not to
 	 * port 53, and stay on the NFQUEUE where dnsmark learns from them. */
 	bpfparse_packet(skb, skb->len);
+	return 1;
+}
+
+SEC("cgroup_skb/egress")
+int
+dnsmark_client_egress(struct __sk_buff *skb)
+{
+	/* The resolver's queries upstream pass here too, already judged on
+	 * the NFQUEUE: they are to port 53.  An answer from the cache makes no
+	 * upstream traffic at all: only here does dnsmark see it. */
+	bpfparse_answer(skb, skb->len);
 	return 1;
 }
 

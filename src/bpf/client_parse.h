@@ -1,16 +1,17 @@
 /*
- * The packet walk of bpf mode's BPF program: from an IPv4 or IPv6 packet
- * delivered to the resolver, down to the DNS message of each UDP datagram a
- * client sent to port 53.  Client queries over TCP are not read here: the
- * rules hold them on the queue, where dnsmark can let concurrent TCP
- * retries through one at a time (a SYN upstream carries no question).
+ * The packet walk of bpf mode's BPF programs: from an IPv4 or IPv6 packet
+ * of the resolver, down to the DNS message of each UDP datagram a client
+ * sent to port 53 (on ingress) or the resolver answered a client with from
+ * port 53 (on egress).  TCP is not read here: the rules hold client queries
+ * over TCP on the queue, where dnsmark can let concurrent TCP retries
+ * through one at a time (a SYN upstream carries no question).
  * Written for the verifier (fixed-size reads, bounded loops, no pointers
  * into the packet) and compiled twice: into the BPF program, and into a
  * unit test that feeds it packets.  The includer defines
  *   BPFPARSE_LOAD(ctx, offset, to, len)  copy len bytes at offset, 0 or < 0
  *   BPFPARSE_EMIT(ctx, flow, offset, len)  one whole message found
- * It decides nothing about DNS beyond a header's length: dnsmark parses the
- * copied question as it parses a queued one.
+ * It decides nothing about DNS beyond a header's length and an answer's QR
+ * bit: dnsmark parses the copied message as it parses a queued one.
  */
 #ifndef DNSMARK_BPF_CLIENT_PARSE_H
 #define DNSMARK_BPF_CLIENT_PARSE_H
@@ -32,6 +33,15 @@
 #define BPFPARSE_PROTO_UDP 17
 #define BPFPARSE_PROTO_ROUTING 43
 #define BPFPARSE_PROTO_DSTOPTS 60
+/* The QR bit, in the DNS header's third byte. */
+#define BPFPARSE_DNS_FLAGS 2
+#define BPFPARSE_DNS_QR 0x80
+
+/* Which datagrams a walk emits, by the side of the resolver it runs on. */
+enum bpfparse_direction {
+	BPFPARSE_QUERIES,	/* ingress: a client's query to port 53 */
+	BPFPARSE_ANSWERS,	/* egress: an answer from port 53 to a client */
+};
 
 /* Who sent a packet to whom, as the record carries it. */
 struct bpfparse_flow {
@@ -119,8 +129,8 @@ bpfparse_ip(void *ctx, __u32 len, struct bpfparse_flow *flow, __u8 *next,
 
 /*
  * Decodes the headers of the IP packet of len bytes into *flow.  Returns 1
- * and the UDP payload [*off, *end) for a datagram to BPFRECORD_DNS_PORT,
- * else 0 (TCP included).
+ * and the UDP payload [*off, *end) for a UDP datagram, else 0 (TCP
+ * included).
  */
 static __always_inline int
 bpfparse_headers(void *ctx, __u32 len, struct bpfparse_flow *flow, __u32 *off,
@@ -144,18 +154,41 @@ bpfparse_headers(void *ctx, __u32 len, struct bpfparse_flow *flow, __u32 *off,
 	*end = offset + header;
 	flow->src_port = bpfparse_read16(l4);
 	flow->dst_port = bpfparse_read16(l4 + 2);
-	return flow->dst_port == BPFRECORD_DNS_PORT;
+	return 1;
+}
+
+/*
+ * Returns 1 when the datagram of flow goes the way direction records: to
+ * port 53 for a query; from port 53 to another port for an answer (the
+ * resolver's exchanges with servers on port 53 are no client's).
+ */
+static __always_inline int
+bpfparse_ports(const struct bpfparse_flow *flow,
+    enum bpfparse_direction direction)
+{
+	if (direction == BPFPARSE_QUERIES)
+		return flow->dst_port == BPFRECORD_DNS_PORT;
+	return flow->src_port == BPFRECORD_DNS_PORT &&
+	    flow->dst_port != BPFRECORD_DNS_PORT;
 }
 
 /*
  * Emits the DNS message of the UDP payload [off, end) of flow, when it is
- * at least a DNS header long.  Returns how many it emitted (0 or 1).
+ * at least a DNS header long and, for an answer, has QR set (a query the
+ * resolver sends from port 53 is none).  Returns how many it emitted (0 or
+ * 1).
  */
 static __always_inline int
 bpfparse_messages(void *ctx, const struct bpfparse_flow *flow, __u32 off,
-    __u32 end)
+    __u32 end, enum bpfparse_direction direction)
 {
+	__u8 flags;
+
 	if (off > end || end - off < BPFPARSE_DNS_HEADER)
+		return 0;
+	if (direction == BPFPARSE_ANSWERS &&
+	    (BPFPARSE_LOAD(ctx, off + BPFPARSE_DNS_FLAGS, &flags, 1) < 0 ||
+	    (flags & BPFPARSE_DNS_QR) == 0))
 		return 0;
 	BPFPARSE_EMIT(ctx, flow, off, end - off);
 	return 1;
@@ -183,18 +216,40 @@ bpfparse_fill(struct bpfrecord *record, const struct bpfparse_flow *flow,
 }
 
 /*
- * The whole walk: emits the client query of the packet of len bytes, if
+ * The whole walk in direction: emits the message of the packet of len
+ * bytes, if it is one that direction records, and returns how many (0 or
+ * 1).
+ */
+static __always_inline int
+bpfparse_walk(void *ctx, __u32 len, enum bpfparse_direction direction)
+{
+	struct bpfparse_flow flow = { 0 };
+	__u32 off = 0, end = 0;
+
+	if (!bpfparse_headers(ctx, len, &flow, &off, &end) ||
+	    !bpfparse_ports(&flow, direction))
+		return 0;
+	return bpfparse_messages(ctx, &flow, off, end, direction);
+}
+
+/*
+ * The ingress walk: emits the client query of the packet of len bytes, if
  * it is one, and returns how many (0 or 1).
  */
 static __always_inline int
 bpfparse_packet(void *ctx, __u32 len)
 {
-	struct bpfparse_flow flow = { 0 };
-	__u32 off = 0, end = 0;
+	return bpfparse_walk(ctx, len, BPFPARSE_QUERIES);
+}
 
-	if (!bpfparse_headers(ctx, len, &flow, &off, &end))
-		return 0;
-	return bpfparse_messages(ctx, &flow, off, end);
+/*
+ * The egress walk: emits the resolver's answer to a client in the packet
+ * of len bytes, if it is one, and returns how many (0 or 1).
+ */
+static __always_inline int
+bpfparse_answer(void *ctx, __u32 len)
+{
+	return bpfparse_walk(ctx, len, BPFPARSE_ANSWERS);
 }
 
 #endif

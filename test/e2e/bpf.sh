@@ -3,12 +3,13 @@
 # shipped rules/bpf-v4.rules and bpf-v6.rules as they are (no UDP client
 # query on the queue; TCP ones are held there); the resolver runs in a
 # cgroup v2 directory this test creates, where dnsmark attaches its BPF
-# program. Three IPv4 and three IPv6
-# clients, each with its own mark, look up unique names over UDP and TCP;
-# every upstream query for a client's name must leave with that client's
-# mark, never another one and never none. Then:
+# programs (client queries on ingress, the resolver's answers on egress).
+# Three IPv4 and three IPv6 clients, each with its own mark, look up unique
+# names over UDP and TCP; every upstream query for a client's name must
+# leave with that client's mark, never another one and never none. Then:
 #   - cache hits: the same lookups again reach the ring (bpf_records grows
-#     by one per lookup) and not the queue (its packet ids do not move);
+#     by two per lookup: the query and its answer) and not the queue (its
+#     packet ids do not move);
 #   - a burst: all clients at once, distinct names each (dnsperf), every
 #     name upstream with its client's mark;
 #   - the ring lost nothing (bpf_ring_lost 0).
@@ -204,8 +205,8 @@ scenario() {
 	snapshot
 	records_after=$(e2e_metric "$stats_file" dnsmark_bpf_records_total)
 	ids_after=$(queue_ids)
-	e2e_check "$kind: $hits cache hits gave $((records_after - records_before)) ring records" \
-	    "$([ "$((records_after - records_before))" -eq "$hits" ] && echo 0 || echo 1)"
+	e2e_check "$kind: $hits cache hits gave $((records_after - records_before)) ring records (a query and an answer each)" \
+	    "$([ "$((records_after - records_before))" -eq $((hits * 2)) ] && echo 0 || echo 1)"
 	e2e_check "$kind: and $((ids_after - ids_before)) packets on the queue" \
 	    "$([ "$ids_after" = "$ids_before" ] && echo 0 || echo 1)"
 
@@ -225,14 +226,17 @@ scenario() {
 	resp=$(e2e_metric "$stats_file" dnsmark_upstream_responses_total)
 	e2e_check "$kind: the ring lost ${lost:-?} records" \
 	    "$([ "${lost:-1}" -eq 0 ] && echo 0 || echo 1)"
-	# Every UDP client query came as a ring record; the queue brought only
-	# the TCP ones, one lookup per client (e2e_lookups). A UDP query that
-	# came through the queue, or a TCP one recorded too, would break the
-	# sum.
+	# Every UDP client query came as a ring record, and so did its one
+	# answer (no lookup is tried twice, and every one was answered); the
+	# queue brought only the TCP queries, one lookup per client
+	# (e2e_lookups), whose answers are not recorded. A UDP query that came
+	# through the queue, a TCP query or answer recorded too, or an answer
+	# missed would break the sums.
 	tcp_lookups=$(echo $clients | wc -w)
-	e2e_check "$kind: ${records:-?} ring records and $tcp_lookups TCP queries on the queue, ${clientq:-?} client queries remembered" \
-	    "$([ "${records:-0}" -gt 0 ] &&
-	    [ "${clientq:-0}" -eq $((${records:-0} + tcp_lookups)) ] &&
+	udpq=$((${clientq:-0} - tcp_lookups))
+	answers=$((${records:-0} - udpq))
+	e2e_check "$kind: ${records:-?} ring records ($udpq UDP queries, $answers answers) and $tcp_lookups TCP queries on the queue, ${clientq:-?} client queries remembered" \
+	    "$([ "$udpq" -gt 0 ] && [ "$answers" -eq "$udpq" ] &&
 	    echo 0 || echo 1)"
 	# Everything on the queue is upstream traffic: queries, SYNs,
 	# responses, and TCP segments without a whole message.

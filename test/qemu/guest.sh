@@ -201,11 +201,12 @@ scenario() {
 		rmdir "$QEMU_CGROUP" 2>/dev/null ||
 		    e2e_warn "could not remove $QEMU_CGROUP"
 		# The default mode with a cgroup, and its records of client
-		# queries: the log's "bpf mode" line and its counters (SIGUSR1).
+		# queries and answers: the log's "bpf mode" line and its
+		# counters (SIGUSR1).
 		records=$(sed -n 's/.*bpf_records=\([0-9]*\).*/\1/p' "$E2E_DNSMARK_LOG" | tail -n 1)
 		grep -q 'bpf mode: client queries recorded' "$E2E_DNSMARK_LOG" &&
 		    [ "${records:-0}" -gt 0 ]
-		e2e_check "$label: dnsmark chose bpf mode by itself and read ${records:-no} client queries from its ring" $?
+		e2e_check "$label: dnsmark chose bpf mode by itself and read ${records:-no} records from its ring" $?
 	fi
 	if [ "$rules_file" = observe.nft ]; then
 		# The copies arrived, none was lost, and the flush marker came

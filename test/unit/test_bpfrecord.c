@@ -1,7 +1,8 @@
 /*
- * Unit tests for bpf mode's pure parts: the BPF program's packet walk
+ * Unit tests for bpf mode's pure parts: the BPF programs' packet walk
  * (src/bpf/client_parse.h, compiled here with memcpy for the kernel's
- * bpf_skb_load_bytes), the records it writes, their decoding
+ * bpf_skb_load_bytes) for client queries on ingress and the resolver's
+ * answers on egress, the records it writes, their decoding
  * (src/bpfrecord.c) and the judge's entry for them (judge_client_message):
  * a client query recorded this way gives its mark to the upstream query
  * that asks the same question.
@@ -69,7 +70,7 @@ skb_emit(void *ctx, const struct bpfparse_flow *flow, uint32_t offset,
 }
 
 static struct skb *
-walk(const uint8_t *packet, size_t len, uint32_t mark)
+skb_new(const uint8_t *packet, size_t len, uint32_t mark)
 {
 	static struct skb skb;
 
@@ -77,8 +78,27 @@ walk(const uint8_t *packet, size_t len, uint32_t mark)
 	skb.data = packet;
 	skb.len = (uint32_t)len;
 	skb.mark = mark;
-	cr_assert_eq(bpfparse_packet(&skb, skb.len), skb.emitted);
 	return &skb;
+}
+
+/* The ingress program's walk: client queries. */
+static struct skb *
+walk(const uint8_t *packet, size_t len, uint32_t mark)
+{
+	struct skb *skb = skb_new(packet, len, mark);
+
+	cr_assert_eq(bpfparse_packet(skb, skb->len), skb->emitted);
+	return skb;
+}
+
+/* The egress program's walk: the resolver's answers. */
+static struct skb *
+walk_egress(const uint8_t *packet, size_t len, uint32_t mark)
+{
+	struct skb *skb = skb_new(packet, len, mark);
+
+	cr_assert_eq(bpfparse_answer(skb, skb->len), skb->emitted);
+	return skb;
 }
 
 static void
@@ -87,6 +107,22 @@ query(struct wire *w, uint16_t id, const char *name, uint16_t qtype)
 	w->len = 0;
 	wire_header(w, id, 0x0100, 1, 0, 0, 0);
 	wire_question(w, name, qtype);
+}
+
+/* An answer from the cache: QR, RD and RA set, one A record. */
+static void
+answer(struct wire *w, uint16_t id, const char *name)
+{
+	static const uint8_t addr[4] = { 192, 0, 2, 80 };
+	size_t rdlength;
+
+	w->len = 0;
+	wire_header(w, id, 0x8180, 1, 1, 0, 0);
+	wire_question(w, name, TYPE_A);
+	wire_pointer(w, 12);
+	rdlength = wire_rr_begin(w, TYPE_A);
+	wire_bytes(w, addr, sizeof(addr));
+	wire_rr_end(w, rdlength);
 }
 
 /* Appends bytes to the packet's transport payload, fixing the IP length. */
@@ -234,6 +270,123 @@ Test(bpfparse, copies_at_most_a_header_and_the_longest_question)
 	cr_assert_geq(BPFRECORD_MSG_MAX, 12 + 255 + 4);
 }
 
+Test(bpfparse, records_the_resolvers_ipv4_answer_on_egress)
+{
+	uint8_t packet[PACKET_BUF];
+	struct wire msg;
+	struct skb *skb;
+	size_t len;
+
+	answer(&msg, 0x1234, "www.example.test");
+	len = wire_udp_packet(4, "192.0.2.1", 53, "192.0.2.10", 40000, &msg,
+	    packet, sizeof(packet));
+	skb = walk_egress(packet, len, 0x2a);
+	cr_assert_eq(skb->emitted, 1);
+	cr_assert_eq(skb->records[0].family, 4);
+	cr_assert_eq(skb->records[0].protocol, IPPROTO_UDP);
+	cr_assert_eq(skb->records[0].mark, 0x2a);
+	cr_assert_eq(skb->records[0].src_port, 53);
+	cr_assert_eq(skb->records[0].dst_port, 40000);
+	cr_assert_eq(skb->records[0].msg_len, msg.len);
+	cr_assert_eq(skb->records[0].copy_len, msg.len);
+	cr_assert_arr_eq(skb->records[0].msg, msg.buf, msg.len);
+	cr_assert_arr_eq(skb->records[0].src_addr,
+	    ((uint8_t[16]){ 192, 0, 2, 1 }), 16);
+	cr_assert_arr_eq(skb->records[0].dst_addr,
+	    ((uint8_t[16]){ 192, 0, 2, 10 }), 16);
+	/* The ingress program never takes it for a query. */
+	cr_assert_eq(walk(packet, len, 0x2a)->emitted, 0);
+}
+
+Test(bpfparse, records_the_resolvers_ipv6_answer_on_egress)
+{
+	uint8_t packet[PACKET_BUF];
+	struct wire msg;
+	struct skb *skb;
+	size_t len;
+
+	answer(&msg, 7, "v6.example.test");
+	len = wire_udp_packet(6, "2001:db8:1::1", 53, "2001:db8:1::10", 5353,
+	    &msg, packet, sizeof(packet));
+	skb = walk_egress(packet, len, 0);
+	cr_assert_eq(skb->emitted, 1);
+	cr_assert_eq(skb->records[0].family, 6);
+	cr_assert_eq(skb->records[0].src_port, 53);
+	cr_assert_eq(skb->records[0].dst_port, 5353);
+	cr_assert_eq(skb->records[0].src_addr[15], 0x01);
+	cr_assert_eq(skb->records[0].dst_addr[0], 0x20);
+	cr_assert_eq(skb->records[0].dst_addr[15], 0x10);
+	cr_assert_arr_eq(skb->records[0].msg, msg.buf, msg.len);
+	cr_assert_eq(walk(packet, len, 0)->emitted, 0);
+}
+
+Test(bpfparse, ignores_on_egress_what_is_no_answer_to_a_client)
+{
+	uint8_t packet[PACKET_BUF];
+	struct wire msg;
+	size_t len;
+
+	/* The resolver's query upstream, and a client's query. */
+	query(&msg, 1, "a.example.test", TYPE_A);
+	len = wire_udp_packet(4, "198.51.100.1", 33000, "203.0.113.53", 53,
+	    &msg, packet, sizeof(packet));
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0);
+	len = wire_udp_packet(6, "2001:db8:1::10", 5353, "2001:db8:1::1", 53,
+	    &msg, packet, sizeof(packet));
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0);
+	/* A query sent from port 53, to a server or to any other port. */
+	len = wire_udp_packet(4, "198.51.100.1", 53, "203.0.113.53", 53, &msg,
+	    packet, sizeof(packet));
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0);
+	len = wire_udp_packet(4, "198.51.100.1", 53, "203.0.113.53", 5300,
+	    &msg, packet, sizeof(packet));
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0);
+	/* A response from port 53 to port 53: between servers, no client's. */
+	answer(&msg, 1, "a.example.test");
+	len = wire_udp_packet(4, "198.51.100.1", 53, "203.0.113.53", 53, &msg,
+	    packet, sizeof(packet));
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0);
+	/* An answer over TCP stays on the queue's side. */
+	len = wire_tcp_packet(4, "192.0.2.1", 53, "192.0.2.10", 41000, 0x18,
+	    &msg, packet, sizeof(packet));
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0);
+}
+
+Test(bpfparse, records_nothing_of_short_or_cut_answers)
+{
+	uint8_t packet[PACKET_BUF];
+	struct wire msg;
+	size_t len;
+
+	answer(&msg, 1, "a.example.test");
+	len = wire_udp_packet(4, "192.0.2.1", 53, "192.0.2.10", 1000, &msg,
+	    packet, sizeof(packet));
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 1);
+	/* Shorter than its IP header says, or than its UDP header says. */
+	cr_assert_eq(walk_egress(packet, len - 1, 1)->emitted, 0);
+	wire_put16(packet + 20 + 4, (uint16_t)(len - 20 + 1));
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0);
+	/* Cut inside the UDP header, or the IP header. */
+	cr_assert_eq(walk_egress(packet, 20 + 4, 1)->emitted, 0);
+	cr_assert_eq(walk_egress(packet, 10, 1)->emitted, 0);
+	cr_assert_eq(walk_egress(packet, 0, 1)->emitted, 0);
+	/* Less than a DNS header: no QR bit to read. */
+	msg.len = 11;
+	len = wire_udp_packet(4, "192.0.2.1", 53, "192.0.2.10", 1000, &msg,
+	    packet, sizeof(packet));
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0);
+	msg.len = 2;
+	len = wire_udp_packet(6, "2001:db8:1::1", 53, "2001:db8:1::10", 1000,
+	    &msg, packet, sizeof(packet));
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0);
+	/* A fragment. */
+	answer(&msg, 1, "a.example.test");
+	len = wire_udp_packet(4, "192.0.2.1", 53, "192.0.2.10", 1000, &msg,
+	    packet, sizeof(packet));
+	wire_put16(packet + 6, 0x2000);
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0);
+}
+
 Test(bpfrecord, decodes_what_the_program_writes)
 {
 	uint8_t packet[PACKET_BUF];
@@ -269,6 +422,42 @@ Test(bpfrecord, decodes_what_the_program_writes)
 	    ((uint8_t[16]){ 192, 0, 2, 10 }), 16);
 }
 
+Test(bpfrecord, decodes_an_answer_from_port_53)
+{
+	uint8_t packet[PACKET_BUF];
+	struct bpfrecord_client client;
+	struct wire msg;
+	struct skb *skb;
+	size_t len;
+
+	answer(&msg, 5, "d.example.test");
+	len = wire_udp_packet(4, "192.0.2.1", 53, "192.0.2.10", 999, &msg,
+	    packet, sizeof(packet));
+	skb = walk_egress(packet, len, 0);
+	cr_assert_eq(bpfrecord_decode(&skb->records[0],
+	    sizeof(skb->records[0]), &client), 0);
+	cr_assert_eq(client.info.src.family, AF_INET);
+	cr_assert_eq(client.info.protocol, IPPROTO_UDP);
+	cr_assert_eq(client.info.src.port, 53);
+	cr_assert_eq(client.info.dst.port, 999);
+	cr_assert_arr_eq(client.info.src.addr,
+	    ((uint8_t[16]){ 192, 0, 2, 1 }), 16);
+	cr_assert_arr_eq(client.info.dst.addr,
+	    ((uint8_t[16]){ 192, 0, 2, 10 }), 16);
+	cr_assert_eq(client.info.payload_len, msg.len);
+	cr_assert_arr_eq(client.info.payload, msg.buf, msg.len);
+	cr_assert_neq(client.info.payload[2] & 0x80, 0, "QR is set");
+
+	len = wire_udp_packet(6, "2001:db8:1::1", 53, "2001:db8:1::12", 999,
+	    &msg, packet, sizeof(packet));
+	skb = walk_egress(packet, len, 0);
+	cr_assert_eq(bpfrecord_decode(&skb->records[0],
+	    sizeof(skb->records[0]), &client), 0);
+	cr_assert_eq(client.info.dst.family, AF_INET6);
+	cr_assert_eq(client.info.src.port, 53);
+	cr_assert_arr_eq(client.info.dst.addr, packet + 24, 16);
+}
+
 Test(bpfrecord, refuses_inconsistent_records)
 {
 	struct bpfrecord_client client;
@@ -287,7 +476,7 @@ Test(bpfrecord, refuses_inconsistent_records)
 	record.protocol = IPPROTO_ICMPV6;
 	cr_assert_lt(bpfrecord_decode(&record, sizeof(record), &client), 0);
 	cr_assert_lt(bpfrecord_decode(&record, sizeof(record), &client), 0);
-	/* The program records UDP queries only. */
+	/* The programs record UDP queries and answers only. */
 	record.protocol = IPPROTO_TCP;
 	cr_assert_lt(bpfrecord_decode(&record, sizeof(record), &client), 0);
 	record.protocol = IPPROTO_UDP;
