@@ -165,6 +165,32 @@ judge_client_answer(struct judge *judge, const struct packet_info *info,
 	judge_log_question("answer", info, q, 0, NULL);
 }
 
+/*
+ * A copy of a TCP segment the resolver sends a client: when it starts with
+ * an answer (length, header, question), that answer settles the client's
+ * question.  The segments in between (acknowledgements, the rest of a long
+ * answer) are only counted.
+ */
+static struct judge_verdict
+judge_answer_segment(struct judge *judge, const struct packet_info *info,
+    uint64_t now_ms)
+{
+	struct judge_verdict verdict = { 0 };
+	struct dns_question q;
+	const uint8_t *msg;
+	size_t msg_len;
+	int partial;
+
+	if (packet_dns_prefix(info, &msg, &msg_len, &partial) < 0 ||
+	    dns_parse_question(msg, msg_len, &q) != DNS_OK ||
+	    !client_answer(info, &q)) {
+		stats_inc(judge->stats, STATS_IGNORED_NO_PAYLOAD);
+		return verdict;
+	}
+	judge_client_answer(judge, info, &q, now_ms);
+	return verdict;
+}
+
 /* Files a client's question (queued on LOCAL_IN, or read from elsewhere). */
 static void
 judge_client_query(struct judge *judge, uint32_t mark,
@@ -302,6 +328,10 @@ judge_one(struct judge *judge, const struct judge_packet *pkt,
 	    (info.tcp_flags & (PACKET_TCP_SYN | PACKET_TCP_ACK)) ==
 	    PACKET_TCP_SYN)
 		return tcp_upstream_syn(judge, pkt, &info, now_ms);
+	if (pkt->hook == JUDGE_HOOK_LOCAL_OUT &&
+	    info.protocol == IPPROTO_TCP && info.src.port == 53 &&
+	    info.dst.port != 53)
+		return judge_answer_segment(judge, &info, now_ms);
 	if (packet_dns_prefix(&info, &msg, &msg_len, &partial) < 0) {
 		stats_inc(judge->stats, STATS_IGNORED_NO_PAYLOAD);
 		return verdict;

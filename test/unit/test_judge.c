@@ -2180,3 +2180,54 @@ Test(judge, settles_a_question_on_the_answer_to_its_client)
 	cr_assert_eq(count(&bed, STATS_CLIENT_ANSWERS), 3);
 	bed_fini(&bed);
 }
+
+/*
+ * Over TCP: a segment the resolver sends a client that starts with an
+ * answer settles the client's question; the other segments (an
+ * acknowledgement, the rest of a long answer) are only counted.
+ */
+Test(judge, settles_a_question_on_an_answer_over_tcp)
+{
+	uint8_t pkt[PACKET_BUF], stream[514], seg[PACKET_BUF];
+	struct bed bed;
+	size_t len, msg_len, seg_len;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xff);
+	len = build_tcp_dns(pkt, "192.0.2.10", 40000, RESOLVER4, 53, 0x1010,
+	    "big.pop.example");
+	feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0x1, 0);
+	client_query(&bed, "192.0.2.11", 0x1111, "www.pop.example", 0x2, 1);
+	/* An acknowledgement, then a segment in the middle of an answer. */
+	seg_len = build_segment(seg, IPPROTO_TCP, 53, 40000, 0x10, NULL, 0);
+	len = build_ip(pkt, RESOLVER4, "192.0.2.10", IPPROTO_TCP, seg,
+	    seg_len);
+	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_OUT, pkt, len, 0, 2),
+	    "an acknowledgement to a client");
+	memset(stream, 0x41, 40);
+	seg_len = build_segment(seg, IPPROTO_TCP, 53, 40000, 0x18, stream,
+	    40);
+	len = build_ip(pkt, RESOLVER4, "192.0.2.10", IPPROTO_TCP, seg,
+	    seg_len);
+	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_OUT, pkt, len, 0, 2),
+	    "the middle of an answer");
+	cr_assert_eq(count(&bed, STATS_IGNORED_NO_PAYLOAD), 2);
+	cr_assert_eq(count(&bed, STATS_BAD_DNS), 0);
+	cr_assert_eq(count(&bed, STATS_CLIENT_ANSWERS), 0);
+	/* The answer's first segment: its length says more follows. */
+	msg_len = build_dns(stream + 2, 0x1010, FLAGS_RESPONSE,
+	    "big.pop.example", TYPE_A);
+	wire_put16(stream, (uint16_t)(msg_len + 1000));
+	seg_len = build_segment(seg, IPPROTO_TCP, 53, 40000, 0x18, stream,
+	    2 + msg_len);
+	len = build_ip(pkt, RESOLVER4, "192.0.2.10", IPPROTO_TCP, seg,
+	    seg_len);
+	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_OUT, pkt, len, 0, 3),
+	    "an answer over TCP");
+	cr_assert_eq(count(&bed, STATS_CLIENT_ANSWERS), 1);
+	cr_assert_eq(count(&bed, STATS_CLIENT_ANSWERS_MATCHED), 1);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_QUERIES), 0);
+	/* 0x2 alone waits below pop.example. */
+	cr_assert_eq(upstream_query(&bed, WAN4, 0xabcd, "pop.example", 0, 4)
+	    .mark, 0x2);
+	bed_fini(&bed);
+}
