@@ -95,6 +95,24 @@ void asks_set_waiting(struct asks *table, uint64_t ask_ms,
     uint64_t engaged_ms);
 
 /*
+ * A further condition for waiting: an entry whose client would count as
+ * waiting (asks_set_waiting()) counts only when still_waiting(arg, its
+ * mark, the time) returns non-zero.  NULL (the default): no further
+ * condition.
+ */
+typedef int (*asks_mark_check)(void *arg, uint32_t mark, uint64_t now_ms);
+void asks_set_waiting_check(struct asks *table, asks_mark_check still_waiting,
+    void *arg);
+
+/*
+ * Called for each entry that leaves the table by expiry or eviction (not
+ * by asks_release()), with its mark and the asks it still counts (1
+ * without ASKS_REFS): what it stood for is over without an answer seen.
+ */
+typedef void (*asks_drop_cb)(void *arg, uint32_t mark, unsigned int asks);
+void asks_set_on_drop(struct asks *table, asks_drop_cb on_drop, void *arg);
+
+/*
  * Remembers that client asked q at now_ms (a monotonic clock that never
  * goes back; it may pass 2^32 and jump by any amount).  Expires old entries
  * first; when the table is still full, evicts the oldest.  Returns 1 when
@@ -137,6 +155,13 @@ int asks_release(struct asks *table, const struct dns_question *q,
  */
 int asks_settle(struct asks *table, const struct dns_question *q,
     uint32_t mark);
+
+/*
+ * Returns the asks of q by mark not yet released or settled (1 for a live
+ * entry of a table without ASKS_REFS), 0 when there is no live entry.
+ */
+unsigned int asks_open(struct asks *table, const struct dns_question *q,
+    uint32_t mark, uint64_t now_ms);
 
 /*
  * Looks for the live entry of q (case-insensitive name, type and class)

@@ -35,7 +35,8 @@
  * client no longer counts as waiting, however recently it asked (a cache
  * hit is answered within a millisecond).  While answers are seen, a
  * question's upstream answer leaves it pending: the client's answer, a
- * moment later, settles it.  An
+ * moment later, settles it.  A mark whose every question was answered (or
+ * timed out) waits nowhere, whatever its times say.  An
  * answered question's name and ancestors go to validating for
  * EVIDENCE_VALIDATING_MS, where their DS and DNSKEY find the client
  * waiting: a validating resolver asks them before the client has its
@@ -78,6 +79,8 @@ struct evidence {
 	struct asks *askers;
 	struct cnames *cnames;	/* CNAMEs upstream answers showed */
 	struct asks *validating; /* answered names and ancestors (type 0) */
+	struct asks *unanswered; /* one entry a mark: its questions that no
+				  * answer, expiry or eviction ended yet */
 	struct stats *stats;
 	struct attrib_policy policy;
 	uint64_t timeout_ms;

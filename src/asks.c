@@ -59,6 +59,10 @@ struct asks {
 	uint64_t ask_ms;	/* waiting: asked less than this long ago */
 	uint64_t engaged_ms;	/* ... or engaged less than this long ago */
 	uint64_t clock_ms;	/* the latest time added or expired at */
+	asks_mark_check still_waiting;	/* asks_set_waiting_check() */
+	void *still_waiting_arg;
+	asks_drop_cb on_drop;		/* asks_set_on_drop() */
+	void *on_drop_arg;
 	uint8_t key[SIPHASH_KEY_LEN];
 };
 
@@ -294,6 +298,21 @@ time_age(uint32_t t, uint64_t now_ms)
 	return age < (1U << 31) ? (int64_t)age : (int64_t)age - (1LL << 32);
 }
 
+void
+asks_set_waiting_check(struct asks *table, asks_mark_check still_waiting,
+    void *arg)
+{
+	table->still_waiting = still_waiting;
+	table->still_waiting_arg = arg;
+}
+
+void
+asks_set_on_drop(struct asks *table, asks_drop_cb on_drop, void *arg)
+{
+	table->on_drop = on_drop;
+	table->on_drop_arg = arg;
+}
+
 /*
  * Returns 1 when nobody asked for a timeout or longer before now_ms, so
  * every entry held is dead.  Otherwise every entry held was live at
@@ -315,7 +334,8 @@ entry_live(const struct asks *table, const struct asks_entry *e,
 
 /*
  * Returns 1 when the client of live entry e counts as waiting at now_ms:
- * not when every ask it counts was settled (answered), else by its times.
+ * not when every ask it counts was settled (answered), else by its times
+ * and the owner's further condition.
  */
 static int
 entry_waiting(const struct asks *table, const struct asks_entry *e,
@@ -323,10 +343,22 @@ entry_waiting(const struct asks *table, const struct asks_entry *e,
 {
 	if (table->refs != NULL && table->refs[e - table->entries] == 0)
 		return 0;
-	if (time_age(e->last, now_ms) < (int64_t)table->ask_ms)
-		return 1;
-	return (e->flags & ENTRY_ENGAGED) &&
-	    time_age(e->engaged, now_ms) < (int64_t)table->engaged_ms;
+	if (time_age(e->last, now_ms) >= (int64_t)table->ask_ms &&
+	    !((e->flags & ENTRY_ENGAGED) &&
+	    time_age(e->engaged, now_ms) < (int64_t)table->engaged_ms))
+		return 0;
+	return table->still_waiting == NULL ||
+	    table->still_waiting(table->still_waiting_arg, e->mark, now_ms);
+}
+
+/* Removes entry i by expiry or eviction: the owner hears of it first. */
+static void
+entry_drop(struct asks *table, uint32_t i)
+{
+	if (table->on_drop != NULL)
+		table->on_drop(table->on_drop_arg, table->entries[i].mark,
+		    table->refs != NULL ? table->refs[i] : 1u);
+	entry_remove(table, i);
 }
 
 size_t
@@ -337,7 +369,7 @@ asks_expire(struct asks *table, uint64_t now_ms)
 
 	while (table->oldest != NIL && (asleep ||
 	    !entry_live(table, &table->entries[table->oldest], now_ms))) {
-		entry_remove(table, table->oldest);
+		entry_drop(table, table->oldest);
 		expired++;
 	}
 	if (now_ms > table->clock_ms)
@@ -378,7 +410,7 @@ asks_add(struct asks *table, const struct dns_question *q,
 			table->refs[i]++;
 	} else {
 		if (table->count == table->max_entries) {
-			entry_remove(table, table->oldest);
+			entry_drop(table, table->oldest);
 			evicted = 1;
 		}
 		i = entry_take(table);
@@ -529,6 +561,17 @@ asks_settle(struct asks *table, const struct dns_question *q,
 	if (i == NIL || table->refs[i] == 0)
 		return 0;
 	return --table->refs[i] == 0;
+}
+
+unsigned int
+asks_open(struct asks *table, const struct dns_question *q, uint32_t mark,
+    uint64_t now_ms)
+{
+	uint32_t i = pair_find(table, question_hash(table, q), mark);
+
+	if (i == NIL || !entry_live(table, &table->entries[i], now_ms))
+		return 0;
+	return table->refs != NULL ? table->refs[i] : 1u;
 }
 
 int

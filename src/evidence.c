@@ -21,6 +21,7 @@
 #define KEY_TCP_CLIENT 0xff01
 #define KEY_TRUNCATED 0xff02
 #define KEY_ASKER 0xff03
+#define KEY_UNANSWERED 0xff04
 
 #define TYPE_DS 43
 #define TYPE_DNSKEY 48
@@ -34,6 +35,9 @@ enum {
 	LOOK_LEARNED,
 	LOOK_COUNT
 };
+
+static int mark_unanswered(void *arg, uint32_t mark, uint64_t now_ms);
+static void question_dropped(void *arg, uint32_t mark, unsigned int asks);
 
 int
 evidence_init(struct evidence *ev, size_t max_pending, uint64_t timeout_ms,
@@ -86,7 +90,12 @@ evidence_init(struct evidence *ev, size_t max_pending, uint64_t timeout_ms,
 	 * long: a few names an answer, at most a second of answers. */
 	ev->validating = asks_new(max / 8 + 64, EVIDENCE_VALIDATING_MS, 0,
 	    key);
+	/* A mark's questions not yet ended, counted: one entry a mark, a mark
+	 * for every eight questions pending (an evicted mark waits nowhere,
+	 * and the single-mark fallback goes off for a timeout). */
+	ev->unanswered = asks_new(max / 8 + 16, timeout_ms, ASKS_REFS, key);
 	if (ev->pending == NULL || ev->ancestors == NULL ||
+	    ev->unanswered == NULL ||
 	    ev->learned == NULL || ev->inflight == NULL ||
 	    ev->truncated == NULL || ev->tcp_clients == NULL ||
 	    ev->askers == NULL || ev->cnames == NULL ||
@@ -96,6 +105,9 @@ evidence_init(struct evidence *ev, size_t max_pending, uint64_t timeout_ms,
 	asks_set_waiting(ev->pending, EVIDENCE_WAIT_MS, EVIDENCE_ENGAGED_MS);
 	asks_set_waiting(ev->ancestors, EVIDENCE_WAIT_MS,
 	    EVIDENCE_ENGAGED_MS);
+	asks_set_waiting_check(ev->pending, mark_unanswered, ev);
+	asks_set_waiting_check(ev->ancestors, mark_unanswered, ev);
+	asks_set_on_drop(ev->pending, question_dropped, ev);
 	/* A lesson is learned for a client waiting on the answer taught it. */
 	asks_set_waiting(ev->learned, EVIDENCE_ENGAGED_MS,
 	    EVIDENCE_ENGAGED_MS);
@@ -120,6 +132,8 @@ evidence_free(struct evidence *ev)
 	ev->cnames = NULL;
 	asks_free(ev->validating);
 	ev->validating = NULL;
+	asks_free(ev->unanswered);
+	ev->unanswered = NULL;
 	ev->pending = ev->ancestors = ev->learned = ev->inflight = NULL;
 	ev->recent = ev->truncated = ev->tcp_clients = ev->askers = NULL;
 }
@@ -132,7 +146,7 @@ evidence_memory(const struct evidence *ev)
 	    (ev->recent ? asks_memory(ev->recent) : 0) +
 	    asks_memory(ev->truncated) + asks_memory(ev->tcp_clients) +
 	    asks_memory(ev->askers) + cnames_memory(ev->cnames) +
-	    asks_memory(ev->validating);
+	    asks_memory(ev->validating) + asks_memory(ev->unanswered);
 }
 
 void
@@ -149,6 +163,7 @@ evidence_expire(struct evidence *ev, uint64_t now_ms)
 	asks_expire(ev->tcp_clients, now_ms);
 	asks_expire(ev->askers, now_ms);
 	asks_expire(ev->validating, now_ms);
+	asks_expire(ev->unanswered, now_ms);
 }
 
 /* Makes the type-less key under which a name is filed. */
@@ -182,6 +197,33 @@ add_mark(struct asks *table, uint16_t kind, const struct asks_client *client,
 
 	mark_key(kind, client->mark, &key);
 	return asks_add(table, &key, client, now_ms);
+}
+
+/*
+ * The waiting check of pending and ancestors: a mark waits only while one
+ * of its questions is not over (answered, timed out or evicted).
+ */
+static int
+mark_unanswered(void *arg, uint32_t mark, uint64_t now_ms)
+{
+	struct evidence *ev = arg;
+	struct dns_question key;
+
+	mark_key(KEY_UNANSWERED, mark, &key);
+	return asks_open(ev->unanswered, &key, mark, now_ms) > 0;
+}
+
+/* A pending question timed out or was evicted: it is over for its mark. */
+static void
+question_dropped(void *arg, uint32_t mark, unsigned int asks)
+{
+	struct evidence *ev = arg;
+	struct dns_question key;
+
+	mark_key(KEY_UNANSWERED, mark, &key);
+	for (unsigned int i = 0; i < asks; i++)
+		if (asks_settle(ev->unanswered, &key, mark))
+			break;
 }
 
 /*
@@ -261,6 +303,8 @@ evidence_client_question(struct evidence *ev, const struct packet_info *info,
 	evidence_expire(ev, now_ms);
 	if (asks_add(ev->pending, q, &client, now_ms))
 		note_eviction(ev, STATS_PENDING_EVICTED, now_ms);
+	if (add_mark(ev->unanswered, KEY_UNANSWERED, &client, now_ms))
+		note_eviction(ev, STATS_EVIDENCE_EVICTED, now_ms);
 	if (ev->recent != NULL && asks_add(ev->recent, q, &client, now_ms))
 		count_eviction(ev);
 	add_name_and_ancestors(ev, ev->ancestors, q->name, q->name_len,
@@ -301,6 +345,8 @@ evidence_client_answer(struct evidence *ev, const struct packet_info *info,
 	stats_inc(ev->stats, STATS_CLIENT_ANSWERS_MATCHED);
 	if (asks_release(ev->pending, q, mark))
 		stats_inc(ev->stats, STATS_PENDING_ANSWERED);
+	mark_key(KEY_UNANSWERED, mark, &key);
+	asks_settle(ev->unanswered, &key, mark);
 	for (size_t offset = 0; offset < q->name_len && q->name[offset] != 0;
 	    offset += (size_t)q->name[offset] + 1) {
 		name_key(q->name + offset, q->name_len - offset, &key);

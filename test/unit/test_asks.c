@@ -1271,3 +1271,88 @@ Test(asks, finds_the_client_an_answer_goes_to)
 	    0);
 	asks_free(plain);
 }
+
+/* What asks_set_on_drop() and asks_set_waiting_check() hear of. */
+struct watch {
+	unsigned int drops;
+	uint32_t last_mark;
+	unsigned int last_asks;
+	uint32_t quiet_mark;	/* the check says this mark waits nowhere */
+};
+
+static void
+watch_drop(void *arg, uint32_t mark, unsigned int asks)
+{
+	struct watch *w = arg;
+
+	w->drops++;
+	w->last_mark = mark;
+	w->last_asks = asks;
+}
+
+static int
+watch_check(void *arg, uint32_t mark, uint64_t now_ms)
+{
+	struct watch *w = arg;
+
+	(void)now_ms;
+	return mark != w->quiet_mark;
+}
+
+/*
+ * The owner hears of every entry that expires or is evicted, with the
+ * asks it still counts, and never of one released; asks_open() counts
+ * what is not released or settled.
+ */
+Test(asks, tells_its_owner_what_leaves_unanswered)
+{
+	struct asks *table = table_new(2, 1000);
+	struct dns_question p = question_a("p.example", 0);
+	struct dns_question q = question_a("q.example", 0);
+	struct dns_question r = question_a("r.example", 0);
+	struct asks_client a = client(1, 0, 0xa), b = client(2, 0, 0xb);
+	struct watch w = { 0 };
+
+	asks_set_on_drop(table, watch_drop, &w);
+	cr_assert_eq(asks_add(table, &p, &a, 0), 0);
+	cr_assert_eq(asks_add(table, &p, &a, 1), 0);
+	cr_assert_eq(asks_open(table, &p, 0xa, 2), 2);
+	cr_assert_eq(asks_settle(table, &p, 0xa), 0);
+	cr_assert_eq(asks_open(table, &p, 0xa, 2), 1);
+	cr_assert_eq(asks_open(table, &p, 0xb, 2), 0);
+	cr_assert_eq(asks_add(table, &q, &b, 2), 0);
+	/* Full: r evicts p, which still counts one ask. */
+	cr_assert_eq(asks_add(table, &r, &b, 3), 1);
+	cr_assert_eq(w.drops, 1);
+	cr_assert_eq(w.last_mark, 0xa);
+	cr_assert_eq(w.last_asks, 1);
+	/* Released: not heard of.  Expired: heard of. */
+	cr_assert_eq(asks_release(table, &q, 0xb), 1);
+	cr_assert_eq(w.drops, 1);
+	cr_assert_eq(asks_expire(table, 1003), 1);
+	cr_assert_eq(w.drops, 2);
+	cr_assert_eq(w.last_mark, 0xb);
+	cr_assert_eq(asks_open(table, &r, 0xb, 1003), 0);
+	asks_free(table);
+}
+
+/* The owner's check takes a mark out of the waiting set, never out of
+ * those who asked. */
+Test(asks, lets_its_owner_say_who_waits_nowhere)
+{
+	struct asks *table = table_new(64, 5000);
+	struct dns_question q = question_a("popular.example", 0);
+	struct asks_client a = client(1, 0, 0xa), b = client(2, 0, 0xb);
+	struct watch w = { .quiet_mark = 0xa };
+	struct asks_match m;
+
+	asks_set_waiting(table, 100, 1000);
+	asks_set_waiting_check(table, watch_check, &w);
+	cr_assert_eq(asks_add(table, &q, &a, 0), 0);
+	cr_assert_eq(asks_add(table, &q, &b, 1), 0);
+	cr_assert_eq(match_at(table, &q, 2, &m), 2);
+	cr_assert_eq(m.all.distinct_marks, 2);
+	cr_assert_eq(m.waiting.count, 1);
+	cr_assert_eq(m.waiting.first_mark, 0xb);
+	asks_free(table);
+}

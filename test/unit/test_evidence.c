@@ -401,3 +401,35 @@ Test(evidence, releases_on_the_clients_answer_where_answers_are_seen)
 	cr_assert_eq(bed.stats.counter[STATS_PENDING_ANSWERED], 2);
 	evidence_free(&bed.ev);
 }
+
+/*
+ * A question whose answer was never seen (a client that gave up, an answer
+ * dnsmark missed) ends when it times out: it does not keep its mark
+ * waiting on every name its later, answered questions lead to.
+ */
+Test(evidence, ends_unanswered_questions_at_their_timeout)
+{
+	struct bed bed;
+
+	bed_init(&bed, ATTRIB_CONFLICT_NONE);
+	client_answer(&bed, 9, "nobody.example", 9, 0);
+	ask(&bed, 1, 0, "lost.pop.example", 0x1, 0);
+	/* Past the timeout: both ask, only client 1 is answered. */
+	client_answer(&bed, 9, "nobody.example", 9, 5500);
+	ask(&bed, 1, 0, "www.pop.example", 0x1, 5500);
+	ask(&bed, 2, 0, "mail.pop.example", 0x2, 5510);
+	client_answer(&bed, 1, "www.pop.example", 1, 5511);
+	assert_result(upstream(&bed, "pop.example", TYPE_NS, 5520), 1, 0x2,
+	    ATTRIB_ANCESTOR, "client 1's lost question is over");
+	evidence_free(&bed.ev);
+	/* While it is not over, client 1 still waits (by its times). */
+	bed_init(&bed, ATTRIB_CONFLICT_NONE);
+	client_answer(&bed, 9, "nobody.example", 9, 0);
+	ask(&bed, 1, 0, "lost.pop.example", 0x1, 0);
+	ask(&bed, 1, 0, "www.pop.example", 0x1, 3000);
+	ask(&bed, 2, 0, "mail.pop.example", 0x2, 3010);
+	client_answer(&bed, 1, "www.pop.example", 1, 3011);
+	assert_result(upstream(&bed, "pop.example", TYPE_NS, 3020), 0, 0,
+	    ATTRIB_CONFLICT_UNMARKED, "client 1 still waits for one");
+	evidence_free(&bed.ev);
+}
