@@ -414,7 +414,10 @@ Test(evidence, ends_unanswered_questions_at_their_timeout)
 	bed_init(&bed, ATTRIB_CONFLICT_NONE);
 	client_answer(&bed, 9, "nobody.example", 9, 0);
 	ask(&bed, 1, 0, "lost.pop.example", 0x1, 0);
-	/* Past the timeout: both ask, only client 1 is answered. */
+	/* Client 1 asks below pop.example again before the lost question
+	 * times out (so pop.example still counts it), and after. */
+	ask(&bed, 1, 0, "ftp.pop.example", 0x1, 4000);
+	client_answer(&bed, 1, "ftp.pop.example", 1, 4001);
 	client_answer(&bed, 9, "nobody.example", 9, 5500);
 	ask(&bed, 1, 0, "www.pop.example", 0x1, 5500);
 	ask(&bed, 2, 0, "mail.pop.example", 0x2, 5510);
