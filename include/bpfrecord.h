@@ -1,7 +1,8 @@
 /*
  * The record the BPF programs of bpf mode (src/bpf/client.bpf.c) write to
- * their ring buffer for each client query delivered to the resolver and
- * each answer the resolver sends a client, and its decoding in dnsmark.
+ * their ring buffer for each client query over UDP delivered to the
+ * resolver and each answer, over UDP or TCP, the resolver sends a client,
+ * and its decoding in dnsmark.
  * The layout is shared by the BPF programs and the daemon, so it uses
  * fixed-size kernel types only.  Decoding is pure and trusts nothing in
  * the record: it is checked like any network input.
@@ -24,15 +25,18 @@ struct bpfrecord {
 	__u32 mark;		/* a query's mark at delivery to the socket,
 				 * an answer's as it leaves */
 	__u8 family;		/* 4 or 6 */
-	__u8 protocol;		/* IPPROTO_UDP: TCP stays on the queue */
+	__u8 protocol;		/* IPPROTO_UDP, or IPPROTO_TCP for an answer
+				 * only: TCP queries stay on the queue */
 	__u16 src_port;		/* host byte order */
 	__u16 dst_port;
-	__u16 msg_len;		/* the whole DNS message's length */
+	__u16 msg_len;		/* the whole DNS message's length (over
+				 * TCP: from its prefix, which msg omits) */
 	__u16 copy_len;		/* bytes of it in msg */
 	__u16 reserved;
 	__u8 src_addr[16];	/* IPv4: the first 4 bytes */
 	__u8 dst_addr[16];
-	__u8 msg[BPFRECORD_MSG_MAX];	/* the message's first copy_len bytes */
+	__u8 msg[BPFRECORD_MSG_MAX];	/* the message's first copy_len bytes
+					 * (over TCP: those in the segment) */
 };
 
 #ifndef __bpf__
@@ -42,7 +46,8 @@ struct bpfrecord {
 #include "packet.h"
 
 /* A record as the judge takes it: a client's query, or the resolver's
- * answer (src the resolver's port 53, dst the client's address and port). */
+ * answer (src the resolver's port 53, dst the client's address and port;
+ * info.protocol says UDP or TCP, info.tcp_flags is 0). */
 struct bpfrecord_client {
 	struct packet_info info;	/* payload: the copied DNS message */
 	uint32_t mark;

@@ -3,7 +3,9 @@
  * from dnsmark's own programs, but it describes a client's packet or an
  * answer to one: every length is checked again before the message is read.
  * Which way the message went is the judge's to tell from its ports and its
- * QR bit, not the decoder's.
+ * QR bit, not the decoder's.  A TCP record (the programs record only
+ * answers over TCP) holds the message without its length prefix, as a UDP
+ * one does.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -30,7 +32,8 @@ bpfrecord_decode(const void *data, size_t size,
 	} else {
 		return -EINVAL;
 	}
-	if (record->protocol != IPPROTO_UDP ||
+	if ((record->protocol != IPPROTO_UDP &&
+	    record->protocol != IPPROTO_TCP) ||
 	    record->copy_len > BPFRECORD_MSG_MAX ||
 	    record->copy_len > record->msg_len)
 		return -EINVAL;

@@ -1,12 +1,12 @@
 /*
  * bpf mode's kernel half: two cgroup skb programs, attached to the cgroup
  * of the resolver, that copy into one ring buffer for dnsmark, without
- * waking it, every client query to port 53 as it is delivered to one of
- * the resolver's sockets (ingress: after netfilter INPUT, so with the mark
- * the user's rules gave it) and every answer the resolver sends a client
- * from port 53 (egress: after netfilter POSTROUTING).  They read, never
- * change, and always let the packet through: a bug here must not break
- * DNS.
+ * waking it, every client query over UDP to port 53 as it is delivered to
+ * one of the resolver's sockets (ingress: after netfilter INPUT, so with
+ * the mark the user's rules gave it) and every answer the resolver sends a
+ * client from port 53, over UDP or TCP (egress: after netfilter
+ * POSTROUTING).  They read, never change, and always let the packet
+ * through: a bug here must not break DNS.
  */
 #include <linux/bpf.h>
 #include <linux/types.h>
@@ -54,20 +54,23 @@ client_wakeup(void)
 
 struct bpfparse_flow;
 static __always_inline void client_emit(struct __sk_buff *skb,
-    const struct bpfparse_flow *flow, __u32 offset, __u32 len);
+    const struct bpfparse_flow *flow, __u32 offset, __u32 len, __u32 present);
 
 #define BPFPARSE_LOAD(ctx, offset, to, len) \
 	client_load((ctx), (offset), (to), (len))
-#define BPFPARSE_EMIT(ctx, flow, offset, len) \
-	client_emit((ctx), (flow), (offset), (len))
+#define BPFPARSE_EMIT(ctx, flow, offset, len, present) \
+	client_emit((ctx), (flow), (offset), (len), (present))
 #include "client_parse.h"
 
 static __always_inline void
 client_emit(struct __sk_buff *skb, const struct bpfparse_flow *flow,
-    __u32 offset, __u32 len)
+    __u32 offset, __u32 len, __u32 present)
 {
 	struct bpfrecord *record;
-	__u32 copy = len;
+	/* 64 bits: without 32-bit subregisters clang compares a __u32 through
+	 * a zero-extended copy, and the verifier then saw the bound on that
+	 * copy, not on the length passed to bpf_skb_load_bytes(). */
+	__u64 copy = present;
 
 	record = bpf_ringbuf_reserve(&clients, sizeof(*record), 0);
 	if (record == NULL) {
@@ -104,7 +107,8 @@ dnsmark_client_egress(struct __sk_buff *skb)
 {
 	/* The resolver's queries upstream pass here too, already judged on
 	 * the NFQUEUE: they are to port 53.  An answer from the cache makes no
-	 * upstream traffic at all: only here does dnsmark see it. */
+	 * upstream traffic at all: only here does dnsmark see it, over TCP
+	 * too (the client's TCP query came through the queue). */
 	bpfparse_answer(skb, skb->len);
 	return 1;
 }

@@ -1,15 +1,18 @@
 /*
  * The packet walk of bpf mode's BPF programs: from an IPv4 or IPv6 packet
  * of the resolver, down to the DNS message of each UDP datagram a client
- * sent to port 53 (on ingress) or the resolver answered a client with from
- * port 53 (on egress).  TCP is not read here: the rules hold client queries
- * over TCP on the queue, where dnsmark can let concurrent TCP retries
- * through one at a time (a SYN upstream carries no question).
+ * sent to port 53 (on ingress), or of the UDP datagram or TCP segment the
+ * resolver answered a client with from port 53 (on egress).  Client
+ * queries over TCP are not read here: the rules hold them on the queue,
+ * where dnsmark can let concurrent TCP retries through one at a time (a SYN
+ * upstream carries no question); their answers are, or those questions
+ * would look unanswered.
  * Written for the verifier (fixed-size reads, bounded loops, no pointers
  * into the packet) and compiled twice: into the BPF program, and into a
  * unit test that feeds it packets.  The includer defines
  *   BPFPARSE_LOAD(ctx, offset, to, len)  copy len bytes at offset, 0 or < 0
- *   BPFPARSE_EMIT(ctx, flow, offset, len)  one whole message found
+ *   BPFPARSE_EMIT(ctx, flow, offset, len, present)  a message of len bytes
+ *       found at offset, of which present (at most len) are in the packet
  * It decides nothing about DNS beyond a header's length and an answer's QR
  * bit: dnsmark parses the copied message as it parses a queued one.
  */
@@ -27,9 +30,13 @@
 #define BPFPARSE_IPV4_HEADER 20
 #define BPFPARSE_IPV6_HEADER 40
 #define BPFPARSE_UDP_HEADER 8
+#define BPFPARSE_TCP_HEADER 20
+/* A DNS message over TCP starts with its length, two bytes. */
+#define BPFPARSE_TCP_PREFIX 2
 #define BPFPARSE_DNS_HEADER 12
 #define BPFPARSE_IPV6_MAX_EXTENSIONS 8
 #define BPFPARSE_PROTO_HOPOPTS 0
+#define BPFPARSE_PROTO_TCP 6
 #define BPFPARSE_PROTO_UDP 17
 #define BPFPARSE_PROTO_ROUTING 43
 #define BPFPARSE_PROTO_DSTOPTS 60
@@ -128,37 +135,82 @@ bpfparse_ip(void *ctx, __u32 len, struct bpfparse_flow *flow, __u8 *next,
 }
 
 /*
- * Decodes the headers of the IP packet of len bytes into *flow.  Returns 1
- * and the UDP payload [*off, *end) for a UDP datagram, else 0 (TCP
- * included).
+ * Reads the UDP header at offset of an IP packet of total bytes into
+ * *flow.  Returns 1 and the payload [*off, *end), or 0 for a datagram
+ * longer than the packet.
  */
 static __always_inline int
-bpfparse_headers(void *ctx, __u32 len, struct bpfparse_flow *flow, __u32 *off,
-    __u32 *end)
+bpfparse_udp(void *ctx, __u32 offset, __u32 total, struct bpfparse_flow *flow,
+    __u32 *off, __u32 *end)
 {
 	__u8 l4[BPFPARSE_UDP_HEADER];
-	__u32 offset, total = 0, header;
-	__u8 next = 0;
+	__u32 length;
 
-	offset = bpfparse_ip(ctx, len, flow, &next, &total);
-	if (offset == 0 || offset > total || next != BPFPARSE_PROTO_UDP)
-		return 0;
-	flow->protocol = next;
 	if (offset + BPFPARSE_UDP_HEADER > total ||
 	    BPFPARSE_LOAD(ctx, offset, l4, BPFPARSE_UDP_HEADER) < 0)
 		return 0;
-	header = bpfparse_read16(l4 + 4);
-	if (header < BPFPARSE_UDP_HEADER || offset + header > total)
+	length = bpfparse_read16(l4 + 4);
+	if (length < BPFPARSE_UDP_HEADER || offset + length > total)
 		return 0;
 	*off = offset + BPFPARSE_UDP_HEADER;
-	*end = offset + header;
+	*end = offset + length;
+	flow->protocol = BPFPARSE_PROTO_UDP;
 	flow->src_port = bpfparse_read16(l4);
 	flow->dst_port = bpfparse_read16(l4 + 2);
 	return 1;
 }
 
 /*
- * Returns 1 when the datagram of flow goes the way direction records: to
+ * Reads the TCP header at offset of an IP packet of total bytes into
+ * *flow.  Returns 1 and the segment's payload [*off, *end) (empty for a
+ * bare ACK, SYN or FIN), or 0 when the header's data offset is less than
+ * its fixed part or beyond the packet.
+ */
+static __always_inline int
+bpfparse_tcp(void *ctx, __u32 offset, __u32 total, struct bpfparse_flow *flow,
+    __u32 *off, __u32 *end)
+{
+	__u8 l4[BPFPARSE_TCP_HEADER];
+	__u32 length;
+
+	if (offset + BPFPARSE_TCP_HEADER > total ||
+	    BPFPARSE_LOAD(ctx, offset, l4, BPFPARSE_TCP_HEADER) < 0)
+		return 0;
+	length = (__u32)(l4[12] >> 4) * 4;
+	if (length < BPFPARSE_TCP_HEADER || offset + length > total)
+		return 0;
+	*off = offset + length;
+	*end = total;
+	flow->protocol = BPFPARSE_PROTO_TCP;
+	flow->src_port = bpfparse_read16(l4);
+	flow->dst_port = bpfparse_read16(l4 + 2);
+	return 1;
+}
+
+/*
+ * Decodes the headers of the IP packet of len bytes into *flow.  Returns 1
+ * and the transport payload [*off, *end) for a UDP datagram, or for a TCP
+ * segment when direction is BPFPARSE_ANSWERS; else 0.
+ */
+static __always_inline int
+bpfparse_headers(void *ctx, __u32 len, struct bpfparse_flow *flow, __u32 *off,
+    __u32 *end, enum bpfparse_direction direction)
+{
+	__u32 offset, total = 0;
+	__u8 next = 0;
+
+	offset = bpfparse_ip(ctx, len, flow, &next, &total);
+	if (offset == 0 || offset > total)
+		return 0;
+	if (next == BPFPARSE_PROTO_UDP)
+		return bpfparse_udp(ctx, offset, total, flow, off, end);
+	if (next == BPFPARSE_PROTO_TCP && direction == BPFPARSE_ANSWERS)
+		return bpfparse_tcp(ctx, offset, total, flow, off, end);
+	return 0;
+}
+
+/*
+ * Returns 1 when the packet of flow goes the way direction records: to
  * port 53 for a query; from port 53 to another port for an answer (the
  * resolver's exchanges with servers on port 53 are no client's).
  */
@@ -173,30 +225,50 @@ bpfparse_ports(const struct bpfparse_flow *flow,
 }
 
 /*
- * Emits the DNS message of the UDP payload [off, end) of flow, when it is
- * at least a DNS header long and, for an answer, has QR set (a query the
- * resolver sends from port 53 is none).  Returns how many it emitted (0 or
- * 1).
+ * Emits the DNS message of the payload [off, end) of flow, when it is at
+ * least a DNS header long and, for an answer, has QR set (a query the
+ * resolver sends from port 53 is none).  A UDP payload is the whole
+ * message; a TCP one starts with the length of its first message, which
+ * may go on in later segments (and a later segment of a long answer starts
+ * anywhere in it: those bytes pass for a message only when the QR bit and a
+ * length fit, and dnsmark then finds no question of its own to match).
+ * Returns how many it emitted (0 or 1).
  */
 static __always_inline int
 bpfparse_messages(void *ctx, const struct bpfparse_flow *flow, __u32 off,
     __u32 end, enum bpfparse_direction direction)
 {
+	__u8 prefix[BPFPARSE_TCP_PREFIX];
+	__u32 len, present;
 	__u8 flags;
 
-	if (off > end || end - off < BPFPARSE_DNS_HEADER)
+	if (off > end)
+		return 0;
+	if (flow->protocol == BPFPARSE_PROTO_TCP) {
+		if (end - off < BPFPARSE_TCP_PREFIX + BPFPARSE_DNS_HEADER ||
+		    BPFPARSE_LOAD(ctx, off, prefix, BPFPARSE_TCP_PREFIX) < 0)
+			return 0;
+		len = bpfparse_read16(prefix);
+		off += BPFPARSE_TCP_PREFIX;
+		present = end - off < len ? end - off : len;
+	} else {
+		len = end - off;
+		present = len;
+	}
+	if (len < BPFPARSE_DNS_HEADER)
 		return 0;
 	if (direction == BPFPARSE_ANSWERS &&
 	    (BPFPARSE_LOAD(ctx, off + BPFPARSE_DNS_FLAGS, &flags, 1) < 0 ||
 	    (flags & BPFPARSE_DNS_QR) == 0))
 		return 0;
-	BPFPARSE_EMIT(ctx, flow, off, end - off);
+	BPFPARSE_EMIT(ctx, flow, off, len, present);
 	return 1;
 }
 
 /*
  * Fills a reserved record for the message of len bytes found in flow, of
- * which the caller copies copy bytes to record->msg.
+ * which the caller copies copy bytes (at most those in the packet) to
+ * record->msg.
  */
 static __always_inline void
 bpfparse_fill(struct bpfrecord *record, const struct bpfparse_flow *flow,
@@ -226,15 +298,15 @@ bpfparse_walk(void *ctx, __u32 len, enum bpfparse_direction direction)
 	struct bpfparse_flow flow = { 0 };
 	__u32 off = 0, end = 0;
 
-	if (!bpfparse_headers(ctx, len, &flow, &off, &end) ||
+	if (!bpfparse_headers(ctx, len, &flow, &off, &end, direction) ||
 	    !bpfparse_ports(&flow, direction))
 		return 0;
 	return bpfparse_messages(ctx, &flow, off, end, direction);
 }
 
 /*
- * The ingress walk: emits the client query of the packet of len bytes, if
- * it is one, and returns how many (0 or 1).
+ * The ingress walk: emits the client query over UDP of the packet of len
+ * bytes, if it is one, and returns how many (0 or 1).
  */
 static __always_inline int
 bpfparse_packet(void *ctx, __u32 len)
@@ -244,7 +316,8 @@ bpfparse_packet(void *ctx, __u32 len)
 
 /*
  * The egress walk: emits the resolver's answer to a client in the packet
- * of len bytes, if it is one, and returns how many (0 or 1).
+ * of len bytes, over UDP or the first in a TCP segment, if it is one, and
+ * returns how many (0 or 1).
  */
 static __always_inline int
 bpfparse_answer(void *ctx, __u32 len)

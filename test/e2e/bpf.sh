@@ -3,16 +3,19 @@
 # shipped rules/bpf-v4.rules and bpf-v6.rules as they are (no UDP client
 # query on the queue; TCP ones are held there); the resolver runs in a
 # cgroup v2 directory this test creates, where dnsmark attaches its BPF
-# programs (client queries on ingress, the resolver's answers on egress).
+# programs (client queries over UDP on ingress, the resolver's answers over
+# UDP and TCP on egress).
 # Three IPv4 and three IPv6 clients, each with its own mark, look up unique
 # names over UDP and TCP; every upstream query for a client's name must
 # leave with that client's mark, never another one and never none. Then:
 #   - cache hits: the same lookups again reach the ring (bpf_records grows
 #     by two per lookup: the query and its answer) and not the queue (its
-#     packet ids do not move);
+#     packet ids do not move); over TCP, the query reaches the queue and
+#     its answer the ring (one record per lookup);
 #   - a burst: all clients at once, distinct names each (dnsperf), every
 #     name upstream with its client's mark;
-#   - the ring lost nothing (bpf_ring_lost 0).
+#   - the ring lost nothing (bpf_ring_lost 0), and it held every UDP
+#     query once and every answer, UDP or TCP, once.
 # Resolvers: unbound forwarding over IPv4, with dnsmark started as the
 # shipped dnsmark-bpf@.service starts it (an unprivileged user with
 # CAP_NET_ADMIN and CAP_BPF as ambient capabilities: after loading it keeps
@@ -204,11 +207,33 @@ scenario() {
 	hits=$(($(echo $clients | wc -w) * 2))
 	snapshot
 	records_after=$(e2e_metric "$stats_file" dnsmark_bpf_records_total)
+	matched_after=$(e2e_metric "$stats_file" dnsmark_client_answers_matched_total)
 	ids_after=$(queue_ids)
 	e2e_check "$kind: $hits cache hits gave $((records_after - records_before)) ring records (a query and an answer each)" \
 	    "$([ "$((records_after - records_before))" -eq $((hits * 2)) ] && echo 0 || echo 1)"
 	e2e_check "$kind: and $((ids_after - ids_before)) packets on the queue" \
 	    "$([ "$ids_after" = "$ids_before" ] && echo 0 || echo 1)"
+
+	# Cache hits over TCP: the query is held on the queue, the answer is
+	# recorded on egress, alone (no ACK, SYN-ACK or FIN of the connection
+	# is taken for one), and settles the question the queue brought.
+	for c in $clients; do
+		e2e_in "$E2E_NS_CLIENT" dig +tcp +time=2 +tries=1 -b "$c" \
+		    "@$(e2e_client_server "$c")" \
+		    "$(e2e_client_tag "$c")-n5.$kind-r$E2E_RUN.$E2E_ZONE" A \
+		    >/dev/null 2>&1
+	done
+	tcp_hits=$(echo $clients | wc -w)
+	snapshot
+	records_tcp=$(e2e_metric "$stats_file" dnsmark_bpf_records_total)
+	matched_tcp=$(e2e_metric "$stats_file" dnsmark_client_answers_matched_total)
+	ids_tcp=$(queue_ids)
+	e2e_check "$kind: $tcp_hits TCP cache hits gave $((records_tcp - records_after)) ring records (the answer each) and $((ids_tcp - ids_after)) packets on the queue" \
+	    "$([ "$((records_tcp - records_after))" -eq "$tcp_hits" ] &&
+	    [ "$ids_tcp" -gt "$ids_after" ] && echo 0 || echo 1)"
+	e2e_check "$kind: and $((matched_tcp - matched_after)) answers that matched a client's question" \
+	    "$([ "$((matched_tcp - matched_after))" -eq "$tcp_hits" ] &&
+	    echo 0 || echo 1)"
 
 	burst "$kind-burst"
 
@@ -224,20 +249,24 @@ scenario() {
 	upq=$(e2e_metric "$stats_file" dnsmark_upstream_queries_total)
 	syn=$(e2e_metric "$stats_file" dnsmark_upstream_syn_total)
 	resp=$(e2e_metric "$stats_file" dnsmark_upstream_responses_total)
+	cansw=$(e2e_metric "$stats_file" dnsmark_client_answers_total)
+	matched=$(e2e_metric "$stats_file" dnsmark_client_answers_matched_total)
 	e2e_check "$kind: the ring lost ${lost:-?} records" \
 	    "$([ "${lost:-1}" -eq 0 ] && echo 0 || echo 1)"
 	# Every UDP client query came as a ring record, and so did its one
 	# answer (no lookup is tried twice, and every one was answered); the
-	# queue brought only the TCP queries, one lookup per client
-	# (e2e_lookups), whose answers are not recorded. A UDP query that came
-	# through the queue, a TCP query or answer recorded too, or an answer
-	# missed would break the sums.
-	tcp_lookups=$(echo $clients | wc -w)
+	# queue brought only the TCP queries, one lookup per client in
+	# e2e_lookups and one cache hit each, and their answers came as ring
+	# records too. A UDP query that came through the queue, a TCP query
+	# recorded too, or an answer missed or recorded twice would break the
+	# sums; and every answer recorded reached the judge as one.
+	tcp_lookups=$((tcp_hits * 2))
 	udpq=$((${clientq:-0} - tcp_lookups))
 	answers=$((${records:-0} - udpq))
-	e2e_check "$kind: ${records:-?} ring records ($udpq UDP queries, $answers answers) and $tcp_lookups TCP queries on the queue, ${clientq:-?} client queries remembered" \
-	    "$([ "$udpq" -gt 0 ] && [ "$answers" -eq "$udpq" ] &&
-	    echo 0 || echo 1)"
+	e2e_check "$kind: ${records:-?} ring records ($udpq UDP queries, $answers answers: $udpq to UDP and $tcp_lookups to TCP queries) and $tcp_lookups TCP queries on the queue, ${clientq:-?} client queries remembered, ${cansw:-?} answers judged (${matched:-?} matched a question)" \
+	    "$([ "$udpq" -gt 0 ] &&
+	    [ "$answers" -eq $((udpq + tcp_lookups)) ] &&
+	    [ "${cansw:-0}" -eq "$answers" ] && echo 0 || echo 1)"
 	# Everything on the queue is upstream traffic: queries, SYNs,
 	# responses, and TCP segments without a whole message.
 	e2e_say "$kind: queue packets=$packets upstream queries=$upq syn=$syn responses=$resp; queue: $E2E_QUEUE_STATS"

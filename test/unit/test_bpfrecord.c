@@ -2,7 +2,7 @@
  * Unit tests for bpf mode's pure parts: the BPF programs' packet walk
  * (src/bpf/client_parse.h, compiled here with memcpy for the kernel's
  * bpf_skb_load_bytes) for client queries on ingress and the resolver's
- * answers on egress, the records it writes, their decoding
+ * answers (over UDP and TCP) on egress, the records it writes, their decoding
  * (src/bpfrecord.c) and the judge's entry for them (judge_client_message):
  * a client query recorded this way gives its mark to the upstream query
  * that asks the same question.
@@ -45,21 +45,25 @@ skb_load(void *ctx, uint32_t offset, void *to, uint32_t len)
 
 struct bpfparse_flow;
 static void skb_emit(void *ctx, const struct bpfparse_flow *flow,
-    uint32_t offset, uint32_t len);
+    uint32_t offset, uint32_t len, uint32_t present);
 
 #define BPFPARSE_LOAD(ctx, offset, to, len) skb_load((ctx), (offset), (to), (len))
-#define BPFPARSE_EMIT(ctx, flow, offset, len) skb_emit((ctx), (flow), (offset), (len))
+#define BPFPARSE_EMIT(ctx, flow, offset, len, present) \
+	skb_emit((ctx), (flow), (offset), (len), (present))
 #include "client_parse.h"
 
 /* What client_emit() in src/bpf/client.bpf.c writes. */
 static void
 skb_emit(void *ctx, const struct bpfparse_flow *flow, uint32_t offset,
-    uint32_t len)
+    uint32_t len, uint32_t present)
 {
 	struct skb *skb = ctx;
 	struct bpfrecord *record;
-	uint32_t copy = len < BPFRECORD_MSG_MAX ? len : BPFRECORD_MSG_MAX;
+	uint32_t copy = present < BPFRECORD_MSG_MAX ? present :
+	    BPFRECORD_MSG_MAX;
 
+	cr_assert_leq(present, len, "%u bytes present of a %u-byte message",
+	    present, len);
 	cr_assert_lt(skb->emitted, MAX_EMITTED);
 	record = &skb->records[skb->emitted++];
 	memset(record, 0xee, sizeof(*record));
@@ -341,13 +345,13 @@ Test(bpfparse, ignores_on_egress_what_is_no_answer_to_a_client)
 	len = wire_udp_packet(4, "198.51.100.1", 53, "203.0.113.53", 5300,
 	    &msg, packet, sizeof(packet));
 	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0);
-	/* A response from port 53 to port 53: between servers, no client's. */
+	/* A response from port 53 to port 53: between servers, no client's,
+	 * over UDP or TCP. */
 	answer(&msg, 1, "a.example.test");
 	len = wire_udp_packet(4, "198.51.100.1", 53, "203.0.113.53", 53, &msg,
 	    packet, sizeof(packet));
 	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0);
-	/* An answer over TCP stays on the queue's side. */
-	len = wire_tcp_packet(4, "192.0.2.1", 53, "192.0.2.10", 41000, 0x18,
+	len = wire_tcp_packet(4, "198.51.100.1", 53, "203.0.113.53", 53, 0x18,
 	    &msg, packet, sizeof(packet));
 	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0);
 }
@@ -385,6 +389,239 @@ Test(bpfparse, records_nothing_of_short_or_cut_answers)
 	    packet, sizeof(packet));
 	wire_put16(packet + 6, 0x2000);
 	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0);
+}
+
+/*
+ * Widens the TCP header of the segment (after an IP header of ip_len bytes)
+ * by options bytes of NOPs, setting its data offset to match.
+ */
+static void
+tcp_options(uint8_t *packet, size_t *len, size_t ip_len, size_t options)
+{
+	uint8_t payload[PACKET_BUF];
+	size_t tcp = ip_len + 20;
+	size_t rest = *len - tcp;
+
+	memcpy(payload, packet + tcp, rest);
+	memset(packet + tcp, 1, options);
+	*len = tcp + options;
+	packet[ip_len + 12] = (uint8_t)((20 + options) / 4 << 4);
+	append(packet, len, payload, rest);
+}
+
+Test(bpfparse, records_the_resolvers_ipv4_tcp_answer_on_egress)
+{
+	uint8_t packet[PACKET_BUF];
+	struct wire msg;
+	struct skb *skb;
+	size_t len;
+
+	answer(&msg, 0x4321, "tcp.example.test");
+	len = wire_tcp_packet(4, "192.0.2.1", 53, "192.0.2.10", 41000, 0x18,
+	    &msg, packet, sizeof(packet));
+	skb = walk_egress(packet, len, 0x2b);
+	cr_assert_eq(skb->emitted, 1);
+	cr_assert_eq(skb->records[0].family, 4);
+	cr_assert_eq(skb->records[0].protocol, IPPROTO_TCP);
+	cr_assert_eq(skb->records[0].mark, 0x2b);
+	cr_assert_eq(skb->records[0].src_port, 53);
+	cr_assert_eq(skb->records[0].dst_port, 41000);
+	/* The message without its length prefix. */
+	cr_assert_eq(skb->records[0].msg_len, msg.len);
+	cr_assert_eq(skb->records[0].copy_len, msg.len);
+	cr_assert_arr_eq(skb->records[0].msg, msg.buf, msg.len);
+	cr_assert_arr_eq(skb->records[0].src_addr,
+	    ((uint8_t[16]){ 192, 0, 2, 1 }), 16);
+	cr_assert_arr_eq(skb->records[0].dst_addr,
+	    ((uint8_t[16]){ 192, 0, 2, 10 }), 16);
+	/* The ingress program reads no TCP at all. */
+	cr_assert_eq(walk(packet, len, 0x2b)->emitted, 0);
+}
+
+Test(bpfparse, records_the_resolvers_ipv6_tcp_answer_after_its_options)
+{
+	uint8_t packet[PACKET_BUF];
+	struct wire msg, second;
+	struct skb *skb;
+	size_t len;
+
+	answer(&msg, 9, "v6tcp.example.test");
+	len = wire_tcp_packet(6, "2001:db8:1::1", 53, "2001:db8:1::10", 42000,
+	    0x18, &msg, packet, sizeof(packet));
+	/* A timestamp option's worth: the payload starts at doff * 4. */
+	tcp_options(packet, &len, 40, 12);
+	skb = walk_egress(packet, len, 0);
+	cr_assert_eq(skb->emitted, 1);
+	cr_assert_eq(skb->records[0].family, 6);
+	cr_assert_eq(skb->records[0].protocol, IPPROTO_TCP);
+	cr_assert_eq(skb->records[0].src_port, 53);
+	cr_assert_eq(skb->records[0].dst_port, 42000);
+	cr_assert_eq(skb->records[0].src_addr[15], 0x01);
+	cr_assert_eq(skb->records[0].dst_addr[0], 0x20);
+	cr_assert_eq(skb->records[0].dst_addr[15], 0x10);
+	cr_assert_eq(skb->records[0].msg_len, msg.len);
+	cr_assert_eq(skb->records[0].copy_len, msg.len);
+	cr_assert_arr_eq(skb->records[0].msg, msg.buf, msg.len);
+	cr_assert_eq(walk(packet, len, 0)->emitted, 0);
+	/* Two answers in one segment: the first is recorded. */
+	answer(&second, 10, "second.example.test");
+	append_framed(packet, &len, &second);
+	skb = walk_egress(packet, len, 0);
+	cr_assert_eq(skb->emitted, 1);
+	cr_assert_eq(skb->records[0].msg_len, msg.len);
+	cr_assert_arr_eq(skb->records[0].msg, msg.buf, msg.len);
+}
+
+Test(bpfparse, copies_of_a_tcp_answer_what_its_segment_holds)
+{
+	uint8_t packet[PACKET_BUF], opt[1000];
+	struct wire msg;
+	struct skb *skb;
+	size_t len;
+
+	answer(&msg, 11, "long.example.test");
+	memset(opt, 0, sizeof(opt));
+	wire_bytes(&msg, opt, sizeof(opt));
+	len = wire_tcp_packet(4, "192.0.2.1", 53, "192.0.2.10", 41000, 0x18,
+	    &msg, packet, sizeof(packet));
+	skb = walk_egress(packet, len, 0);
+	cr_assert_eq(skb->emitted, 1);
+	cr_assert_eq(skb->records[0].msg_len, msg.len);
+	cr_assert_eq(skb->records[0].copy_len, BPFRECORD_MSG_MAX);
+	cr_assert_arr_eq(skb->records[0].msg, msg.buf, BPFRECORD_MSG_MAX);
+	/* The rest of the answer in later segments: only the first 100
+	 * bytes of it are here, and only those are copied. */
+	len = 20 + 20 + 2 + 100;
+	wire_put16(packet + 2, (uint16_t)len);
+	skb = walk_egress(packet, len, 0);
+	cr_assert_eq(skb->emitted, 1);
+	cr_assert_eq(skb->records[0].msg_len, msg.len);
+	cr_assert_eq(skb->records[0].copy_len, 100);
+	cr_assert_arr_eq(skb->records[0].msg, msg.buf, 100);
+}
+
+Test(bpfparse, ignores_tcp_queries_on_either_side)
+{
+	uint8_t packet[PACKET_BUF];
+	struct wire msg;
+	size_t len;
+
+	query(&msg, 1, "q.example.test", TYPE_A);
+	/* A client's query to the resolver, over IPv4 and IPv6. */
+	len = wire_tcp_packet(4, "192.0.2.10", 41000, "192.0.2.1", 53, 0x18,
+	    &msg, packet, sizeof(packet));
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0);
+	cr_assert_eq(walk(packet, len, 1)->emitted, 0);
+	len = wire_tcp_packet(6, "2001:db8:1::10", 41000, "2001:db8:1::1", 53,
+	    0x18, &msg, packet, sizeof(packet));
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0);
+	cr_assert_eq(walk(packet, len, 1)->emitted, 0);
+	/* The resolver's query upstream. */
+	len = wire_tcp_packet(4, "198.51.100.1", 33000, "203.0.113.53", 53,
+	    0x18, &msg, packet, sizeof(packet));
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0);
+	cr_assert_eq(walk(packet, len, 1)->emitted, 0);
+	/* A query (QR clear) from port 53 to another port. */
+	len = wire_tcp_packet(4, "192.0.2.1", 53, "192.0.2.10", 41000, 0x18,
+	    &msg, packet, sizeof(packet));
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0);
+	/* An upstream server's answer, on the resolver's ingress. */
+	answer(&msg, 1, "q.example.test");
+	len = wire_tcp_packet(4, "203.0.113.53", 53, "198.51.100.1", 33000,
+	    0x18, &msg, packet, sizeof(packet));
+	cr_assert_eq(walk(packet, len, 1)->emitted, 0);
+}
+
+Test(bpfparse, records_nothing_of_tcp_segments_without_an_answer)
+{
+	static const uint8_t flags[] = { 0x10, 0x12, 0x11, 0x19, 0x04 };
+	uint8_t packet[PACKET_BUF];
+	struct wire msg;
+	size_t len;
+
+	/* ACK, SYN-ACK, FIN-ACK, FIN-PSH-ACK, RST: no payload. */
+	for (size_t i = 0; i < sizeof(flags); i++) {
+		len = wire_tcp_packet(4, "192.0.2.1", 53, "192.0.2.10", 41000,
+		    flags[i], NULL, packet, sizeof(packet));
+		cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0,
+		    "flags 0x%02x", flags[i]);
+		len = wire_tcp_packet(6, "2001:db8:1::1", 53, "2001:db8:1::10",
+		    41000, flags[i], NULL, packet, sizeof(packet));
+		cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0,
+		    "flags 0x%02x", flags[i]);
+	}
+	/* 13 bytes of payload: the prefix and less than a DNS header. */
+	answer(&msg, 1, "a.example.test");
+	msg.len = 11;
+	len = wire_tcp_packet(4, "192.0.2.1", 53, "192.0.2.10", 41000, 0x18,
+	    &msg, packet, sizeof(packet));
+	cr_assert_eq(len, 20 + 20 + 13);
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0);
+	/* 14 bytes, a bare header with QR set: the least that is recorded. */
+	msg.len = 12;
+	len = wire_tcp_packet(4, "192.0.2.1", 53, "192.0.2.10", 41000, 0x18,
+	    &msg, packet, sizeof(packet));
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 1);
+	/* The same bytes behind a prefix of less than a DNS header. */
+	wire_put16(packet + 40, 11);
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0);
+	wire_put16(packet + 40, 0);
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0);
+	/* A whole answer, cut inside the TCP header or shorter than the IP
+	 * header says. */
+	answer(&msg, 1, "a.example.test");
+	len = wire_tcp_packet(4, "192.0.2.1", 53, "192.0.2.10", 41000, 0x18,
+	    &msg, packet, sizeof(packet));
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 1);
+	cr_assert_eq(walk_egress(packet, len - 1, 1)->emitted, 0);
+	wire_put16(packet + 2, 20 + 19);
+	cr_assert_eq(walk_egress(packet, 20 + 19, 1)->emitted, 0);
+}
+
+Test(bpfparse, records_nothing_of_a_tcp_segment_with_a_bad_data_offset)
+{
+	uint8_t packet[PACKET_BUF];
+	struct wire msg;
+	size_t len;
+
+	answer(&msg, 1, "a.example.test");
+	len = wire_tcp_packet(4, "192.0.2.1", 53, "192.0.2.10", 41000, 0x18,
+	    &msg, packet, sizeof(packet));
+	/* A sequence number with its top bit set, where a data offset of 0
+	 * would find the QR bit (the ports read as prefix and id). */
+	packet[20 + 4] = 0x80;
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 1);
+	/* Less than the fixed header: 0 and 16 bytes. */
+	packet[20 + 12] = 0 << 4;
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0);
+	packet[20 + 12] = 4 << 4;
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0);
+	/* Beyond the packet: 60 bytes of header in a packet of 20 + 20 + 2
+	 * + 12. */
+	msg.len = 12;
+	len = wire_tcp_packet(4, "192.0.2.1", 53, "192.0.2.10", 41000, 0x18,
+	    &msg, packet, sizeof(packet));
+	packet[20 + 12] = 15 << 4;
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0);
+	/* An offset within the packet but past where the payload starts:
+	 * what is read there as prefix and header has QR clear. */
+	answer(&msg, 1, "a.example.test");
+	len = wire_tcp_packet(6, "2001:db8:1::1", 53, "2001:db8:1::10", 41000,
+	    0x18, &msg, packet, sizeof(packet));
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 1);
+	packet[40 + 12] = 6 << 4;
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0);
+	/* Up to the packet's end: no payload left. */
+	len = wire_tcp_packet(6, "2001:db8:1::1", 53, "2001:db8:1::10", 41000,
+	    0x18, NULL, packet, sizeof(packet));
+	tcp_options(packet, &len, 40, 40);
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0);
+	packet[40 + 12] = 14 << 4;
+	append_framed(packet, &len, &msg);
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 0,
+	    "4 bytes of options taken for the prefix and the header");
+	packet[40 + 12] = 15 << 4;
+	cr_assert_eq(walk_egress(packet, len, 1)->emitted, 1);
 }
 
 Test(bpfrecord, decodes_what_the_program_writes)
@@ -458,6 +695,32 @@ Test(bpfrecord, decodes_an_answer_from_port_53)
 	cr_assert_arr_eq(client.info.dst.addr, packet + 24, 16);
 }
 
+Test(bpfrecord, decodes_a_tcp_answer)
+{
+	uint8_t packet[PACKET_BUF];
+	struct bpfrecord_client client;
+	struct wire msg;
+	struct skb *skb;
+	size_t len;
+
+	answer(&msg, 6, "t.example.test");
+	len = wire_tcp_packet(6, "2001:db8:1::1", 53, "2001:db8:1::12", 4999,
+	    0x18, &msg, packet, sizeof(packet));
+	skb = walk_egress(packet, len, 0);
+	cr_assert_eq(skb->emitted, 1);
+	cr_assert_eq(bpfrecord_decode(&skb->records[0],
+	    sizeof(skb->records[0]), &client), 0);
+	cr_assert_eq(client.info.src.family, AF_INET6);
+	cr_assert_eq(client.info.protocol, IPPROTO_TCP);
+	cr_assert_eq(client.info.tcp_flags, 0);
+	cr_assert_eq(client.info.src.port, 53);
+	cr_assert_eq(client.info.dst.port, 4999);
+	cr_assert_arr_eq(client.info.dst.addr, packet + 24, 16);
+	cr_assert_eq(client.info.payload_len, msg.len);
+	cr_assert_arr_eq(client.info.payload, msg.buf, msg.len,
+	    "the message, without its length prefix");
+}
+
 Test(bpfrecord, refuses_inconsistent_records)
 {
 	struct bpfrecord_client client;
@@ -473,13 +736,20 @@ Test(bpfrecord, refuses_inconsistent_records)
 	record.family = 5;
 	cr_assert_lt(bpfrecord_decode(&record, sizeof(record), &client), 0);
 	record.family = 6;
+	cr_assert_eq(bpfrecord_decode(&record, sizeof(record), &client), 0);
+	/* The programs record UDP and TCP only (TCP for answers). */
+	record.protocol = IPPROTO_TCP;
+	cr_assert_eq(bpfrecord_decode(&record, sizeof(record), &client), 0);
+	cr_assert_eq(client.info.protocol, IPPROTO_TCP);
 	record.protocol = IPPROTO_ICMPV6;
 	cr_assert_lt(bpfrecord_decode(&record, sizeof(record), &client), 0);
+	record.protocol = 0;
 	cr_assert_lt(bpfrecord_decode(&record, sizeof(record), &client), 0);
-	/* The programs record UDP queries and answers only. */
-	record.protocol = IPPROTO_TCP;
+	record.protocol = IPPROTO_SCTP;
 	cr_assert_lt(bpfrecord_decode(&record, sizeof(record), &client), 0);
 	record.protocol = IPPROTO_UDP;
+	cr_assert_eq(bpfrecord_decode(&record, sizeof(record), &client), 0);
+	cr_assert_eq(client.info.protocol, IPPROTO_UDP);
 	record.copy_len = 41;
 	cr_assert_lt(bpfrecord_decode(&record, sizeof(record), &client), 0);
 	record.msg_len = 1000;
@@ -564,6 +834,41 @@ Test(bpfrecord, recorded_client_queries_mark_upstream_queries)
 	cr_assert(verdict.set_mark);
 	cr_assert_eq(verdict.mark, 2, "the IPv6 query was recorded");
 	cr_assert_eq(stats.counter[STATS_ATTRIB_EXACT], 2);
+	judge_free(&judge);
+}
+
+/*
+ * A client's question over TCP comes through the queue; the resolver's
+ * answer to it, recorded on egress, tells the judge it was answered.
+ */
+Test(bpfrecord, recorded_tcp_answers_settle_queued_tcp_questions)
+{
+	struct judge_packet pkt = { .hook = JUDGE_HOOK_LOCAL_IN, .mark = 4 };
+	uint8_t packet[PACKET_BUF];
+	struct bpfrecord_client client;
+	struct stats stats;
+	struct judge judge;
+	struct wire msg;
+	struct skb *skb;
+
+	judge_bed(&judge, &stats);
+	query(&msg, 0x7777, "tcp.example.test", TYPE_A);
+	pkt.len = wire_tcp_packet(4, "192.0.2.10", 41000, "192.0.2.1", 53,
+	    0x18, &msg, packet, sizeof(packet));
+	pkt.data = packet;
+	judge_packet(&judge, &pkt, 100);
+	cr_assert_eq(stats.counter[STATS_CLIENT_QUERIES], 1);
+	answer(&msg, 0x7777, "tcp.example.test");
+	skb = walk_egress(packet, wire_tcp_packet(4, "192.0.2.1", 53,
+	    "192.0.2.10", 41000, 0x18, &msg, packet, sizeof(packet)), 0);
+	cr_assert_eq(skb->emitted, 1);
+	cr_assert_eq(bpfrecord_decode(&skb->records[0],
+	    sizeof(skb->records[0]), &client), 0);
+	judge_client_message(&judge, &client.info, client.mark,
+	    client.info.payload, client.info.payload_len, 110);
+	cr_assert_eq(stats.counter[STATS_CLIENT_ANSWERS], 1);
+	cr_assert_eq(stats.counter[STATS_CLIENT_ANSWERS_MATCHED], 1);
+	cr_assert_eq(stats.counter[STATS_CLIENT_QUERIES], 1);
 	judge_free(&judge);
 }
 
