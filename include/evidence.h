@@ -16,8 +16,9 @@
  *		EVIDENCE_TRUNCATED_MS (not by server: a resolver may retry at
  *		another address of the server);
  * tcp_clients	marks that asked over TCP in the last EVIDENCE_TCP_CLIENT_MS
- *		(a forwarder such as dnsmasq forwards their questions over a
- *		TCP connection of its own, opened at once);
+ *		and were not answered yet (a forwarder such as dnsmasq
+ *		forwards their questions over a TCP connection of its own,
+ *		opened at once);
  * askers	every mark that asked, or had a query or connection sent
  *		upstream for it, in the last EVIDENCE_ASKERS_MS;
  * and the CNAMEs upstream answers showed (cnames.h), CNAMES_KEEP_MS long:

@@ -80,7 +80,7 @@ evidence_init(struct evidence *ev, size_t max_pending, uint64_t timeout_ms,
 	ev->truncated = asks_new(marks, timeout_ms < EVIDENCE_TRUNCATED_MS ?
 	    timeout_ms : EVIDENCE_TRUNCATED_MS, 0, key);
 	ev->tcp_clients = asks_new(marks, timeout_ms < EVIDENCE_TCP_CLIENT_MS ?
-	    timeout_ms : EVIDENCE_TCP_CLIENT_MS, 0, key);
+	    timeout_ms : EVIDENCE_TCP_CLIENT_MS, ASKS_REFS, key);
 	ev->askers = asks_new(marks, timeout_ms < EVIDENCE_ASKERS_MS ?
 	    timeout_ms : EVIDENCE_ASKERS_MS, 0, key);
 	/* A CNAME for every 64 questions of the cap: the names clients ask
@@ -347,6 +347,12 @@ evidence_client_answer(struct evidence *ev, const struct packet_info *info,
 		stats_inc(ev->stats, STATS_PENDING_ANSWERED);
 	mark_key(KEY_UNANSWERED, mark, &key);
 	asks_settle(ev->unanswered, &key, mark);
+	/* A TCP client answered is no SYN's cause any more (a recursive
+	 * resolver opens connections of its own, for other clients). */
+	if (info->protocol == IPPROTO_TCP) {
+		mark_key(KEY_TCP_CLIENT, mark, &key);
+		asks_release(ev->tcp_clients, &key, mark);
+	}
 	for (size_t offset = 0; offset < q->name_len && q->name[offset] != 0;
 	    offset += (size_t)q->name[offset] + 1) {
 		name_key(q->name + offset, q->name_len - offset, &key);

@@ -256,14 +256,14 @@ Test(evidence, names_a_syn_by_truncation_or_tcp_client)
  * now_ms: from 192.0.2.1 port 53 to the client's address and port.
  */
 static void
-client_answer(struct bed *bed, unsigned int k, const char *name,
-    uint16_t id, uint64_t now_ms)
+client_answer_over(struct bed *bed, unsigned int k, int tcp,
+    const char *name, uint16_t id, uint64_t now_ms)
 {
 	struct packet_info info;
 	struct dns_question q = question(name, TYPE_A, id);
 
 	memset(&info, 0, sizeof(info));
-	info.protocol = IPPROTO_UDP;
+	info.protocol = tcp ? IPPROTO_TCP : IPPROTO_UDP;
 	info.src.family = info.dst.family = AF_INET;
 	info.src.addr[0] = 192;
 	info.src.addr[2] = 2;
@@ -275,6 +275,13 @@ client_answer(struct bed *bed, unsigned int k, const char *name,
 	info.dst.port = (uint16_t)(40000 + k);
 	q.flags |= 0x8000;
 	evidence_client_answer(&bed->ev, &info, &q, now_ms);
+}
+
+static void
+client_answer(struct bed *bed, unsigned int k, const char *name,
+    uint16_t id, uint64_t now_ms)
+{
+	client_answer_over(bed, k, 0, name, id, now_ms);
 }
 
 /*
@@ -434,5 +441,32 @@ Test(evidence, ends_unanswered_questions_at_their_timeout)
 	client_answer(&bed, 1, "www.pop.example", 1, 3011);
 	assert_result(upstream(&bed, "pop.example", TYPE_NS, 3020), 0, 0,
 	    ATTRIB_CONFLICT_UNMARKED, "client 1 still waits for one");
+	evidence_free(&bed.ev);
+}
+
+/*
+ * A client that asked over TCP names the SYN that follows (a forwarder
+ * opens a connection for it) only until it has its answer: a recursive
+ * resolver that opens a connection of its own a moment later does it for
+ * somebody else.
+ */
+Test(evidence, names_no_syn_for_an_answered_tcp_client)
+{
+	struct bed bed;
+
+	bed_init(&bed, ATTRIB_CONFLICT_NONE);
+	ask(&bed, 1, 1, "www.one.example", 0x1, 0);
+	ask(&bed, 2, 0, "www.two.example", 0x2, 10);
+	assert_result(evidence_syn(&bed.ev, 20), 1, 0x1, ATTRIB_TCP,
+	    "the TCP client waiting");
+	client_answer_over(&bed, 1, 1, "www.one.example", 1, 30);
+	assert_result(evidence_syn(&bed.ev, 40), 0, 0, ATTRIB_NONE,
+	    "the TCP client answered, two marks asked");
+	/* Two TCP questions of one mark: one answer leaves it a cause. */
+	ask(&bed, 3, 1, "a.three.example", 0x3, 50);
+	ask(&bed, 3, 1, "b.three.example", 0x3, 51);
+	client_answer_over(&bed, 3, 1, "a.three.example", 3, 52);
+	assert_result(evidence_syn(&bed.ev, 60), 1, 0x3, ATTRIB_TCP,
+	    "one of its TCP questions is not answered");
 	evidence_free(&bed.ev);
 }
