@@ -147,14 +147,22 @@ int asks_release(struct asks *table, const struct dns_question *q,
     uint32_t mark);
 
 /*
- * Settles one ask of q by mark (its client was answered): the entry stays,
- * and counts among those who asked, but once every ask it counts is
- * settled it no longer counts as waiting, until the mark asks again.  For
- * tables made with ASKS_REFS (elsewhere it does nothing).  Returns 1 when
- * the entry is now settled, else 0 (still asked, or not there).
+ * Settles one ask of q by mark at now_ms (its client was answered): the
+ * entry stays, and counts among those who asked, but once every ask it
+ * counts is settled it counts as waiting only for the table's grace
+ * (asks_set_grace()) after the last settle, until the mark asks again.
+ * For tables made with ASKS_REFS (elsewhere it does nothing).  Returns 1
+ * when the entry is now settled, else 0 (still asked, or not there).
  */
 int asks_settle(struct asks *table, const struct dns_question *q,
-    uint32_t mark);
+    uint32_t mark, uint64_t now_ms);
+
+/*
+ * How long a settled entry still counts as waiting (default 0): what the
+ * resolver sends in the moment after an answer (a refresh of the expired
+ * record it served, a prefetch) is still that client's.
+ */
+void asks_set_grace(struct asks *table, uint64_t grace_ms);
 
 /*
  * Returns the asks of q by mark not yet released or settled (1 for a live

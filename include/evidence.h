@@ -34,7 +34,8 @@
  * The resolver's answers to its clients, where dnsmark sees them, settle
  * the client's question and the names on the way to it: an answered
  * client no longer counts as waiting, however recently it asked (a cache
- * hit is answered within a millisecond).  While answers are seen, a
+ * hit is answered within a millisecond), once EVIDENCE_ANSWERED_GRACE_MS
+ * have passed.  While answers are seen, a
  * question's upstream answer leaves it pending: the client's answer, a
  * moment later, settles it.  A mark whose every question was answered (or
  * timed out) waits nowhere, whatever its times say.  An
@@ -66,6 +67,12 @@
 #define EVIDENCE_WAIT_MS 100
 /* A query went upstream for a client this recently: it is still waiting. */
 #define EVIDENCE_ENGAGED_MS 1000
+/*
+ * An answered client still waits this long on its question's name and the
+ * names on the way to it: a resolver that served an expired record, or
+ * prefetches one, asks upstream in the moment after the answer.
+ */
+#define EVIDENCE_ANSWERED_GRACE_MS 10
 /* After an answer, its validation's DS and DNSKEY queries follow. */
 #define EVIDENCE_VALIDATING_MS 1000
 

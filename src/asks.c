@@ -23,6 +23,7 @@
 #define NIL 0u			/* list and chain end; entries count from 1 */
 
 #define ENTRY_ENGAGED 0x1	/* flags: engaged holds a time */
+#define ENTRY_SETTLED 0x2	/* ... the time it was settled (refs 0) */
 
 struct asks_entry {
 	uint32_t hash_high;	/* SipHash of name, type and class, in two */
@@ -58,6 +59,7 @@ struct asks {
 	uint64_t timeout_ms;
 	uint64_t ask_ms;	/* waiting: asked less than this long ago */
 	uint64_t engaged_ms;	/* ... or engaged less than this long ago */
+	uint64_t grace_ms;	/* ... or settled less than this long ago */
 	uint64_t clock_ms;	/* the latest time added or expired at */
 	asks_mark_check still_waiting;	/* asks_set_waiting_check() */
 	void *still_waiting_arg;
@@ -299,6 +301,12 @@ time_age(uint32_t t, uint64_t now_ms)
 }
 
 void
+asks_set_grace(struct asks *table, uint64_t grace_ms)
+{
+	table->grace_ms = grace_ms;
+}
+
+void
 asks_set_waiting_check(struct asks *table, asks_mark_check still_waiting,
     void *arg)
 {
@@ -341,8 +349,10 @@ static int
 entry_waiting(const struct asks *table, const struct asks_entry *e,
     uint64_t now_ms)
 {
+	/* Settled: a moment's grace, whatever else the mark does. */
 	if (table->refs != NULL && table->refs[e - table->entries] == 0)
-		return 0;
+		return (e->flags & ENTRY_SETTLED) &&
+		    time_age(e->engaged, now_ms) < (int64_t)table->grace_ms;
 	if (time_age(e->last, now_ms) >= (int64_t)table->ask_ms &&
 	    !((e->flags & ENTRY_ENGAGED) &&
 	    time_age(e->engaged, now_ms) < (int64_t)table->engaged_ms))
@@ -408,6 +418,10 @@ asks_add(struct asks *table, const struct dns_question *q,
 		age_unlink(table, i);
 		if (table->refs != NULL && table->refs[i] < UINT16_MAX)
 			table->refs[i]++;
+		/* Settled, then asked again: engaged holds no engagement. */
+		if (table->entries[i].flags & ENTRY_SETTLED)
+			table->entries[i].flags &=
+			    (uint8_t)~(ENTRY_SETTLED | ENTRY_ENGAGED);
 	} else {
 		if (table->count == table->max_entries) {
 			entry_drop(table, table->oldest);
@@ -551,16 +565,21 @@ asks_release(struct asks *table, const struct dns_question *q,
 
 int
 asks_settle(struct asks *table, const struct dns_question *q,
-    uint32_t mark)
+    uint32_t mark, uint64_t now_ms)
 {
+	struct asks_entry *e;
 	uint32_t i;
 
 	if (table->refs == NULL)
 		return 0;
 	i = pair_find(table, question_hash(table, q), mark);
-	if (i == NIL || table->refs[i] == 0)
+	if (i == NIL || table->refs[i] == 0 || --table->refs[i] > 0)
 		return 0;
-	return --table->refs[i] == 0;
+	/* Settled: engaged now holds when (entry_waiting()). */
+	e = &table->entries[i];
+	e->engaged = (uint32_t)now_ms;
+	e->flags = (uint8_t)((e->flags & ~ENTRY_ENGAGED) | ENTRY_SETTLED);
+	return 1;
 }
 
 unsigned int

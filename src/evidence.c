@@ -107,6 +107,7 @@ evidence_init(struct evidence *ev, size_t max_pending, uint64_t timeout_ms,
 	    EVIDENCE_ENGAGED_MS);
 	asks_set_waiting_check(ev->pending, mark_unanswered, ev);
 	asks_set_waiting_check(ev->ancestors, mark_unanswered, ev);
+	asks_set_grace(ev->ancestors, EVIDENCE_ANSWERED_GRACE_MS);
 	asks_set_on_drop(ev->pending, question_dropped, ev);
 	/* A lesson is learned for a client waiting on the answer taught it. */
 	asks_set_waiting(ev->learned, EVIDENCE_ENGAGED_MS,
@@ -220,9 +221,10 @@ question_dropped(void *arg, uint32_t mark, unsigned int asks)
 	struct evidence *ev = arg;
 	struct dns_question key;
 
+	/* No time here: this table never says who waits, only how many. */
 	mark_key(KEY_UNANSWERED, mark, &key);
 	for (unsigned int i = 0; i < asks; i++)
-		if (asks_settle(ev->unanswered, &key, mark))
+		if (asks_settle(ev->unanswered, &key, mark, 0))
 			break;
 }
 
@@ -346,7 +348,7 @@ evidence_client_answer(struct evidence *ev, const struct packet_info *info,
 	if (asks_release(ev->pending, q, mark))
 		stats_inc(ev->stats, STATS_PENDING_ANSWERED);
 	mark_key(KEY_UNANSWERED, mark, &key);
-	asks_settle(ev->unanswered, &key, mark);
+	asks_settle(ev->unanswered, &key, mark, now_ms);
 	/* A TCP client answered is no SYN's cause any more (a recursive
 	 * resolver opens connections of its own, for other clients). */
 	if (info->protocol == IPPROTO_TCP) {
@@ -356,7 +358,7 @@ evidence_client_answer(struct evidence *ev, const struct packet_info *info,
 	for (size_t offset = 0; offset < q->name_len && q->name[offset] != 0;
 	    offset += (size_t)q->name[offset] + 1) {
 		name_key(q->name + offset, q->name_len - offset, &key);
-		asks_settle(ev->ancestors, &key, mark);
+		asks_settle(ev->ancestors, &key, mark, now_ms);
 	}
 }
 

@@ -54,6 +54,11 @@ check_metrics() {
 	syn=$(metric "$1" dnsmark_upstream_syn_total)
 	e2e_check "metrics: ${client:-?} client queries for $2 lookups" \
 	    "$([ "${client:-0}" -ge "$2" ] && echo 0 || echo 1)"
+	# The rules copy the resolver's answers to its clients to NFLOG:
+	# every lookup's answer names its pending question.
+	answers=$(metric "$1" dnsmark_client_answers_matched_total)
+	e2e_check "metrics: ${answers:-?} answers to clients settled their questions, for $2 lookups" \
+	    "$([ "${answers:-0}" -ge "$2" ] && echo 0 || echo 1)"
 	tcp=$(metric "$1" dnsmark_attrib_tcp_total)
 	# Marked and unmarked count upstream queries and the SYNs of upstream
 	# TCP connections. A query over TCP is not queued once its connection

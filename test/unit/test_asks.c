@@ -1183,10 +1183,10 @@ Test(asks, settles_answered_asks_out_of_waiting)
 	cr_assert_eq(match_at(table, &q, 20, &m), 2);
 	cr_assert_eq(m.waiting.distinct_marks, 2);
 	/* Two asks of 0xa: one answer leaves it waiting. */
-	cr_assert_eq(asks_settle(table, &q, 0xa), 0);
+	cr_assert_eq(asks_settle(table, &q, 0xa, 20), 0);
 	cr_assert_eq(match_at(table, &q, 20, &m), 2);
 	cr_assert_eq(m.waiting.distinct_marks, 2);
-	cr_assert_eq(asks_settle(table, &q, 0xa), 1);
+	cr_assert_eq(asks_settle(table, &q, 0xa, 20), 1);
 	cr_assert_eq(match_at(table, &q, 20, &m), 2);
 	cr_assert_eq(m.all.distinct_marks, 2);
 	cr_assert_eq(m.waiting.count, 1);
@@ -1196,9 +1196,9 @@ Test(asks, settles_answered_asks_out_of_waiting)
 	cr_assert_eq(match_at(table, &q, 31, &m), 2);
 	cr_assert_eq(m.waiting.count, 1);
 	/* Settled already, never asked, another mark: nothing to settle. */
-	cr_assert_eq(asks_settle(table, &q, 0xa), 0);
-	cr_assert_eq(asks_settle(table, &other, 0xa), 0);
-	cr_assert_eq(asks_settle(table, &q, 0xc), 0);
+	cr_assert_eq(asks_settle(table, &q, 0xa, 20), 0);
+	cr_assert_eq(asks_settle(table, &other, 0xa, 20), 0);
+	cr_assert_eq(asks_settle(table, &q, 0xc, 20), 0);
 	/* Asking again: waiting again. */
 	cr_assert_eq(asks_add(table, &q, &a, 40), 0);
 	cr_assert_eq(match_at(table, &q, 41, &m), 2);
@@ -1217,7 +1217,7 @@ Test(asks, settles_nothing_without_refs)
 	cr_assert_not_null(table);
 	asks_set_waiting(table, 100, 1000);
 	cr_assert_eq(asks_add(table, &q, &a, 0), 0);
-	cr_assert_eq(asks_settle(table, &q, 0xa), 0);
+	cr_assert_eq(asks_settle(table, &q, 0xa, 20), 0);
 	cr_assert_eq(match_at(table, &q, 1, &m), 1);
 	cr_assert_eq(m.waiting.count, 1);
 	asks_free(table);
@@ -1317,7 +1317,7 @@ Test(asks, tells_its_owner_what_leaves_unanswered)
 	cr_assert_eq(asks_add(table, &p, &a, 0), 0);
 	cr_assert_eq(asks_add(table, &p, &a, 1), 0);
 	cr_assert_eq(asks_open(table, &p, 0xa, 2), 2);
-	cr_assert_eq(asks_settle(table, &p, 0xa), 0);
+	cr_assert_eq(asks_settle(table, &p, 0xa, 20), 0);
 	cr_assert_eq(asks_open(table, &p, 0xa, 2), 1);
 	cr_assert_eq(asks_open(table, &p, 0xb, 2), 0);
 	cr_assert_eq(asks_add(table, &q, &b, 2), 0);
@@ -1354,5 +1354,32 @@ Test(asks, lets_its_owner_say_who_waits_nowhere)
 	cr_assert_eq(m.all.distinct_marks, 2);
 	cr_assert_eq(m.waiting.count, 1);
 	cr_assert_eq(m.waiting.first_mark, 0xb);
+	asks_free(table);
+}
+
+/* A settled entry waits for the grace after its last settle, then not. */
+Test(asks, keeps_a_settled_entry_waiting_for_its_grace)
+{
+	struct asks *table = table_new(64, 5000);
+	struct dns_question q = question_a("popular.example", 0);
+	struct asks_client a = client(1, 0, 0xa);
+	struct asks_match m;
+
+	asks_set_waiting(table, 100, 1000);
+	asks_set_grace(table, 10);
+	cr_assert_eq(asks_add(table, &q, &a, 0), 0);
+	cr_assert_eq(asks_engage(table, &q, 0xa, 1), 1);
+	cr_assert_eq(asks_settle(table, &q, 0xa, 5), 1);
+	cr_assert_eq(match_at(table, &q, 14, &m), 1);
+	cr_assert_eq(m.waiting.count, 1);
+	/* Past it, neither its ask nor its engagement counts. */
+	cr_assert_eq(match_at(table, &q, 15, &m), 1);
+	cr_assert_eq(m.waiting.count, 0);
+	/* Asked again: waiting by its times, the old engagement gone. */
+	cr_assert_eq(asks_add(table, &q, &a, 200), 0);
+	cr_assert_eq(match_at(table, &q, 299, &m), 1);
+	cr_assert_eq(m.waiting.count, 1);
+	cr_assert_eq(match_at(table, &q, 300, &m), 1);
+	cr_assert_eq(m.waiting.count, 0);
 	asks_free(table);
 }

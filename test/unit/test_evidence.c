@@ -307,25 +307,31 @@ Test(evidence, lets_answered_clients_stop_waiting)
 	    ATTRIB_CONFLICT_UNMARKED, "no answer to a waiting client");
 	cr_assert_eq(bed.stats.counter[STATS_CLIENT_ANSWERS], 2);
 	cr_assert_eq(bed.stats.counter[STATS_CLIENT_ANSWERS_MATCHED], 0);
-	/* Client 1 has its answer (the name in another case): client 2
-	 * alone waits, on the way to its question and on its own name. */
+	/* Client 1 has its answer (the name in another case). */
 	client_answer(&bed, 1, "WWW.pop.EXAMPLE", 1, 23);
 	cr_assert_eq(bed.stats.counter[STATS_CLIENT_ANSWERS_MATCHED], 1);
 	cr_assert_eq(bed.stats.counter[STATS_PENDING_ANSWERED], 1);
-	assert_result(upstream(&bed, "pop.example", TYPE_NS, 24), 1, 0x2,
-	    ATTRIB_ANCESTOR, "the one client waiting");
-	assert_result(upstream(&bed, "example", TYPE_NS, 25), 1, 0x2,
+	/* In the moment after, it still waits: a refresh of what it was
+	 * served is its own. */
+	assert_result(upstream(&bed, "pop.example", TYPE_NS,
+	    23 + EVIDENCE_ANSWERED_GRACE_MS - 1), 0, 0,
+	    ATTRIB_CONFLICT_UNMARKED, "client 1 within its grace");
+	/* Then client 2 alone waits, on the way to its question. */
+	assert_result(upstream(&bed, "pop.example", TYPE_NS,
+	    23 + EVIDENCE_ANSWERED_GRACE_MS), 1, 0x2, ATTRIB_ANCESTOR,
+	    "the one client waiting");
+	assert_result(upstream(&bed, "example", TYPE_NS, 40), 1, 0x2,
 	    ATTRIB_ANCESTOR, "the one client waiting, higher up");
 	/* Client 1's own name: nobody waits for it, client 1 asked it. */
-	assert_result(upstream(&bed, "www.pop.example", TYPE_A, 26), 1, 0x1,
+	assert_result(upstream(&bed, "www.pop.example", TYPE_A, 41), 1, 0x1,
 	    ATTRIB_ANCESTOR, "a prefetch of the answered name");
 	/* Client 2 answered too: nobody waits; both asked pop.example. */
-	client_answer(&bed, 2, "mail.pop.example", 2, 27);
-	assert_result(upstream(&bed, "pop.example", TYPE_NS, 28), 0, 0,
+	client_answer(&bed, 2, "mail.pop.example", 2, 42);
+	assert_result(upstream(&bed, "pop.example", TYPE_NS, 60), 0, 0,
 	    ATTRIB_CONFLICT_UNMARKED, "nobody waits, two askers");
 	/* Client 1 asks again: it waits again. */
-	ask(&bed, 1, 0, "ftp.pop.example", 0x1, 29);
-	assert_result(upstream(&bed, "pop.example", TYPE_NS, 30), 1, 0x1,
+	ask(&bed, 1, 0, "ftp.pop.example", 0x1, 61);
+	assert_result(upstream(&bed, "pop.example", TYPE_NS, 62), 1, 0x1,
 	    ATTRIB_ANCESTOR, "client 1 waits again");
 	evidence_free(&bed.ev);
 }
@@ -429,7 +435,7 @@ Test(evidence, ends_unanswered_questions_at_their_timeout)
 	ask(&bed, 1, 0, "www.pop.example", 0x1, 5500);
 	ask(&bed, 2, 0, "mail.pop.example", 0x2, 5510);
 	client_answer(&bed, 1, "www.pop.example", 1, 5511);
-	assert_result(upstream(&bed, "pop.example", TYPE_NS, 5520), 1, 0x2,
+	assert_result(upstream(&bed, "pop.example", TYPE_NS, 5530), 1, 0x2,
 	    ATTRIB_ANCESTOR, "client 1's lost question is over");
 	evidence_free(&bed.ev);
 	/* While it is not over, client 1 still waits (by its times). */
@@ -439,7 +445,7 @@ Test(evidence, ends_unanswered_questions_at_their_timeout)
 	ask(&bed, 1, 0, "www.pop.example", 0x1, 3000);
 	ask(&bed, 2, 0, "mail.pop.example", 0x2, 3010);
 	client_answer(&bed, 1, "www.pop.example", 1, 3011);
-	assert_result(upstream(&bed, "pop.example", TYPE_NS, 3020), 0, 0,
+	assert_result(upstream(&bed, "pop.example", TYPE_NS, 3030), 0, 0,
 	    ATTRIB_CONFLICT_UNMARKED, "client 1 still waits for one");
 	evidence_free(&bed.ev);
 }

@@ -2159,7 +2159,8 @@ Test(judge, settles_a_question_on_the_answer_to_its_client)
 	    "the whole answer");
 	cr_assert_eq(count(&bed, STATS_CLIENT_ANSWERS), 2);
 	cr_assert_eq(count(&bed, STATS_CLIENT_ANSWERS_MATCHED), 2);
-	v = upstream_query(&bed, WAN4, 0xabcd, "pop.example", 0, 4);
+	v = upstream_query(&bed, WAN4, 0xabcd, "pop.example", 0,
+	    3 + EVIDENCE_ANSWERED_GRACE_MS);
 	cr_assert_eq(v.set_mark, 1);
 	cr_assert_eq(v.mark, 0x2, "mark 0x%x", v.mark);
 	/* The same through the ring: 192.0.2.11 is answered, and nobody
@@ -2168,7 +2169,7 @@ Test(judge, settles_a_question_on_the_answer_to_its_client)
 	    FLAGS_RESPONSE, "mail.pop.example");
 	cr_assert_eq(packet_parse(pkt, len, &info), PACKET_OK);
 	judge_client_message(&bed.judge, &info, 0, info.payload,
-	    info.payload_len, 5);
+	    info.payload_len, 20);
 	cr_assert_eq(count(&bed, STATS_CLIENT_ANSWERS_MATCHED), 3);
 	cr_assert_eq(count(&bed, STATS_CLIENT_QUERIES), 3);
 	v = upstream_query(&bed, WAN4, 0xabce, "pop.example", 0, 2000);
@@ -2227,7 +2228,7 @@ Test(judge, settles_a_question_on_an_answer_over_tcp)
 	cr_assert_eq(count(&bed, STATS_CLIENT_ANSWERS_MATCHED), 1);
 	cr_assert_eq(count(&bed, STATS_UPSTREAM_QUERIES), 0);
 	/* 0x2 alone waits below pop.example. */
-	cr_assert_eq(upstream_query(&bed, WAN4, 0xabcd, "pop.example", 0, 4)
-	    .mark, 0x2);
+	cr_assert_eq(upstream_query(&bed, WAN4, 0xabcd, "pop.example", 0,
+	    3 + EVIDENCE_ANSWERED_GRACE_MS).mark, 0x2);
 	bed_fini(&bed);
 }
