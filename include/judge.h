@@ -54,6 +54,8 @@ struct judge_packet {
 	uint32_t mark;		/* the packet mark (0 when absent) */
 	int has_ct_mark;	/* the kernel attached conntrack data */
 	uint32_t ct_mark;
+	uint64_t late_ms;	/* a copy: how long after the packet passed it
+				 * may have come (the kernel batches them) */
 };
 
 struct judge_verdict {

@@ -156,6 +156,17 @@ client_answer(const struct packet_info *info, const struct dns_question *q)
 	    info->dst.port != 53;
 }
 
+/*
+ * When the answer in pkt left, as far as dnsmark can tell: a batched copy
+ * counts as sent as early as it may have been, so that its client's grace
+ * (EVIDENCE_ANSWERED_GRACE_MS) is not the batching delay's on top.
+ */
+static uint64_t
+answered_at(const struct judge_packet *pkt, uint64_t now_ms)
+{
+	return pkt->late_ms < now_ms ? now_ms - pkt->late_ms : 0;
+}
+
 /* Settles the question of the client a resolver's answer goes to. */
 static void
 judge_client_answer(struct judge *judge, const struct packet_info *info,
@@ -331,7 +342,8 @@ judge_one(struct judge *judge, const struct judge_packet *pkt,
 	if (pkt->hook == JUDGE_HOOK_LOCAL_OUT &&
 	    info.protocol == IPPROTO_TCP && info.src.port == 53 &&
 	    info.dst.port != 53)
-		return judge_answer_segment(judge, &info, now_ms);
+		return judge_answer_segment(judge, &info,
+		    answered_at(pkt, now_ms));
 	if (packet_dns_prefix(&info, &msg, &msg_len, &partial) < 0) {
 		stats_inc(judge->stats, STATS_IGNORED_NO_PAYLOAD);
 		return verdict;
@@ -355,7 +367,7 @@ judge_one(struct judge *judge, const struct judge_packet *pkt,
 	/* The resolver's answer to a client (an NFLOG copy): its question
 	 * is all that is read, so a cut copy will do. */
 	if (pkt->hook == JUDGE_HOOK_LOCAL_OUT && client_answer(&info, &q)) {
-		judge_client_answer(judge, &info, &q, now_ms);
+		judge_client_answer(judge, &info, &q, answered_at(pkt, now_ms));
 		return verdict;
 	}
 	/* A query is judged only whole: the question alone is not enough to

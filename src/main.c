@@ -131,13 +131,19 @@ wait_ms(struct daemon *daemon)
 	return wake > now ? (int)(wake - now) : 0;
 }
 
-/* A copy of a client query or upstream response: learn, nothing to answer. */
+/*
+ * A copy of a client query, an upstream response or an answer to a client:
+ * learn, nothing to answer.  The kernel sent it up to NFLOG_TIMEOUT_MS
+ * after the packet passed.
+ */
 static void
 on_copy(const struct judge_packet *pkt, void *arg)
 {
 	struct daemon *daemon = arg;
+	struct judge_packet copy = *pkt;
 
-	judge_packet(&daemon->judge, pkt, daemon->now_ms);
+	copy.late_ms = NFLOG_TIMEOUT_MS;
+	judge_packet(&daemon->judge, &copy, daemon->now_ms);
 }
 
 /*

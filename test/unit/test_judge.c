@@ -2232,3 +2232,30 @@ Test(judge, settles_a_question_on_an_answer_over_tcp)
 	    3 + EVIDENCE_ANSWERED_GRACE_MS).mark, 0x2);
 	bed_fini(&bed);
 }
+
+/*
+ * A batched copy of an answer (late_ms) counts as sent that much earlier:
+ * its client's grace is over as soon as the copy is read.
+ */
+Test(judge, takes_a_late_copy_for_an_earlier_answer)
+{
+	uint8_t pkt[PACKET_BUF];
+	struct judge_packet packet = { .hook = JUDGE_HOOK_LOCAL_OUT };
+	struct judge_verdict v;
+	struct bed bed;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xff);
+	client_query(&bed, "192.0.2.10", 0x1010, "www.pop.example", 0x1, 100);
+	client_query(&bed, "192.0.2.11", 0x1111, "mail.pop.example", 0x2,
+	    101);
+	packet.data = pkt;
+	packet.len = build_udp_dns(pkt, RESOLVER4, 53, "192.0.2.10", 40000,
+	    0x1010, FLAGS_RESPONSE, "www.pop.example");
+	packet.late_ms = EVIDENCE_ANSWERED_GRACE_MS;
+	judge_packet(&bed.judge, &packet, 110);
+	cr_assert_eq(count(&bed, STATS_CLIENT_ANSWERS_MATCHED), 1);
+	v = upstream_query(&bed, WAN4, 0xabcd, "pop.example", 0, 110);
+	cr_assert_eq(v.set_mark, 1);
+	cr_assert_eq(v.mark, 0x2, "mark 0x%x", v.mark);
+	bed_fini(&bed);
+}
