@@ -163,17 +163,18 @@ Test(evidence, lets_waiting_clients_decide_before_earlier_askers)
 
 /*
  * Upstream query id with question name for mark, to 203.0.113.53 from port
- * 33000, answered truncated at now_ms.
+ * 33000, answered with flags at now_ms; the answer must be learned from,
+ * truncated or not as flags say.
  */
 static void
-truncated_answer(struct bed *bed, const char *name, uint16_t id,
-    uint32_t mark, uint64_t now_ms)
+upstream_answer(struct bed *bed, const char *name, uint16_t id,
+    uint32_t mark, uint16_t flags, uint64_t now_ms)
 {
 	struct packet_info info;
 	struct dns_question q = question(name, TYPE_A, id);
 	struct wire w;
 	uint32_t answered = 0;
-	int truncated = 0;
+	int truncated = -1;
 
 	memset(&info, 0, sizeof(info));
 	info.protocol = IPPROTO_UDP;
@@ -196,12 +197,20 @@ truncated_answer(struct bed *bed, const char *name, uint16_t id,
 	info.src.addr[3] = 53;
 	info.src.port = 53;
 	memset(&w, 0, sizeof(w));
-	wire_header(&w, id, 0x8300, 1, 0, 0, 0);
+	wire_header(&w, id, flags, 1, 0, 0, 0);
 	wire_question(&w, name, TYPE_A);
 	cr_assert_eq(evidence_response(&bed->ev, &info, &q, w.buf, w.len, 0,
 	    now_ms, &answered, &truncated), EVIDENCE_LEARNED);
-	cr_assert_eq(truncated, 1);
+	cr_assert_eq(truncated, (flags & 0x0200) != 0);
 	cr_assert_eq(answered, mark);
+}
+
+/* ... answered truncated. */
+static void
+truncated_answer(struct bed *bed, const char *name, uint16_t id,
+    uint32_t mark, uint64_t now_ms)
+{
+	upstream_answer(bed, name, id, mark, 0x8300, now_ms);
 }
 
 /*
@@ -336,46 +345,12 @@ Test(evidence, lets_answered_clients_stop_waiting)
 	evidence_free(&bed.ev);
 }
 
-/*
- * Upstream query id with question name for mark, to 203.0.113.53 from port
- * 33000, answered NXDOMAIN (a final answer) at now_ms.
- */
+/* ... answered NXDOMAIN, a final answer. */
 static void
 final_answer(struct bed *bed, const char *name, uint16_t id, uint32_t mark,
     uint64_t now_ms)
 {
-	struct packet_info info;
-	struct dns_question q = question(name, TYPE_A, id);
-	struct wire w;
-	uint32_t answered = 0;
-	int truncated = 1;
-
-	memset(&info, 0, sizeof(info));
-	info.protocol = IPPROTO_UDP;
-	info.src.family = info.dst.family = AF_INET;
-	info.src.addr[0] = 198;
-	info.src.addr[1] = 51;
-	info.src.addr[2] = 100;
-	info.src.addr[3] = 1;
-	info.src.port = 33000;
-	info.dst.addr[0] = 203;
-	info.dst.addr[2] = 113;
-	info.dst.addr[3] = 53;
-	info.dst.port = 53;
-	evidence_sent(&bed->ev, &info, &q, mark, now_ms);
-	info.dst = info.src;
-	info.src.addr[0] = 203;
-	info.src.addr[1] = 0;
-	info.src.addr[2] = 113;
-	info.src.addr[3] = 53;
-	info.src.port = 53;
-	memset(&w, 0, sizeof(w));
-	wire_header(&w, id, 0x8183, 1, 0, 0, 0);
-	wire_question(&w, name, TYPE_A);
-	cr_assert_eq(evidence_response(&bed->ev, &info, &q, w.buf, w.len, 0,
-	    now_ms, &answered, &truncated), EVIDENCE_LEARNED);
-	cr_assert_eq(truncated, 0);
-	cr_assert_eq(answered, mark);
+	upstream_answer(bed, name, id, mark, 0x8183, now_ms);
 }
 
 /*
