@@ -274,6 +274,29 @@ Test(bpfparse, copies_at_most_a_header_and_the_longest_question)
 	cr_assert_geq(BPFRECORD_MSG_MAX, 12 + 255 + 4);
 }
 
+/*
+ * The walk emitted one record: the answer msg from 192.0.2.1 port 53 to
+ * 192.0.2.10 port port over protocol, with mark, copied whole.
+ */
+static void
+assert_answer_v4(const struct skb *skb, uint8_t protocol, uint32_t mark,
+    uint16_t port, const struct wire *msg)
+{
+	const struct bpfrecord *r = &skb->records[0];
+
+	cr_assert_eq(skb->emitted, 1);
+	cr_assert_eq(r->family, 4);
+	cr_assert_eq(r->protocol, protocol);
+	cr_assert_eq(r->mark, mark);
+	cr_assert_eq(r->src_port, 53);
+	cr_assert_eq(r->dst_port, port);
+	cr_assert_eq(r->msg_len, msg->len);
+	cr_assert_eq(r->copy_len, msg->len);
+	cr_assert_arr_eq(r->msg, msg->buf, msg->len);
+	cr_assert_arr_eq(r->src_addr, ((uint8_t[16]){ 192, 0, 2, 1 }), 16);
+	cr_assert_arr_eq(r->dst_addr, ((uint8_t[16]){ 192, 0, 2, 10 }), 16);
+}
+
 Test(bpfparse, records_the_resolvers_ipv4_answer_on_egress)
 {
 	uint8_t packet[PACKET_BUF];
@@ -285,19 +308,7 @@ Test(bpfparse, records_the_resolvers_ipv4_answer_on_egress)
 	len = wire_udp_packet(4, "192.0.2.1", 53, "192.0.2.10", 40000, &msg,
 	    packet, sizeof(packet));
 	skb = walk_egress(packet, len, 0x2a);
-	cr_assert_eq(skb->emitted, 1);
-	cr_assert_eq(skb->records[0].family, 4);
-	cr_assert_eq(skb->records[0].protocol, IPPROTO_UDP);
-	cr_assert_eq(skb->records[0].mark, 0x2a);
-	cr_assert_eq(skb->records[0].src_port, 53);
-	cr_assert_eq(skb->records[0].dst_port, 40000);
-	cr_assert_eq(skb->records[0].msg_len, msg.len);
-	cr_assert_eq(skb->records[0].copy_len, msg.len);
-	cr_assert_arr_eq(skb->records[0].msg, msg.buf, msg.len);
-	cr_assert_arr_eq(skb->records[0].src_addr,
-	    ((uint8_t[16]){ 192, 0, 2, 1 }), 16);
-	cr_assert_arr_eq(skb->records[0].dst_addr,
-	    ((uint8_t[16]){ 192, 0, 2, 10 }), 16);
+	assert_answer_v4(skb, IPPROTO_UDP, 0x2a, 40000, &msg);
 	/* The ingress program never takes it for a query. */
 	cr_assert_eq(walk(packet, len, 0x2a)->emitted, 0);
 }
@@ -420,20 +431,8 @@ Test(bpfparse, records_the_resolvers_ipv4_tcp_answer_on_egress)
 	len = wire_tcp_packet(4, "192.0.2.1", 53, "192.0.2.10", 41000, 0x18,
 	    &msg, packet, sizeof(packet));
 	skb = walk_egress(packet, len, 0x2b);
-	cr_assert_eq(skb->emitted, 1);
-	cr_assert_eq(skb->records[0].family, 4);
-	cr_assert_eq(skb->records[0].protocol, IPPROTO_TCP);
-	cr_assert_eq(skb->records[0].mark, 0x2b);
-	cr_assert_eq(skb->records[0].src_port, 53);
-	cr_assert_eq(skb->records[0].dst_port, 41000);
 	/* The message without its length prefix. */
-	cr_assert_eq(skb->records[0].msg_len, msg.len);
-	cr_assert_eq(skb->records[0].copy_len, msg.len);
-	cr_assert_arr_eq(skb->records[0].msg, msg.buf, msg.len);
-	cr_assert_arr_eq(skb->records[0].src_addr,
-	    ((uint8_t[16]){ 192, 0, 2, 1 }), 16);
-	cr_assert_arr_eq(skb->records[0].dst_addr,
-	    ((uint8_t[16]){ 192, 0, 2, 10 }), 16);
+	assert_answer_v4(skb, IPPROTO_TCP, 0x2b, 41000, &msg);
 	/* The ingress program reads no TCP at all. */
 	cr_assert_eq(walk(packet, len, 0x2b)->emitted, 0);
 }
