@@ -50,7 +50,11 @@ quiet_snapshot() {
 		# SIGUSR1 logs the counters and rewrites the metrics file.
 		kill -USR1 "$E2E_DNSMARK_PID"
 		sleep 0.3
-		packets=$(e2e_metric "$metrics" dnsmark_packets_total)
+		# Queued packets: the NFLOG copies of the resolver's
+		# answers count among the packets judged, never queued.
+		total=$(e2e_metric "$metrics" dnsmark_packets_total)
+		copies=$(e2e_metric "$metrics" dnsmark_nflog_copies_total)
+		packets=${total:+$((total - ${copies:-0}))}
 		k_ids=$(e2e_metric "$metrics" dnsmark_kernel_queue_id_sequence)
 		k_waiting=$(e2e_metric "$metrics" dnsmark_kernel_queue_waiting)
 		k_dropped=$(e2e_metric "$metrics" dnsmark_kernel_queue_dropped_total)

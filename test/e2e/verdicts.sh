@@ -179,7 +179,11 @@ quiet_snapshot() {
 		ids_before=$(e2e_queue_field 8)
 		kill -USR1 "$DNSMARK_PID"
 		sleep 0.4
-		packets=$(e2e_metric "$metrics" dnsmark_packets_total)
+		# Queued packets: the NFLOG copies of the resolver's
+		# answers count among the packets judged, never queued.
+		total=$(e2e_metric "$metrics" dnsmark_packets_total)
+		copies=$(e2e_metric "$metrics" dnsmark_nflog_copies_total)
+		packets=${total:+$((total - ${copies:-0}))}
 		retries=$(e2e_metric "$metrics" dnsmark_verdict_send_retries_total)
 		unsent=$(e2e_metric "$metrics" dnsmark_verdicts_unsent_total)
 		ids=$(e2e_queue_field 8)
