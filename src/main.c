@@ -477,16 +477,6 @@ main(int argc, char *argv[])
 			log_info("NFLOG group %u: flush marker seen",
 			    opts.nflog_group);
 	}
-	/* Queue mode: the resolver's answers to its clients, copied by the
-	 * rules.  Without them dnsmark works as before, and a client
-	 * answered from the cache counts as waiting a moment longer. */
-	if (opts.mode == OPTIONS_MODE_QUEUE) {
-		daemon.nflog = nflog_open(opts.nflog_group, &daemon.stats,
-		    on_copy, &daemon, 0);
-		if (daemon.nflog == NULL)
-			log_warn("cannot bind NFLOG group %u: the resolver's "
-			    "answers to clients stay unseen", opts.nflog_group);
-	}
 #ifdef HAVE_BPF
 	/* Before the queue: no upstream query is judged without the client
 	 * records.  And before dropping privileges: loading needs CAP_BPF. */
@@ -505,6 +495,17 @@ main(int argc, char *argv[])
 	if (queue == NULL)
 		fatal("cannot bind NFQUEUE %u", opts.queue);
 	daemon.queue = queue;
+	/* Queue mode: the resolver's answers to its clients, copied by the
+	 * rules, once the queue is bound (nothing waits for them).  Without
+	 * them dnsmark works as before, and a client answered from the cache
+	 * counts as waiting a moment longer. */
+	if (opts.mode == OPTIONS_MODE_QUEUE) {
+		daemon.nflog = nflog_open(opts.nflog_group, &daemon.stats,
+		    on_copy, &daemon, 0);
+		if (daemon.nflog == NULL)
+			log_warn("cannot bind NFLOG group %u: the resolver's "
+			    "answers to clients stay unseen", opts.nflog_group);
+	}
 	if (daemon.nflog != NULL)
 		queue_set_batch_hook(queue, opts.mode == OPTIONS_MODE_OBSERVE ?
 		    before_batch : answers_before_batch, &daemon);
