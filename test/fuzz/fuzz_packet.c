@@ -37,6 +37,7 @@ static const enum stats_counter dispositions[] = {
 	STATS_UPSTREAM_RESPONSES,
 	STATS_CLIENT_QUERIES,
 	STATS_UPSTREAM_QUERIES,
+	STATS_CLIENT_ANSWERS,
 };
 
 /* The reasons a DNS message was refused; they add up to STATS_BAD_DNS. */
