@@ -177,28 +177,41 @@ judge_client_answer(struct judge *judge, const struct packet_info *info,
 }
 
 /*
- * A copy of a TCP segment the resolver sends a client: when it starts with
- * an answer (length, header, question), that answer settles the client's
- * question.  The segments in between (acknowledgements, the rest of a long
- * answer) are only counted.
+ * A copy of a TCP segment the resolver sends a client: each answer it
+ * starts with (length, header, question) settles its client's question.  A
+ * resolver writes the answers to one client's pipelined queries as they
+ * come, so one segment may carry several (BIND sent A's alone, then AAAA's
+ * and HTTPS's together): at most JUDGE_MAX_PIPELINED are read, and the
+ * last may be cut.  The segments in between (acknowledgements, the rest of
+ * a long answer) are only counted.
  */
 static struct judge_verdict
 judge_answer_segment(struct judge *judge, const struct packet_info *info,
     uint64_t now_ms)
 {
 	struct judge_verdict verdict = { 0 };
+	const uint8_t *next = info->payload;
+	const uint8_t *end = info->payload + info->payload_len;
 	struct dns_question q;
-	const uint8_t *msg;
-	size_t msg_len;
-	int partial;
+	int answers = 0;
 
-	if (packet_dns_prefix(info, &msg, &msg_len, &partial) < 0 ||
-	    dns_parse_question(msg, msg_len, &q) != DNS_OK ||
-	    !client_answer(info, &q)) {
-		stats_inc(judge->stats, STATS_IGNORED_NO_PAYLOAD);
-		return verdict;
+	while (answers < JUDGE_MAX_PIPELINED &&
+	    end - next >= 2 + DNS_HEADER_LEN) {
+		size_t len = (size_t)(next[0] << 8 | next[1]);
+		size_t present = (size_t)(end - next) - 2;
+
+		if (len < DNS_HEADER_LEN ||
+		    dns_parse_question(next + 2, len < present ? len : present,
+		    &q) != DNS_OK || !client_answer(info, &q))
+			break;
+		judge_client_answer(judge, info, &q, now_ms);
+		answers++;
+		if (len >= present)
+			break;
+		next += 2 + len;
 	}
-	judge_client_answer(judge, info, &q, now_ms);
+	if (answers == 0)
+		stats_inc(judge->stats, STATS_IGNORED_NO_PAYLOAD);
 	return verdict;
 }
 

@@ -79,6 +79,9 @@ client_emit(struct __sk_buff *skb, const struct bpfparse_flow *flow,
 	}
 	if (copy > BPFRECORD_MSG_MAX)
 		copy = BPFRECORD_MSG_MAX;
+	/* Two checks the verifier can follow: clang would fold them into
+	 * one on a copy of copy - 12, whose bounds are not copy's. */
+	barrier_var(copy);
 	if (copy < BPFPARSE_DNS_HEADER ||
 	    bpf_skb_load_bytes(skb, offset, record->msg, copy) < 0) {
 		bpf_ringbuf_discard(record, BPF_RB_NO_WAKEUP);

@@ -43,6 +43,8 @@
 /* The QR bit, in the DNS header's third byte. */
 #define BPFPARSE_DNS_FLAGS 2
 #define BPFPARSE_DNS_QR 0x80
+/* The most messages recorded of one TCP segment. */
+#define BPFPARSE_TCP_MESSAGES 8
 
 /* Which datagrams a walk emits, by the side of the resolver it runs on. */
 enum bpfparse_direction {
@@ -225,23 +227,25 @@ bpfparse_ports(const struct bpfparse_flow *flow,
 }
 
 /*
- * Emits the DNS message of the payload [off, end) of flow, when it is at
- * least a DNS header long and, for an answer, has QR set (a query the
- * resolver sends from port 53 is none).  A UDP payload is the whole
- * message; a TCP one starts with the length of its first message, which
- * may go on in later segments (and a later segment of a long answer starts
+ * Emits the DNS message at off, of the payload [off, end) of flow, when it
+ * is at least a DNS header long and, for an answer, has QR set (a query
+ * the resolver sends from port 53 is none).  A UDP payload is the whole
+ * message; a TCP one starts with the length of its message, which may go
+ * on in later segments (and a later segment of a long answer starts
  * anywhere in it: those bytes pass for a message only when the QR bit and a
  * length fit, and dnsmark then finds no question of its own to match).
- * Returns how many it emitted (0 or 1).
+ * Returns 1 and, for a TCP message that ends inside the segment, where the
+ * next one starts in *next (else end); else 0.
  */
 static __always_inline int
-bpfparse_messages(void *ctx, const struct bpfparse_flow *flow, __u32 off,
-    __u32 end, enum bpfparse_direction direction)
+bpfparse_message(void *ctx, const struct bpfparse_flow *flow, __u32 off,
+    __u32 end, enum bpfparse_direction direction, __u32 *next)
 {
 	__u8 prefix[BPFPARSE_TCP_PREFIX];
 	__u32 len, present;
 	__u8 flags;
 
+	*next = end;
 	if (off > end)
 		return 0;
 	if (flow->protocol == BPFPARSE_PROTO_TCP) {
@@ -251,6 +255,8 @@ bpfparse_messages(void *ctx, const struct bpfparse_flow *flow, __u32 off,
 		len = bpfparse_read16(prefix);
 		off += BPFPARSE_TCP_PREFIX;
 		present = end - off < len ? end - off : len;
+		if (present < end - off)
+			*next = off + len;
 	} else {
 		len = end - off;
 		present = len;
@@ -263,6 +269,30 @@ bpfparse_messages(void *ctx, const struct bpfparse_flow *flow, __u32 off,
 		return 0;
 	BPFPARSE_EMIT(ctx, flow, off, len, present);
 	return 1;
+}
+
+/*
+ * Emits the messages of the payload [off, end) of flow: a UDP datagram's
+ * one, or those a TCP segment starts, up to BPFPARSE_TCP_MESSAGES (a
+ * resolver writes the answers to a client's pipelined queries as it has
+ * them, and one segment may carry several).  Returns how many it emitted.
+ */
+static __always_inline int
+bpfparse_messages(void *ctx, const struct bpfparse_flow *flow, __u32 off,
+    __u32 end, enum bpfparse_direction direction)
+{
+	__u32 next = end;
+	int emitted = 0;
+
+	for (int i = 0; i < BPFPARSE_TCP_MESSAGES; i++) {
+		if (!bpfparse_message(ctx, flow, off, end, direction, &next))
+			break;
+		emitted++;
+		if (next >= end)
+			break;
+		off = next;
+	}
+	return emitted;
 }
 
 /*
@@ -288,9 +318,8 @@ bpfparse_fill(struct bpfrecord *record, const struct bpfparse_flow *flow,
 }
 
 /*
- * The whole walk in direction: emits the message of the packet of len
- * bytes, if it is one that direction records, and returns how many (0 or
- * 1).
+ * The whole walk in direction: emits the messages of the packet of len
+ * bytes that direction records, and returns how many.
  */
 static __always_inline int
 bpfparse_walk(void *ctx, __u32 len, enum bpfparse_direction direction)
@@ -315,9 +344,9 @@ bpfparse_packet(void *ctx, __u32 len)
 }
 
 /*
- * The egress walk: emits the resolver's answer to a client in the packet
- * of len bytes, over UDP or the first in a TCP segment, if it is one, and
- * returns how many (0 or 1).
+ * The egress walk: emits the resolver's answers to a client in the packet
+ * of len bytes (one over UDP, up to BPFPARSE_TCP_MESSAGES in a TCP
+ * segment), and returns how many.
  */
 static __always_inline int
 bpfparse_answer(void *ctx, __u32 len)

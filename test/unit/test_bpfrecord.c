@@ -462,13 +462,65 @@ Test(bpfparse, records_the_resolvers_ipv6_tcp_answer_after_its_options)
 	cr_assert_eq(skb->records[0].copy_len, msg.len);
 	cr_assert_arr_eq(skb->records[0].msg, msg.buf, msg.len);
 	cr_assert_eq(walk(packet, len, 0)->emitted, 0);
-	/* Two answers in one segment: the first is recorded. */
+	/* Two answers in one segment (pipelined queries): both. */
 	answer(&second, 10, "second.example.test");
 	append_framed(packet, &len, &second);
 	skb = walk_egress(packet, len, 0);
-	cr_assert_eq(skb->emitted, 1);
+	cr_assert_eq(skb->emitted, 2);
 	cr_assert_eq(skb->records[0].msg_len, msg.len);
 	cr_assert_arr_eq(skb->records[0].msg, msg.buf, msg.len);
+	cr_assert_eq(skb->records[1].msg_len, second.len);
+	cr_assert_eq(skb->records[1].copy_len, second.len);
+	cr_assert_eq(skb->records[1].dst_port, 42000);
+	cr_assert_arr_eq(skb->records[1].msg, second.buf, second.len);
+}
+
+/*
+ * A segment with several answers: each is recorded, the last one cut if
+ * the segment ends inside it, up to BPFPARSE_TCP_MESSAGES; a message that
+ * is no answer, or too short for a header, ends the walk.
+ */
+Test(bpfparse, records_each_answer_of_a_tcp_segment)
+{
+	uint8_t packet[PACKET_BUF], prefix[2];
+	struct wire msg;
+	struct skb *skb;
+	size_t len, first;
+
+	answer(&msg, 1, "a.example.test");
+	len = wire_tcp_packet(4, "192.0.2.1", 53, "192.0.2.10", 41000, 0x18,
+	    &msg, packet, sizeof(packet));
+	first = len;
+	for (int i = 2; i <= BPFPARSE_TCP_MESSAGES + 2; i++) {
+		answer(&msg, (uint16_t)i, "a.example.test");
+		append_framed(packet, &len, &msg);
+	}
+	skb = walk_egress(packet, len, 0);
+	cr_assert_eq(skb->emitted, BPFPARSE_TCP_MESSAGES);
+	for (int i = 0; i < BPFPARSE_TCP_MESSAGES; i++)
+		cr_assert_eq(skb->records[i].msg[0] << 8 | skb->records[i].msg[1],
+		    i + 1);
+	/* The second cut: its length says more than the segment holds. */
+	len = first;
+	answer(&msg, 2, "a.example.test");
+	wire_put16(prefix, (uint16_t)(msg.len + 300));
+	append(packet, &len, prefix, 2);
+	append(packet, &len, msg.buf, msg.len);
+	skb = walk_egress(packet, len, 0);
+	cr_assert_eq(skb->emitted, 2);
+	cr_assert_eq(skb->records[1].msg_len, msg.len + 300);
+	cr_assert_eq(skb->records[1].copy_len, msg.len);
+	/* The second a query, or shorter than a header: the first alone. */
+	len = first;
+	query(&msg, 2, "a.example.test", TYPE_A);
+	append_framed(packet, &len, &msg);
+	answer(&msg, 3, "a.example.test");
+	append_framed(packet, &len, &msg);
+	cr_assert_eq(walk_egress(packet, len, 0)->emitted, 1);
+	len = first;
+	msg.len = 11;
+	append_framed(packet, &len, &msg);
+	cr_assert_eq(walk_egress(packet, len, 0)->emitted, 1);
 }
 
 Test(bpfparse, copies_of_a_tcp_answer_what_its_segment_holds)

@@ -2234,6 +2234,66 @@ Test(judge, settles_a_question_on_an_answer_over_tcp)
 }
 
 /*
+ * A resolver answers a client's pipelined TCP queries as it has them: one
+ * segment may carry several answers, the last of them cut, and each
+ * settles its question.  Seen with BIND: the A answer alone, then AAAA's
+ * and HTTPS's in one segment; the HTTPS question kept its mark waiting.
+ */
+Test(judge, settles_every_answer_of_a_tcp_segment)
+{
+	uint8_t pkt[PACKET_BUF], stream[1024], seg[PACKET_BUF];
+	static const uint16_t types[] = { TYPE_A, TYPE_AAAA, 65 };
+	size_t len, msg_len, seg_len, at = 0;
+	struct bed bed;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xff);
+	for (int i = 0; i < 3; i++) {
+		msg_len = build_dns(stream + at + 2, (uint16_t)(0x1010 + i),
+		    FLAGS_QUERY, "big.pop.example", types[i]);
+		wire_put16(stream + at, (uint16_t)msg_len);
+		at += 2 + msg_len;
+	}
+	seg_len = build_segment(seg, IPPROTO_TCP, 40000, 53, 0x18, stream, at);
+	len = build_ip(pkt, "192.0.2.10", RESOLVER4, IPPROTO_TCP, seg,
+	    seg_len);
+	feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0x1, 0);
+	cr_assert_eq(count(&bed, STATS_CLIENT_QUERIES), 3);
+	client_query(&bed, "192.0.2.11", 0x1111, "www.pop.example", 0x2, 1);
+	/* The A answer alone. */
+	msg_len = build_dns(stream + 2, 0x1010, FLAGS_RESPONSE,
+	    "big.pop.example", TYPE_A);
+	wire_put16(stream, (uint16_t)msg_len);
+	seg_len = build_segment(seg, IPPROTO_TCP, 53, 40000, 0x18, stream,
+	    2 + msg_len);
+	len = build_ip(pkt, RESOLVER4, "192.0.2.10", IPPROTO_TCP, seg,
+	    seg_len);
+	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_OUT, pkt, len, 0, 2),
+	    "one answer");
+	cr_assert_eq(count(&bed, STATS_CLIENT_ANSWERS_MATCHED), 1);
+	/* AAAA's whole, then HTTPS's, whose length says more follows. */
+	msg_len = build_dns(stream + 2, 0x1011, FLAGS_RESPONSE,
+	    "big.pop.example", TYPE_AAAA);
+	wire_put16(stream, (uint16_t)msg_len);
+	at = 2 + msg_len;
+	msg_len = build_dns(stream + at + 2, 0x1012, FLAGS_RESPONSE,
+	    "big.pop.example", 65);
+	wire_put16(stream + at, (uint16_t)(msg_len + 400));
+	at += 2 + msg_len;
+	seg_len = build_segment(seg, IPPROTO_TCP, 53, 40000, 0x18, stream, at);
+	len = build_ip(pkt, RESOLVER4, "192.0.2.10", IPPROTO_TCP, seg,
+	    seg_len);
+	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_OUT, pkt, len, 0, 3),
+	    "two answers");
+	cr_assert_eq(count(&bed, STATS_CLIENT_ANSWERS), 3);
+	cr_assert_eq(count(&bed, STATS_CLIENT_ANSWERS_MATCHED), 3);
+	cr_assert_eq(count(&bed, STATS_IGNORED_NO_PAYLOAD), 0);
+	/* 0x1 is answered: 0x2 alone waits below pop.example. */
+	cr_assert_eq(upstream_query(&bed, WAN4, 0xabcd, "pop.example", 0,
+	    3 + EVIDENCE_ANSWERED_GRACE_MS).mark, 0x2);
+	bed_fini(&bed);
+}
+
+/*
  * A batched copy of an answer (late_ms) counts as sent that much earlier:
  * its client's grace is over as soon as the copy is read.
  */
