@@ -252,6 +252,21 @@ count_eviction(struct evidence *ev)
 	stats_inc(ev->stats, STATS_EVIDENCE_EVICTED);
 }
 
+/*
+ * Walks a name and each of its ancestors but the root: the key of the one
+ * at *offset, which moves on to its parent.  Returns 0 past the last.
+ */
+static int
+next_ancestor(const uint8_t *name, size_t len, size_t *offset,
+    struct dns_question *key)
+{
+	if (*offset >= len || name[*offset] == 0)
+		return 0;
+	name_key(name + *offset, len - *offset, key);
+	*offset += (size_t)name[*offset] + 1;
+	return 1;
+}
+
 /* Files the name and each of its ancestors but the root under mark. */
 static void
 add_name_and_ancestors(struct evidence *ev, struct asks *table,
@@ -260,9 +275,7 @@ add_name_and_ancestors(struct evidence *ev, struct asks *table,
 {
 	struct dns_question key;
 
-	for (size_t offset = 0; offset < len && name[offset] != 0;
-	    offset += (size_t)name[offset] + 1) {
-		name_key(name + offset, len - offset, &key);
+	for (size_t offset = 0; next_ancestor(name, len, &offset, &key);) {
 		if (!asks_add(table, &key, client, now_ms))
 			continue;
 		if (table == ev->ancestors)
@@ -355,11 +368,9 @@ evidence_client_answer(struct evidence *ev, const struct packet_info *info,
 		mark_key(KEY_TCP_CLIENT, mark, &key);
 		asks_release(ev->tcp_clients, &key, mark);
 	}
-	for (size_t offset = 0; offset < q->name_len && q->name[offset] != 0;
-	    offset += (size_t)q->name[offset] + 1) {
-		name_key(q->name + offset, q->name_len - offset, &key);
+	for (size_t offset = 0;
+	    next_ancestor(q->name, q->name_len, &offset, &key);)
 		asks_settle(ev->ancestors, &key, mark, now_ms);
-	}
 }
 
 /*
@@ -564,9 +575,8 @@ release_question(struct evidence *ev, const struct dns_question *q,
 	 * release another client's ask of the same question and mark. */
 	if (!answers_seen(ev, now_ms) && asks_release(ev->pending, q, mark))
 		stats_inc(ev->stats, STATS_PENDING_ANSWERED);
-	for (size_t offset = 0; offset < q->name_len && q->name[offset] != 0;
-	    offset += (size_t)q->name[offset] + 1) {
-		name_key(q->name + offset, q->name_len - offset, &key);
+	for (size_t offset = 0;
+	    next_ancestor(q->name, q->name_len, &offset, &key);) {
 		if (asks_add(ev->validating, &key, &client, now_ms))
 			count_eviction(ev);
 	}
