@@ -1,5 +1,6 @@
 /*
- * An NFLOG group over libmnl.  It binds in one acknowledged message with
+ * An NFLOG group over libmnl, on the netlink transport of nlsock.c.  It
+ * binds in one acknowledged message with
  * the kernel batching copies (NFLOG_QTHRESH, NFLOG_TIMEOUT_MS) and
  * numbering them (NFULNL_CFG_F_SEQ: a gap is a lost copy), receives
  * batches with recvmmsg, and flushes the kernel's buffer on demand with a
@@ -24,6 +25,7 @@
 #include "log.h"
 #include "nflog.h"
 #include "nflog_msg.h"
+#include "nlsock.h"
 
 #define NFLOG_BATCH 8
 /*
@@ -47,9 +49,7 @@ _Static_assert(NFLOG_MSG_MAX % 8 == 0, "batch buffers must stay aligned");
 	NFLOG_RCVBUF_PER_COPY)
 
 struct nflog {
-	struct mnl_socket *nl;
-	uint32_t portid;
-	uint32_t seq;
+	struct nlsock sock;
 	uint16_t group;
 	struct stats *stats;
 	nflog_cb cb;
@@ -60,12 +60,6 @@ struct nflog {
 	uint64_t marker_sent;		/* serial of the last marker sent */
 	uint64_t marker_seen;		/* ... and of the last one read back */
 	int flush_warned;
-	int ack_seq;
-	int ack_error;
-	int ack_seen;
-	uint8_t *recv_bufs;		/* NFLOG_BATCH * NFLOG_MSG_MAX */
-	struct mmsghdr msgs[NFLOG_BATCH];
-	struct iovec iovs[NFLOG_BATCH];
 	uint8_t scratch[NFLOG_MSG_MAX];	/* a cut copy, its lengths mended */
 };
 
@@ -111,23 +105,23 @@ handle_copy(struct nflog *nflog, const struct nlmsghdr *nlh)
 	nflog->cb(&copy.pkt, nflog->arg);
 }
 
+/* Walks the netlink messages of one datagram; a cut one is dropped. */
 static void
-handle_datagram(struct nflog *nflog, const void *buf, size_t len)
+handle_datagram(void *arg, const void *buf, size_t len, int cut)
 {
+	struct nflog *nflog = arg;
 	const struct nlmsghdr *nlh = buf;
-	int remaining = (int)len;
+	int remaining = (int)len, error;
 
+	if (cut) {
+		stats_inc(nflog->stats, STATS_BAD_NETLINK);
+		return;
+	}
 	while (mnl_nlmsg_ok(nlh, remaining)) {
 		if (nlh->nlmsg_type == NLMSG_ERROR) {
-			const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
-
-			if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*err)))
+			if (nlsock_ack(&nflog->sock.ack, nlh,
+			    (size_t)remaining, &error) < 0)
 				stats_inc(nflog->stats, STATS_BAD_NETLINK);
-			else if (nflog->ack_seq != 0 &&
-			    nlh->nlmsg_seq == (uint32_t)nflog->ack_seq) {
-				nflog->ack_seen = 1;
-				nflog->ack_error = -err->error;
-			}
 		} else {
 			handle_copy(nflog, nlh);
 		}
@@ -139,27 +133,12 @@ handle_datagram(struct nflog *nflog, const void *buf, size_t len)
 static int
 receive_batch(struct nflog *nflog)
 {
-	int n;
+	int n = nlsock_receive(&nflog->sock, handle_datagram, nflog);
 
-	n = recvmmsg(mnl_socket_get_fd(nflog->nl), nflog->msgs, NFLOG_BATCH,
-	    MSG_DONTWAIT, NULL);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-			return 0;
-		if (errno == ENOBUFS) {
-			/* Copies were lost; the sequence numbers count them. */
-			stats_inc(nflog->stats, STATS_NFLOG_ENOBUFS);
-			return 1;
-		}
-		return -errno;
-	}
-	for (int i = 0; i < n; i++) {
-		if (nflog->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
-			stats_inc(nflog->stats, STATS_BAD_NETLINK);
-			continue;
-		}
-		handle_datagram(nflog, nflog->iovs[i].iov_base,
-		    nflog->msgs[i].msg_len);
+	if (n == -ENOBUFS) {
+		/* Copies were lost; the sequence numbers count them. */
+		stats_inc(nflog->stats, STATS_NFLOG_ENOBUFS);
+		return 1;
 	}
 	return n;
 }
@@ -216,7 +195,7 @@ nflog_flush(struct nflog *nflog)
 	}
 	for (;;) {
 		struct pollfd pfd = {
-			.fd = mnl_socket_get_fd(nflog->nl),
+			.fd = nlsock_fd(&nflog->sock),
 			.events = POLLIN,
 		};
 		struct timespec wait;
@@ -271,49 +250,28 @@ config_put(char *buf, uint16_t group)
 	return nlh;
 }
 
+static int
+pump(void *arg)
+{
+	return receive_batch(arg);
+}
+
 /* Sends a configuration message and waits for its acknowledgement,
  * handling any copy that arrives meanwhile.  Returns 0 or -errno. */
 static int
 nflog_request(struct nflog *nflog, struct nlmsghdr *nlh)
 {
-	uint64_t start = monotonic_us();
-
-	nlh->nlmsg_flags |= NLM_F_ACK;
-	nlh->nlmsg_seq = ++nflog->seq;
-	nflog->ack_seq = (int)nlh->nlmsg_seq;
-	nflog->ack_seen = 0;
-	if (mnl_socket_sendto(nflog->nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	while (!nflog->ack_seen) {
-		struct pollfd pfd = {
-			.fd = mnl_socket_get_fd(nflog->nl),
-			.events = POLLIN,
-		};
-		int ret = receive_batch(nflog);
-
-		if (ret < 0)
-			return ret;
-		if (ret == 0 && !nflog->ack_seen)
-			poll(&pfd, 1, 100);
-		if (monotonic_us() - start > 5000000)
-			return -ETIMEDOUT;
-	}
-	nflog->ack_seq = 0;
-	return -nflog->ack_error;
+	return nlsock_request(&nflog->sock, nlh, pump, nflog);
 }
 
 static void
 nflog_set_rcvbuf(struct nflog *nflog)
 {
-	int fd = mnl_socket_get_fd(nflog->nl), size = (int)NFLOG_RCVBUF;
-	socklen_t size_len = sizeof(size);
+	size_t got = nlsock_set_rcvbuf(&nflog->sock, NFLOG_RCVBUF);
 
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, &size_len) == 0 &&
-	    (size_t)size < NFLOG_RCVBUF)
-		log_warn("NFLOG receive buffer is %d bytes, wanted %zu: bursts "
-		    "beyond it lose copies (counted in nflog_lost)", size,
+	if (got < NFLOG_RCVBUF)
+		log_warn("NFLOG receive buffer is %zu bytes, wanted %zu: bursts "
+		    "beyond it lose copies (counted in nflog_lost)", got,
 		    (size_t)NFLOG_RCVBUF);
 }
 
@@ -363,23 +321,10 @@ nflog_open(uint16_t group, struct stats *stats, nflog_cb cb, void *arg, int flus
 	nflog->stats = stats;
 	nflog->cb = cb;
 	nflog->arg = arg;
-	nflog->seq = (uint32_t)time(NULL);
 	if (getrandom(nflog->cookie, sizeof(nflog->cookie), 0) !=
 	    (ssize_t)sizeof(nflog->cookie)) {
 		err = errno;
 		goto fail;
-	}
-	nflog->recv_bufs = malloc((size_t)NFLOG_BATCH * NFLOG_MSG_MAX);
-	if (nflog->recv_bufs == NULL) {
-		err = ENOMEM;
-		goto fail;
-	}
-	for (int i = 0; i < NFLOG_BATCH; i++) {
-		nflog->iovs[i].iov_base = nflog->recv_bufs +
-		    (size_t)i * NFLOG_MSG_MAX;
-		nflog->iovs[i].iov_len = NFLOG_MSG_MAX;
-		nflog->msgs[i].msg_hdr.msg_iov = &nflog->iovs[i];
-		nflog->msgs[i].msg_hdr.msg_iovlen = 1;
 	}
 	nflog->marker_fd = flushable ? marker_open() : -1;
 	if (flushable && nflog->marker_fd < 0) {
@@ -388,18 +333,9 @@ nflog_open(uint16_t group, struct stats *stats, nflog_cb cb, void *arg, int flus
 		    strerror(err));
 		goto fail;
 	}
-	nflog->nl = mnl_socket_open(NETLINK_NETFILTER);
-	if (nflog->nl == NULL) {
-		err = errno;
-		log_err("opening netlink: %s", strerror(err));
+	err = -nlsock_open(&nflog->sock, NFLOG_BATCH, NFLOG_MSG_MAX);
+	if (err != 0)
 		goto fail;
-	}
-	if (mnl_socket_bind(nflog->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		err = errno;
-		log_err("binding netlink: %s", strerror(err));
-		goto fail;
-	}
-	nflog->portid = mnl_socket_get_portid(nflog->nl);
 	nflog_set_rcvbuf(nflog);
 
 	/* Bind, copy mode, batching and sequence numbers in one message:
@@ -443,7 +379,7 @@ fail:
 int
 nflog_fd(const struct nflog *nflog)
 {
-	return mnl_socket_get_fd(nflog->nl);
+	return nlsock_fd(&nflog->sock);
 }
 
 void
@@ -455,15 +391,13 @@ nflog_close(struct nflog *nflog)
 
 	if (nflog == NULL)
 		return;
-	if (nflog->nl != NULL && nflog->portid != 0) {
+	if (nflog->sock.nl != NULL && nflog->sock.portid != 0) {
 		nlh = config_put(buf, nflog->group);
 		mnl_attr_put(nlh, NFULA_CFG_CMD, sizeof(cmd), &cmd);
-		mnl_socket_sendto(nflog->nl, nlh, nlh->nlmsg_len);
+		mnl_socket_sendto(nflog->sock.nl, nlh, nlh->nlmsg_len);
 	}
-	if (nflog->nl != NULL)
-		mnl_socket_close(nflog->nl);
+	nlsock_close(&nflog->sock);
 	if (nflog->marker_fd >= 0)
 		close(nflog->marker_fd);
-	free(nflog->recv_bufs);
 	free(nflog);
 }

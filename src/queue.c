@@ -1,8 +1,8 @@
 /*
- * NFQUEUE over libmnl and libnetfilter_queue's nfq_nlmsg_* helpers.  It
- * binds in one acknowledged message (a packet arriving between separate
- * bind and parameter messages would be dropped), receives in batches with
- * recvmmsg and answers a batch with one sendmsg.  It decides nothing: every
+ * NFQUEUE over libmnl and libnetfilter_queue's nfq_nlmsg_* helpers, on
+ * the netlink transport of nlsock.c.  It binds in one acknowledged message
+ * (a packet arriving between separate bind and parameter messages would be
+ * dropped), receives in batches and answers a batch with one sendmsg.  It decides nothing: every
  * packet whose id it can read gets exactly one verdict, from the callback,
  * or ACCEPT unchanged when the rest of the message cannot be read; reading
  * the messages and building the verdicts is verdicts.c's.
@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include <libmnl/libmnl.h>
 #include <linux/sock_diag.h>
@@ -25,6 +24,7 @@
 #include "ct.h"
 #include "log.h"
 #include "metrics.h"
+#include "nlsock.h"
 #include "queue.h"
 #include "verdicts.h"
 
@@ -43,9 +43,7 @@ _Static_assert(QUEUE_MSG_MAX % 8 == 0, "batch buffers must stay aligned");
 #define QUEUE_RCVBUF_PER_PACKET 2048
 
 struct queue {
-	struct mnl_socket *nl;
-	uint32_t portid;
-	uint32_t seq;
+	struct nlsock sock;
 	uint16_t num;
 	int has_conntrack;
 	struct stats *stats;
@@ -53,15 +51,10 @@ struct queue {
 	void *arg;
 	queue_batch_hook batch_hook;
 	void *batch_arg;
-	uint8_t *recv_bufs;			/* QUEUE_BATCH * QUEUE_MSG_MAX */
-	struct mmsghdr msgs[QUEUE_BATCH];
-	struct iovec iovs[QUEUE_BATCH];
+	int batch_started;			/* the hook ran for this batch */
 	struct verdicts_batch verdicts;
 	uint32_t last_id;			/* the latest packet id read */
 	int any_id;				/* ... once one was */
-	int ack_seq;				/* sequence number awaited */
-	int ack_error;				/* its result, once seen */
-	int ack_seen;
 };
 
 static void
@@ -79,7 +72,7 @@ verdicts_flush(struct queue *queue)
 	int err;
 
 	err = verdicts_batch_send(&queue->verdicts,
-	    mnl_socket_get_fd(queue->nl), queue->stats);
+	    nlsock_fd(&queue->sock), queue->stats);
 	if (err < 0)
 		log_unsent(count, err);
 }
@@ -92,7 +85,7 @@ verdict_add(struct queue *queue, uint32_t id, const struct judge_verdict *v)
 	int err;
 
 	err = verdicts_batch_put(&queue->verdicts,
-	    mnl_socket_get_fd(queue->nl), queue->stats, id, v);
+	    nlsock_fd(&queue->sock), queue->stats, id, v);
 	if (err < 0)
 		log_unsent(count, err);
 }
@@ -146,29 +139,46 @@ handle_packet(struct queue *queue, const struct nlmsghdr *nlh, size_t avail)
 static void
 handle_error(struct queue *queue, const struct nlmsghdr *nlh, size_t avail)
 {
-	const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
+	int error;
 
-	if (avail < nlh->nlmsg_len ||
-	    nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*err))) {
+	switch (nlsock_ack(&queue->sock.ack, nlh, avail, &error)) {
+	case -1:
 		stats_inc(queue->stats, STATS_BAD_NETLINK);
-	} else if (queue->ack_seq != 0 &&
-	    nlh->nlmsg_seq == (uint32_t)queue->ack_seq) {
-		queue->ack_seen = 1;
-		queue->ack_error = -err->error;
-	} else if (err->error != 0) {
+		break;
+	case 0:
 		/* Verdicts are sent unacknowledged; only failures come back. */
-		stats_inc(queue->stats, STATS_VERDICT_ERRORS);
-		log_debug("verdict refused: %s", strerror(-err->error));
+		if (error != 0) {
+			stats_inc(queue->stats, STATS_VERDICT_ERRORS);
+			log_debug("verdict refused: %s", strerror(error));
+		}
+		break;
+	default:
+		break;
 	}
 }
 
-/* Walks the netlink messages of one datagram, the cut last one included. */
+/*
+ * Walks the netlink messages of one datagram, the cut last one included:
+ * a datagram longer than its buffer arrives cut (the rest is discarded),
+ * its whole messages are read as usual, and the cut one still gives its id
+ * when its header is there.  The batch hook runs before the first.
+ */
 static void
-handle_datagram(struct queue *queue, const void *buf, size_t len)
+handle_datagram(void *arg, const void *buf, size_t len, int cut)
 {
+	struct queue *queue = arg;
 	const struct nlmsghdr *nlh;
 	size_t offset = 0, avail;
 
+	if (!queue->batch_started) {
+		queue->batch_started = 1;
+		if (queue->batch_hook != NULL)
+			queue->batch_hook(queue->batch_arg);
+	}
+	if (cut) {
+		stats_inc(queue->stats, STATS_NETLINK_TRUNCATED);
+		log_debug("queue datagram longer than %d bytes", QUEUE_MSG_MAX);
+	}
 	while ((nlh = verdicts_next_message(buf, len, &offset, &avail)) !=
 	    NULL) {
 		if (nlh->nlmsg_type == NLMSG_ERROR)
@@ -183,32 +193,15 @@ queue_process(struct queue *queue)
 {
 	int n;
 
-	n = recvmmsg(mnl_socket_get_fd(queue->nl), queue->msgs, QUEUE_BATCH,
-	    MSG_DONTWAIT, NULL);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-			return 0;
-		if (errno == ENOBUFS) {
-			/* The kernel passed packets fail-open; go on. */
-			stats_inc(queue->stats, STATS_ENOBUFS);
-			return 0;
-		}
-		return -errno;
+	queue->batch_started = 0;
+	n = nlsock_receive(&queue->sock, handle_datagram, queue);
+	if (n == -ENOBUFS) {
+		/* The kernel passed packets fail-open; go on. */
+		stats_inc(queue->stats, STATS_ENOBUFS);
+		n = 0;
 	}
-	if (n > 0 && queue->batch_hook != NULL)
-		queue->batch_hook(queue->batch_arg);
-	for (int i = 0; i < n; i++) {
-		/* A datagram longer than its buffer arrives cut (the rest is
-		 * discarded): its whole messages are read as usual, and the
-		 * cut one still gives its id when its header is there. */
-		if (queue->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
-			stats_inc(queue->stats, STATS_NETLINK_TRUNCATED);
-			log_debug("queue datagram longer than %d bytes",
-			    QUEUE_MSG_MAX);
-		}
-		handle_datagram(queue, queue->iovs[i].iov_base,
-		    queue->msgs[i].msg_len);
-	}
+	if (n < 0)
+		return n;
 	verdicts_flush(queue);
 	return n;
 }
@@ -233,57 +226,33 @@ queue_set_batch_hook(struct queue *queue, queue_batch_hook hook, void *arg)
 	queue->batch_arg = arg;
 }
 
+static int
+pump(void *arg)
+{
+	return queue_process(arg);
+}
+
 /* Sends a configuration message and waits for its acknowledgement,
  * handling any packet that arrives meanwhile.  Returns 0 or -errno. */
 static int
 queue_request(struct queue *queue, struct nlmsghdr *nlh)
 {
-	struct timespec start, now;
-
-	nlh->nlmsg_flags |= NLM_F_ACK;
-	nlh->nlmsg_seq = ++queue->seq;
-	queue->ack_seq = (int)nlh->nlmsg_seq;
-	queue->ack_seen = 0;
-	if (mnl_socket_sendto(queue->nl, nlh, nlh->nlmsg_len) < 0)
-		return -errno;
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (!queue->ack_seen) {
-		struct pollfd pfd = {
-			.fd = mnl_socket_get_fd(queue->nl),
-			.events = POLLIN,
-		};
-		int ret = queue_process(queue);
-
-		if (ret < 0)
-			return ret;
-		if (ret == 0 && !queue->ack_seen)
-			poll(&pfd, 1, 100);
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - start.tv_sec > 5)
-			return -ETIMEDOUT;
-	}
-	queue->ack_seq = 0;
-	return -queue->ack_error;
+	return nlsock_request(&queue->sock, nlh, pump, queue);
 }
 
 static void
 queue_set_rcvbuf(struct queue *queue, uint32_t maxlen)
 {
-	int fd = mnl_socket_get_fd(queue->nl), on = 1, size;
-	socklen_t size_len = sizeof(size);
-	size_t want = (size_t)maxlen * QUEUE_RCVBUF_PER_PACKET;
+	size_t want = (size_t)maxlen * QUEUE_RCVBUF_PER_PACKET, got;
+	int on = 1;
 
-	if (want > INT32_MAX / 2)
-		want = INT32_MAX / 2;
-	size = (int)want;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, &size_len) == 0 &&
-	    (size_t)size < want)
-		log_warn("receive buffer is %d bytes, wanted %zu: bursts "
-		    "beyond it pass unmarked", size, want);
+	got = nlsock_set_rcvbuf(&queue->sock, want);
+	if (got < want)
+		log_warn("receive buffer is %zu bytes, wanted %zu: bursts "
+		    "beyond it pass unmarked", got, want);
 	/* A full buffer makes the kernel accept fail-open; no error needed. */
-	setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, &on, sizeof(on));
+	setsockopt(nlsock_fd(&queue->sock), SOL_NETLINK, NETLINK_NO_ENOBUFS,
+	    &on, sizeof(on));
 }
 
 struct queue *
@@ -302,31 +271,10 @@ queue_open(uint16_t num, uint32_t maxlen, struct stats *stats, queue_cb cb,
 	queue->stats = stats;
 	queue->cb = cb;
 	queue->arg = arg;
-	queue->seq = (uint32_t)time(NULL);
 	verdicts_batch_init(&queue->verdicts, num);
-	queue->recv_bufs = malloc((size_t)QUEUE_BATCH * QUEUE_MSG_MAX);
-	if (queue->recv_bufs == NULL) {
-		err = ENOMEM;
+	err = -nlsock_open(&queue->sock, QUEUE_BATCH, QUEUE_MSG_MAX);
+	if (err != 0)
 		goto fail;
-	}
-	for (int i = 0; i < QUEUE_BATCH; i++) {
-		queue->iovs[i].iov_base = queue->recv_bufs + (size_t)i * QUEUE_MSG_MAX;
-		queue->iovs[i].iov_len = QUEUE_MSG_MAX;
-		queue->msgs[i].msg_hdr.msg_iov = &queue->iovs[i];
-		queue->msgs[i].msg_hdr.msg_iovlen = 1;
-	}
-	queue->nl = mnl_socket_open(NETLINK_NETFILTER);
-	if (queue->nl == NULL) {
-		err = errno;
-		log_err("opening netlink: %s", strerror(err));
-		goto fail;
-	}
-	if (mnl_socket_bind(queue->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		err = errno;
-		log_err("binding netlink: %s", strerror(err));
-		goto fail;
-	}
-	queue->portid = mnl_socket_get_portid(queue->nl);
 	queue_set_rcvbuf(queue, maxlen);
 
 	/* Bind, copy mode, length and fail-open in one message: flags the
@@ -436,7 +384,7 @@ queue_drain(struct queue *queue, int quiet_ms)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct pollfd pfd = {
-		.fd = mnl_socket_get_fd(queue->nl),
+		.fd = nlsock_fd(&queue->sock),
 		.events = POLLIN,
 	};
 	struct nlmsghdr *nlh;
@@ -479,7 +427,7 @@ queue_socket_drops(const struct queue *queue)
 	uint32_t meminfo[SK_MEMINFO_VARS];
 	socklen_t len = sizeof(meminfo);
 
-	if (getsockopt(mnl_socket_get_fd(queue->nl), SOL_SOCKET, SO_MEMINFO,
+	if (getsockopt(nlsock_fd(&queue->sock), SOL_SOCKET, SO_MEMINFO,
 	    meminfo, &len) < 0 || len <= SK_MEMINFO_DROPS * sizeof(uint32_t))
 		return -1;
 	return meminfo[SK_MEMINFO_DROPS];
@@ -488,7 +436,7 @@ queue_socket_drops(const struct queue *queue)
 int
 queue_fd(const struct queue *queue)
 {
-	return mnl_socket_get_fd(queue->nl);
+	return nlsock_fd(&queue->sock);
 }
 
 void
@@ -499,13 +447,11 @@ queue_close(struct queue *queue)
 
 	if (queue == NULL)
 		return;
-	if (queue->nl != NULL && queue->portid != 0) {
+	if (queue->sock.nl != NULL && queue->sock.portid != 0) {
 		nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, queue->num);
 		nfq_nlmsg_cfg_put_cmd(nlh, AF_INET, NFQNL_CFG_CMD_UNBIND);
-		mnl_socket_sendto(queue->nl, nlh, nlh->nlmsg_len);
+		mnl_socket_sendto(queue->sock.nl, nlh, nlh->nlmsg_len);
 	}
-	if (queue->nl != NULL)
-		mnl_socket_close(queue->nl);
-	free(queue->recv_bufs);
+	nlsock_close(&queue->sock);
 	free(queue);
 }
