@@ -25,19 +25,31 @@
 
 struct nflog;
 
+/* How a group's copies come. */
+enum nflog_delivery {
+	/* In batches (NFLOG_QTHRESH, NFLOG_TIMEOUT_MS), flushed on demand
+	 * through a marker socket (nflog_flush()): observe mode's client
+	 * queries, read before each batch of upstream queries. */
+	NFLOG_BATCHED,
+	/* Each copy as its packet passes, no marker socket: queue mode's
+	 * answers to clients, whose copies must be in the socket before the
+	 * upstream query that follows them is read from the queue. */
+	NFLOG_IMMEDIATE,
+};
+
 /* Called for every copy but markers; pointers live until it returns. */
 typedef void (*nflog_cb)(const struct judge_packet *pkt, void *arg);
 
 /*
  * Opens netlink, binds group with whole-packet copies (the rules' sizes cut
- * them), NFLOG_QTHRESH, NFLOG_TIMEOUT_MS and sequence numbers in one
- * acknowledged message, asks for conntrack data where the kernel has it,
- * sizes the receive buffer and, when flushable, opens the marker socket
- * (without it nflog_flush() says -ENOTSUP).  Returns the group or NULL with
- * errno set; logs why.  Free with nflog_close().
+ * them), the delivery's batching and sequence numbers in one acknowledged
+ * message, asks for conntrack data where the kernel has it, sizes the
+ * receive buffer and, for NFLOG_BATCHED, opens the marker socket (without
+ * it nflog_flush() says -ENOTSUP).  Returns the group or NULL with errno
+ * set; logs why.  Free with nflog_close().
  */
 struct nflog *nflog_open(uint16_t group, struct stats *stats, nflog_cb cb,
-    void *arg, int flushable);
+    void *arg, enum nflog_delivery delivery);
 
 /* Returns the socket to poll for copies. */
 int nflog_fd(const struct nflog *nflog);

@@ -32,7 +32,8 @@
 
 struct daemon {
 	struct queue *queue;
-	struct nflog *nflog;		/* observe mode only */
+	struct nflog *nflog;		/* observe mode; queue mode's answers */
+	uint64_t copy_late_ms;		/* how late its copies may come */
 	struct bpfclient *bpf;		/* bpf mode: the client records' ring */
 	uint64_t judged_ms;		/* the latest time the judge was given */
 	struct judge judge;
@@ -133,8 +134,9 @@ wait_ms(struct daemon *daemon)
 
 /*
  * A copy of a client query, an upstream response or an answer to a client:
- * learn, nothing to answer.  The kernel sent it up to NFLOG_TIMEOUT_MS
- * after the packet passed.
+ * learn, nothing to answer.  A batched copy was sent up to
+ * NFLOG_TIMEOUT_MS after its packet passed (copy_late_ms); an immediate
+ * one as it passed, and it is read before the next queued packet.
  */
 static void
 on_copy(const struct judge_packet *pkt, void *arg)
@@ -142,7 +144,7 @@ on_copy(const struct judge_packet *pkt, void *arg)
 	struct daemon *daemon = arg;
 	struct judge_packet copy = *pkt;
 
-	copy.late_ms = NFLOG_TIMEOUT_MS;
+	copy.late_ms = daemon->copy_late_ms;
 	judge_packet(&daemon->judge, &copy, daemon->now_ms);
 }
 
@@ -163,8 +165,12 @@ before_batch(void *arg)
 
 /*
  * Queue mode, before a batch is judged: the copies of the resolver's
- * answers to clients that have reached the socket (no flush: a late one
- * only leaves a client counted as waiting a little longer).
+ * answers to clients, each sent up as its answer left (NFLOG_IMMEDIATE),
+ * so every answer that left before a queued packet is read before it.
+ * Batched, an answer came up to NFLOG_TIMEOUT_MS late, its client still
+ * counted as waiting meanwhile: Knot Resolver's and dnsmasq's refreshes
+ * of a name another client had just been answered went unmarked (5.2 %
+ * and 4.8 % where one client waited, against 3.5 % and 0.0 % in bpf mode).
  */
 static void
 answers_before_batch(void *arg)
@@ -468,7 +474,8 @@ main(int argc, char *argv[])
 	 * may cause an upstream query queued just after. */
 	if (opts.mode == OPTIONS_MODE_OBSERVE) {
 		daemon.nflog = nflog_open(opts.nflog_group, &daemon.stats,
-		    on_copy, &daemon, 1);
+		    on_copy, &daemon, NFLOG_BATCHED);
+		daemon.copy_late_ms = NFLOG_TIMEOUT_MS;
 		if (daemon.nflog == NULL)
 			fatal("cannot bind NFLOG group %u", opts.nflog_group);
 		/* A marker that does not come back means the observe rules
@@ -501,7 +508,7 @@ main(int argc, char *argv[])
 	 * counts as waiting a moment longer. */
 	if (opts.mode == OPTIONS_MODE_QUEUE) {
 		daemon.nflog = nflog_open(opts.nflog_group, &daemon.stats,
-		    on_copy, &daemon, 0);
+		    on_copy, &daemon, NFLOG_IMMEDIATE);
 		if (daemon.nflog == NULL)
 			log_warn("cannot bind NFLOG group %u: the resolver's "
 			    "answers to clients stay unseen", opts.nflog_group);

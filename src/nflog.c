@@ -301,7 +301,8 @@ marker_open(void)
 }
 
 struct nflog *
-nflog_open(uint16_t group, struct stats *stats, nflog_cb cb, void *arg, int flushable)
+nflog_open(uint16_t group, struct stats *stats, nflog_cb cb, void *arg,
+    enum nflog_delivery delivery)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nfulnl_msg_config_cmd cmd = { .command = NFULNL_CFG_CMD_BIND };
@@ -311,6 +312,7 @@ nflog_open(uint16_t group, struct stats *stats, nflog_cb cb, void *arg, int flus
 	};
 	struct nlmsghdr *nlh;
 	struct nflog *nflog;
+	int flushable = delivery == NFLOG_BATCHED;
 	int err;
 
 	nflog = calloc(1, sizeof(*nflog));
@@ -348,7 +350,8 @@ nflog_open(uint16_t group, struct stats *stats, nflog_cb cb, void *arg, int flus
 	mnl_attr_put_u32(nlh, NFULA_CFG_NLBUFSIZ, htonl(NFLOG_BUFSIZ));
 	mnl_attr_put_u32(nlh, NFULA_CFG_TIMEOUT,
 	    htonl((NFLOG_TIMEOUT_MS + 9) / 10));
-	mnl_attr_put_u32(nlh, NFULA_CFG_QTHRESH, htonl(NFLOG_QTHRESH));
+	mnl_attr_put_u32(nlh, NFULA_CFG_QTHRESH,
+	    htonl(flushable ? NFLOG_QTHRESH : 1));
 	mnl_attr_put_u16(nlh, NFULA_CFG_FLAGS, htons(NFULNL_CFG_F_SEQ));
 	err = -nflog_request(nflog, nlh);
 	if (err != 0) {

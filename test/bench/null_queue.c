@@ -194,7 +194,8 @@ main(int argc, char *argv[])
 	sigaction(SIGINT, &sa, NULL);
 
 	if (use_nflog) {
-		nflog = nflog_open((uint16_t)group, &stats, on_copy, NULL, 1);
+		nflog = nflog_open((uint16_t)group, &stats, on_copy, NULL,
+		    NFLOG_BATCHED);
 		if (nflog == NULL)
 			return 1;
 		pfd[1].fd = nflog_fd(nflog);
