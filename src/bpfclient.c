@@ -32,24 +32,46 @@ struct bpfclient {
 	char cgroup[PATH_MAX];
 };
 
-/* libbpf's own messages ("libbpf: ..."): its warnings (the verifier's log
- * among them) at warning level, the rest at debug level. */
+/* The most lines of one libbpf message logged: a verifier's log runs to
+ * thousands of lines, and says why it refused at its end. */
+#define LIBBPF_LOG_TAIL 60
+
+/*
+ * libbpf's own messages ("libbpf: ..."): its warnings (the verifier's log
+ * among them) at warning level, the rest at debug level, a line of the
+ * log a line of ours, the last LIBBPF_LOG_TAIL of a long one.  Only at
+ * start-up, never on the hot path.
+ */
 static int
 libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char line[1024];
-	size_t len;
+	static char text[1 << 16];
+	size_t lines = 0, skip;
+	char *line, *next;
 
 	if (level == LIBBPF_DEBUG && !log_enabled(LOG_LEVEL_DEBUG))
 		return 0;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	len = strlen(line);
-	if (len > 0 && line[len - 1] == '\n')
-		line[len - 1] = '\0';
-	if (level == LIBBPF_WARN)
-		log_warn("%s", line);
-	else
-		log_debug("%s", line);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	for (const char *c = text; *c != '\0'; c++)
+		lines += *c == '\n' || c[1] == '\0';
+	skip = lines > LIBBPF_LOG_TAIL ? lines - LIBBPF_LOG_TAIL : 0;
+	if (skip > 0)
+		log_warn("libbpf: (%zu lines of its message left out)", skip);
+	for (line = text; *line != '\0'; line = next) {
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		if (skip > 0) {
+			skip--;
+			continue;
+		}
+		if (level == LIBBPF_WARN)
+			log_warn("%s", line);
+		else
+			log_debug("%s", line);
+	}
 	return 0;
 }
 

@@ -45,6 +45,17 @@
 #define BPFPARSE_DNS_QR 0x80
 /* The most messages recorded of one TCP segment. */
 #define BPFPARSE_TCP_MESSAGES 8
+/*
+ * Loops unrolled whole: Debian 12's 6.1 kernel refused the loop over a
+ * segment's messages as clang left it (a back-edge, its counter on the
+ * stack) with EFAULT when loaded with CAP_BPF alone (dnsmark-bpf@.service),
+ * though not as root.
+ */
+#ifdef __clang__
+#define BPFPARSE_UNROLL _Pragma("clang loop unroll(full)")
+#else
+#define BPFPARSE_UNROLL
+#endif
 
 /* Which datagrams a walk emits, by the side of the resolver it runs on. */
 enum bpfparse_direction {
@@ -284,6 +295,7 @@ bpfparse_messages(void *ctx, const struct bpfparse_flow *flow, __u32 off,
 	__u32 next = end;
 	int emitted = 0;
 
+	BPFPARSE_UNROLL
 	for (int i = 0; i < BPFPARSE_TCP_MESSAGES; i++) {
 		if (!bpfparse_message(ctx, flow, off, end, direction, &next))
 			break;
