@@ -2183,15 +2183,34 @@ Test(judge, settles_a_question_on_the_answer_to_its_client)
 }
 
 /*
+ * The resolver's TCP segment (flags, payload) to the client at
+ * 192.0.2.10:40000, copied on LOCAL_OUT at now_ms: never held or marked.
+ */
+static void
+resolver_segment(struct bed *bed, uint8_t flags, const uint8_t *payload,
+    size_t payload_len, uint64_t now_ms, const char *what)
+{
+	uint8_t pkt[PACKET_BUF], seg[PACKET_BUF];
+	size_t len, seg_len;
+
+	seg_len = build_segment(seg, IPPROTO_TCP, 53, 40000, flags, payload,
+	    payload_len);
+	len = build_ip(pkt, RESOLVER4, "192.0.2.10", IPPROTO_TCP, seg,
+	    seg_len);
+	assert_unchanged(feed(bed, JUDGE_HOOK_LOCAL_OUT, pkt, len, 0, now_ms),
+	    what);
+}
+
+/*
  * Over TCP: a segment the resolver sends a client that starts with an
  * answer settles the client's question; the other segments (an
  * acknowledgement, the rest of a long answer) are only counted.
  */
 Test(judge, settles_a_question_on_an_answer_over_tcp)
 {
-	uint8_t pkt[PACKET_BUF], stream[514], seg[PACKET_BUF];
+	uint8_t pkt[PACKET_BUF], stream[514];
 	struct bed bed;
-	size_t len, msg_len, seg_len;
+	size_t len, msg_len;
 
 	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xff);
 	len = build_tcp_dns(pkt, "192.0.2.10", 40000, RESOLVER4, 53, 0x1010,
@@ -2199,17 +2218,10 @@ Test(judge, settles_a_question_on_an_answer_over_tcp)
 	feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0x1, 0);
 	client_query(&bed, "192.0.2.11", 0x1111, "www.pop.example", 0x2, 1);
 	/* An acknowledgement, then a segment in the middle of an answer. */
-	seg_len = build_segment(seg, IPPROTO_TCP, 53, 40000, 0x10, NULL, 0);
-	len = build_ip(pkt, RESOLVER4, "192.0.2.10", IPPROTO_TCP, seg,
-	    seg_len);
-	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_OUT, pkt, len, 0, 2),
+	resolver_segment(&bed, 0x10, NULL, 0, 2,
 	    "an acknowledgement to a client");
 	memset(stream, 0x41, 40);
-	seg_len = build_segment(seg, IPPROTO_TCP, 53, 40000, 0x18, stream,
-	    40);
-	len = build_ip(pkt, RESOLVER4, "192.0.2.10", IPPROTO_TCP, seg,
-	    seg_len);
-	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_OUT, pkt, len, 0, 2),
+	resolver_segment(&bed, 0x18, stream, 40, 2,
 	    "the middle of an answer");
 	cr_assert_eq(count(&bed, STATS_IGNORED_NO_PAYLOAD), 2);
 	cr_assert_eq(count(&bed, STATS_BAD_DNS), 0);
@@ -2218,11 +2230,7 @@ Test(judge, settles_a_question_on_an_answer_over_tcp)
 	msg_len = build_dns(stream + 2, 0x1010, FLAGS_RESPONSE,
 	    "big.pop.example", TYPE_A);
 	wire_put16(stream, (uint16_t)(msg_len + 1000));
-	seg_len = build_segment(seg, IPPROTO_TCP, 53, 40000, 0x18, stream,
-	    2 + msg_len);
-	len = build_ip(pkt, RESOLVER4, "192.0.2.10", IPPROTO_TCP, seg,
-	    seg_len);
-	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_OUT, pkt, len, 0, 3),
+	resolver_segment(&bed, 0x18, stream, 2 + msg_len, 3,
 	    "an answer over TCP");
 	cr_assert_eq(count(&bed, STATS_CLIENT_ANSWERS), 1);
 	cr_assert_eq(count(&bed, STATS_CLIENT_ANSWERS_MATCHED), 1);
@@ -2263,11 +2271,7 @@ Test(judge, settles_every_answer_of_a_tcp_segment)
 	msg_len = build_dns(stream + 2, 0x1010, FLAGS_RESPONSE,
 	    "big.pop.example", TYPE_A);
 	wire_put16(stream, (uint16_t)msg_len);
-	seg_len = build_segment(seg, IPPROTO_TCP, 53, 40000, 0x18, stream,
-	    2 + msg_len);
-	len = build_ip(pkt, RESOLVER4, "192.0.2.10", IPPROTO_TCP, seg,
-	    seg_len);
-	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_OUT, pkt, len, 0, 2),
+	resolver_segment(&bed, 0x18, stream, 2 + msg_len, 2,
 	    "one answer");
 	cr_assert_eq(count(&bed, STATS_CLIENT_ANSWERS_MATCHED), 1);
 	/* AAAA's whole, then HTTPS's, whose length says more follows. */
@@ -2279,10 +2283,7 @@ Test(judge, settles_every_answer_of_a_tcp_segment)
 	    "big.pop.example", 65);
 	wire_put16(stream + at, (uint16_t)(msg_len + 400));
 	at += 2 + msg_len;
-	seg_len = build_segment(seg, IPPROTO_TCP, 53, 40000, 0x18, stream, at);
-	len = build_ip(pkt, RESOLVER4, "192.0.2.10", IPPROTO_TCP, seg,
-	    seg_len);
-	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_OUT, pkt, len, 0, 3),
+	resolver_segment(&bed, 0x18, stream, at, 3,
 	    "two answers");
 	cr_assert_eq(count(&bed, STATS_CLIENT_ANSWERS), 3);
 	cr_assert_eq(count(&bed, STATS_CLIENT_ANSWERS_MATCHED), 3);
