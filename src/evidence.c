@@ -109,9 +109,13 @@ evidence_init(struct evidence *ev, size_t max_pending, uint64_t timeout_ms,
 	asks_set_waiting_check(ev->ancestors, mark_unanswered, ev);
 	asks_set_grace(ev->ancestors, EVIDENCE_ANSWERED_GRACE_MS);
 	asks_set_on_drop(ev->pending, question_dropped, ev);
-	/* A lesson is learned for a client waiting on the answer taught it. */
+	/* A lesson is learned for a client waiting on the answer taught it,
+	 * and its mark waits on it only while a question of it is not over
+	 * (the names a resolver learns on the way to a client stop counting
+	 * it once it is answered, as its own names do). */
 	asks_set_waiting(ev->learned, EVIDENCE_ENGAGED_MS,
 	    EVIDENCE_ENGAGED_MS);
+	asks_set_waiting_check(ev->learned, mark_unanswered, ev);
 	/* Every entry of it is a client whose answer is being validated. */
 	asks_set_waiting(ev->validating, EVIDENCE_VALIDATING_MS,
 	    EVIDENCE_VALIDATING_MS);

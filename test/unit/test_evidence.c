@@ -15,6 +15,7 @@
 
 #define TYPE_A 1
 #define TYPE_NS 2
+#define TYPE_CNAME 5
 
 static const uint8_t test_key[SIPHASH_KEY_LEN] = {
 	9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6,
@@ -167,8 +168,20 @@ Test(evidence, lets_waiting_clients_decide_before_earlier_askers)
  * truncated or not as flags say.
  */
 static void
+upstream_answer_cname(struct bed *bed, const char *name, uint16_t id,
+    uint32_t mark, uint16_t flags, const char *cname, uint64_t now_ms);
+
+static void
 upstream_answer(struct bed *bed, const char *name, uint16_t id,
     uint32_t mark, uint16_t flags, uint64_t now_ms)
+{
+	upstream_answer_cname(bed, name, id, mark, flags, NULL, now_ms);
+}
+
+/* ... with a CNAME to cname in its answer section, when not NULL. */
+static void
+upstream_answer_cname(struct bed *bed, const char *name, uint16_t id,
+    uint32_t mark, uint16_t flags, const char *cname, uint64_t now_ms)
 {
 	struct packet_info info;
 	struct dns_question q = question(name, TYPE_A, id);
@@ -197,8 +210,16 @@ upstream_answer(struct bed *bed, const char *name, uint16_t id,
 	info.src.addr[3] = 53;
 	info.src.port = 53;
 	memset(&w, 0, sizeof(w));
-	wire_header(&w, id, flags, 1, 0, 0, 0);
+	wire_header(&w, id, flags, 1, cname != NULL, 0, 0);
 	wire_question(&w, name, TYPE_A);
+	if (cname != NULL) {
+		size_t rdlength;
+
+		wire_pointer(&w, 12);
+		rdlength = wire_rr_begin(&w, TYPE_CNAME);
+		wire_name(&w, cname);
+		wire_rr_end(&w, rdlength);
+	}
 	cr_assert_eq(evidence_response(&bed->ev, &info, &q, w.buf, w.len, 0,
 	    now_ms, &answered, &truncated), EVIDENCE_LEARNED);
 	cr_assert_eq(truncated, (flags & 0x0200) != 0);
@@ -342,6 +363,39 @@ Test(evidence, lets_answered_clients_stop_waiting)
 	ask(&bed, 1, 0, "ftp.pop.example", 0x1, 61);
 	assert_result(upstream(&bed, "pop.example", TYPE_NS, 62), 1, 0x1,
 	    ATTRIB_ANCESTOR, "client 1 waits again");
+	evidence_free(&bed.ev);
+}
+
+/*
+ * Names learned for a client (a CNAME target, a name server) stop counting
+ * it as waiting once its questions are answered, as its own names do: with
+ * 1000 marks, unbound's queries for a name server another client had just
+ * been answered through went unmarked.
+ */
+Test(evidence, lets_answered_clients_stop_waiting_on_learned_names)
+{
+	struct bed bed;
+
+	bed_init(&bed, ATTRIB_CONFLICT_NONE);
+	ask(&bed, 1, 0, "www.pop.example", 0x1, 0);
+	upstream_answer_cname(&bed, "www.pop.example", 0x4444, 0x1, 0x8180,
+	    "edge.cdn.example", 5);
+	ask(&bed, 2, 0, "img.other.example", 0x2, 10);
+	upstream_answer_cname(&bed, "img.other.example", 0x5555, 0x2, 0x8180,
+	    "img.cdn.example", 11);
+	/* Both on their way to a CNAME target below cdn.example. */
+	assert_result(upstream(&bed, "cdn.example", TYPE_NS, 12), 0, 0,
+	    ATTRIB_CONFLICT_UNMARKED, "two clients waiting");
+	/* Client 1 has its answer: 0x2 alone waits. */
+	client_answer(&bed, 1, "www.pop.example", 1, 13);
+	assert_result(upstream(&bed, "cdn.example", TYPE_NS,
+	    13 + EVIDENCE_ANSWERED_GRACE_MS), 1, 0x2, ATTRIB_LEARNED,
+	    "the one client waiting");
+	/* Client 2 answered too: nobody waits, and 0x1 alone learned its
+	 * target (a refresh of it is 0x1's). */
+	client_answer(&bed, 2, "img.other.example", 2, 30);
+	assert_result(upstream(&bed, "edge.cdn.example", TYPE_A, 50), 1, 0x1,
+	    ATTRIB_LEARNED, "the target's refresh");
 	evidence_free(&bed.ev);
 }
 
