@@ -83,7 +83,8 @@ sum(const struct stats *s, const enum stats_counter *counters, size_t n)
 
 /*
  * Returns how many dispositions counted the packet.  Each counts it once,
- * but for client queries: a TCP segment may carry several, pipelined.
+ * but for client queries and the resolver's answers to clients: a TCP
+ * segment may carry several, pipelined, and each is counted.
  */
 static unsigned int
 dispositions_changed(const struct stats *before, const struct stats *after)
@@ -98,7 +99,8 @@ dispositions_changed(const struct stats *before, const struct stats *after)
 		if (delta == 0)
 			continue;
 		changed++;
-		if (delta > 1 && dispositions[i] != STATS_CLIENT_QUERIES)
+		if (delta > 1 && dispositions[i] != STATS_CLIENT_QUERIES &&
+		    dispositions[i] != STATS_CLIENT_ANSWERS)
 			changed++;
 	}
 	return changed;
