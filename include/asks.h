@@ -28,6 +28,10 @@ struct asks;
 #define ASKS_TAGS 0x8		/* a keyed 32-bit hash of the client's address
 				 * and port: asks_find_client() */
 #define ASKS_ALL (ASKS_IDS | ASKS_REFS | ASKS_CLIENTS | ASKS_TAGS)
+/* Not a field: the DNS id is part of the key, so that each query of a
+ * question and mark is an entry of its own (asks_match() finds the one
+ * with the id asked for, and others only where their ids are equal). */
+#define ASKS_BY_ID 0x10
 
 /* Entries in one table at most (they are numbered in 32 bits). */
 #define ASKS_MAX_ENTRIES (1UL << 30)

@@ -61,6 +61,7 @@ struct asks {
 	uint64_t engaged_ms;	/* ... or engaged less than this long ago */
 	uint64_t grace_ms;	/* ... or settled less than this long ago */
 	uint64_t clock_ms;	/* the latest time added or expired at */
+	int by_id;		/* ASKS_BY_ID: the DNS id is in the key */
 	asks_mark_check still_waiting;	/* asks_set_waiting_check() */
 	void *still_waiting_arg;
 	asks_drop_cb on_drop;		/* asks_set_on_drop() */
@@ -125,6 +126,7 @@ asks_new(size_t max_entries, uint64_t timeout_ms, unsigned int fields,
 	table->max_entries = max_entries;
 	table->timeout_ms = timeout_ms;
 	table->fresh = 1;
+	table->by_id = (fields & ASKS_BY_ID) != 0;
 	memcpy(table->key, key, SIPHASH_KEY_LEN);
 	return table;
 }
@@ -154,14 +156,19 @@ asks_set_waiting(struct asks *table, uint64_t ask_ms, uint64_t engaged_ms)
 static uint64_t
 question_hash(const struct asks *table, const struct dns_question *q)
 {
-	uint8_t key[DNS_NAME_MAX + 4];
+	uint8_t key[DNS_NAME_MAX + 6];
+	size_t len = (size_t)q->name_len + 4;
 
 	memcpy(key, q->name, q->name_len);
 	key[q->name_len] = (uint8_t)(q->qtype >> 8);
 	key[q->name_len + 1] = (uint8_t)q->qtype;
 	key[q->name_len + 2] = (uint8_t)(q->qclass >> 8);
 	key[q->name_len + 3] = (uint8_t)q->qclass;
-	return siphash24(table->key, key, (size_t)q->name_len + 4);
+	if (table->by_id) {
+		key[len++] = (uint8_t)(q->id >> 8);
+		key[len++] = (uint8_t)q->id;
+	}
+	return siphash24(table->key, key, len);
 }
 
 static int

@@ -69,8 +69,14 @@ evidence_init(struct evidence *ev, size_t max_pending, uint64_t timeout_ms,
 	 * upstream queries, which keep a server's address each.
 	 */
 	ev->learned = asks_new((max + 1) / 2, timeout_ms, 0, key);
+	/* An entry an upstream query, not a question and mark: a resolver
+	 * sends one question to several of a zone's servers at once (unbound
+	 * to its IPv4 and IPv6 addresses), and the first answer, which the
+	 * resolver follows, must find its own query; with one entry a mark,
+	 * only the last query's id was kept, a quarter of unbound's answers
+	 * taught nothing, and names learned late left unmarked. */
 	ev->inflight = asks_new((max + 3) / 4, timeout_ms,
-	    ASKS_IDS | ASKS_CLIENTS, key);
+	    ASKS_IDS | ASKS_CLIENTS | ASKS_BY_ID, key);
 	/* Prefetches and late retries come for the questions asked last:
 	 * every question of the cap, recent_ms long. */
 	if (recent_ms > 0)
@@ -455,6 +461,27 @@ worked_for(struct evidence *ev, struct attrib_result result, uint64_t now_ms)
 	return result;
 }
 
+/* For --verbose: which marks a question left unmarked stood between. */
+static void
+log_conflict(struct attrib_result result, int look, const char *who,
+    const struct asks_marks *set)
+{
+	static const char *const names[LOOK_COUNT] = {
+		[LOOK_PENDING] = "pending",
+		[LOOK_ANCESTORS] = "ancestors",
+		[LOOK_UNDERSCORE] = "underscore",
+		[LOOK_VALIDATING] = "validating",
+		[LOOK_LEARNED] = "learned",
+	};
+
+	if (result.reason != ATTRIB_CONFLICT_UNMARKED ||
+	    !log_enabled(LOG_LEVEL_DEBUG))
+		return;
+	log_debug("conflict in %s among the %s: %u entries, oldest mark "
+	    "0x%x, newest 0x%x", names[look], who, set->count,
+	    set->first_mark, set->last_mark);
+}
+
 static struct attrib_result
 attribute(struct evidence *ev, const struct dns_question *q, uint64_t now_ms)
 {
@@ -499,6 +526,7 @@ attribute(struct evidence *ev, const struct dns_question *q, uint64_t now_ms)
 			continue;
 		result = decide(ev, &matches[look].waiting,
 		    look == LOOK_PENDING, reasons[look]);
+		log_conflict(result, look, "waiting", &matches[look].waiting);
 		if (result.marked)
 			asks_engage(tables[look], &keys[look], result.mark,
 			    now_ms);
@@ -511,6 +539,7 @@ attribute(struct evidence *ev, const struct dns_question *q, uint64_t now_ms)
 		only_the_last_moment(&matches[first_asked].all, now_ms);
 		result = decide(ev, &matches[first_asked].all,
 		    first_asked == LOOK_PENDING, reasons[first_asked]);
+		log_conflict(result, first_asked, "asked", &matches[first_asked].all);
 		if (result.marked)
 			asks_engage(tables[first_asked], &keys[first_asked],
 			    result.mark, now_ms);
@@ -626,8 +655,19 @@ evidence_response(struct evidence *ev, const struct packet_info *info,
 	 * from (RFC 5452): anyone else guessing the id must not teach names
 	 * under a client's mark, nor make dnsmark walk its records. */
 	asks_match(ev->inflight, q, now_ms, &match);
-	if (!match.all.id_matched || !answers(&match.all.id_client, info))
+	if (!match.all.id_matched || !answers(&match.all.id_client, info)) {
+		if (log_enabled(LOG_LEVEL_DEBUG)) {
+			char name[4 * DNS_NAME_MAX + 1];
+
+			log_debug("upstream response %s type %u id %u: no "
+			    "query of it marked (%u in flight, %s)",
+			    dns_name_format(q->name, q->name_len, name,
+			    sizeof(name)), q->qtype, q->id, match.all.count,
+			    match.all.id_matched ? "from another server or "
+			    "to another port" : "none with its id");
+		}
 		return EVIDENCE_UNMATCHED;
+	}
 	status = response_parse(msg, msg_len, partial, facts);
 	if (status != RESPONSE_OK) {
 		log_debug("unparsable upstream response (%s)",

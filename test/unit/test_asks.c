@@ -567,6 +567,39 @@ Test(asks, reports_newest_entry_with_matching_id)
 	asks_free(table);
 }
 
+/* ASKS_BY_ID: one mark's two queries of a question are two entries, each
+ * found by its own id with its own address. */
+Test(asks, keeps_each_id_apart_by_id)
+{
+	struct asks *table = asks_new(16, 5000, ASKS_IDS | ASKS_CLIENTS |
+	    ASKS_BY_ID, test_key);
+	struct dns_question to_v4 = question_a("www.example", 0x1111);
+	struct dns_question to_v6 = question_a("www.example", 0x2222);
+	struct dns_question other = question_a("www.example", 0x3333);
+	struct asks_client server4 = client(11, 0x1111, 0x1);
+	struct asks_client server6 = client(12, 0x2222, 0x1);
+	struct asks_match m;
+
+	cr_assert_not_null(table);
+	cr_assert_eq(asks_add(table, &to_v4, &server4, 100), 0);
+	cr_assert_eq(asks_add(table, &to_v6, &server6, 101), 0);
+	cr_assert_eq(asks_count(table), 2);
+	cr_assert_eq(match_at(table, &to_v4, 102, &m), 1);
+	cr_assert_eq(m.all.id_matched, 1);
+	cr_assert_eq(m.all.id_mark, 0x1);
+	cr_assert_eq(memcmp(&m.all.id_client, &server4.addr,
+	    sizeof(server4.addr)), 0);
+	cr_assert_eq(match_at(table, &to_v6, 102, &m), 1);
+	cr_assert_eq(m.all.id_matched, 1);
+	cr_assert_eq(memcmp(&m.all.id_client, &server6.addr,
+	    sizeof(server6.addr)), 0);
+	cr_assert_eq(match_at(table, &other, 102, &m), 0);
+	/* The same id again is the same entry. */
+	cr_assert_eq(asks_add(table, &to_v4, &server4, 103), 0);
+	cr_assert_eq(asks_count(table), 2);
+	asks_free(table);
+}
+
 Test(asks, does_not_match_id_of_other_question)
 {
 	struct asks *table = table_new(16, 5000);
