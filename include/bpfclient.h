@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "bpfrecord.h"
+#include "source.h"
 #include "stats.h"
 
 /*
@@ -63,5 +64,16 @@ uint64_t bpfclient_lost(const struct bpfclient *client);
 /* Detaches the programs and frees everything; bpfclient_close(NULL) does
  * nothing. */
 void bpfclient_close(struct bpfclient *client);
+
+/*
+ * Loads and attaches the programs on the cgroup v2 directory dir and opens
+ * their ring as source (include/source.h), BPFCLIENT_RING_BYTES long.
+ * Returns 0, or -1 with the reason in err.  The one function of this file
+ * a dnsmark built without bpf mode has (src/bpfclient_none.c): there it
+ * says so in err.
+ */
+int bpfclient_source(struct source *source, const char *dir,
+    struct stats *stats, bpfclient_cb cb, void *arg, char *err,
+    size_t err_len);
 
 #endif

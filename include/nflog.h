@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "judge.h"
+#include "source.h"
 #include "stats.h"
 
 /*
@@ -73,5 +74,13 @@ int nflog_flush(struct nflog *nflog);
 
 /* Unbinds and closes; nflog_close(NULL) does nothing. */
 void nflog_close(struct nflog *nflog);
+
+/*
+ * Opens the group as source (include/source.h): flushed before each
+ * queued batch when batched, read as it comes either way.  Returns 0, or
+ * -1 with errno and the reason logged, source left as it was.
+ */
+int nflog_source(struct source *source, uint16_t group, struct stats *stats,
+    nflog_cb cb, void *arg, enum nflog_delivery delivery);
 
 #endif

@@ -20,6 +20,7 @@
 #include "cgroup.h"
 #include "client.skel.h"
 #include "log.h"
+#include "source.h"
 
 struct bpfclient {
 	struct dnsmark_client *skel;
@@ -205,4 +206,56 @@ bpfclient_close(struct bpfclient *client)
 	bpf_link__destroy(client->ingress);
 	dnsmark_client__destroy(client->skel);
 	free(client);
+}
+
+/*
+ * The ring as a source of copies: drained at every moment (the records of
+ * the client queries before each queued batch, cache hits' at the tick and
+ * as the program wakes us), the records the program could not write
+ * counted as bpf_lost.
+ */
+static int
+source_bpf_fd(const void *impl)
+{
+	return bpfclient_fd(impl);
+}
+
+static int
+source_bpf_read(void *impl, enum source_moment moment)
+{
+	(void)moment;
+	return bpfclient_drain(impl);
+}
+
+static void
+source_bpf_counters(const void *impl, struct stats *stats)
+{
+	stats->counter[STATS_BPF_LOST] = bpfclient_lost(impl);
+}
+
+static void
+source_bpf_close(void *impl)
+{
+	bpfclient_close(impl);
+}
+
+static const struct source_ops source_bpf_ops = {
+	.fd = source_bpf_fd,
+	.read = source_bpf_read,
+	.counters = source_bpf_counters,
+	.close = source_bpf_close,
+};
+
+int
+bpfclient_source(struct source *source, const char *dir, struct stats *stats,
+    bpfclient_cb cb, void *arg, char *err, size_t err_len)
+{
+	struct bpfclient *client = bpfclient_open(dir, BPFCLIENT_RING_BYTES,
+	    stats, cb, arg, err, err_len);
+
+	if (client == NULL)
+		return -1;
+	source_init(source, &source_bpf_ops, client,
+	    "the ring of the BPF programs on cgroup %s", client->cgroup);
+	return 0;
 }

@@ -18,9 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#ifdef HAVE_BPF
 #include "bpfclient.h"
-#endif
 #include "judge.h"
 #include "log.h"
 #include "metrics.h"
@@ -28,13 +26,16 @@
 #include "options.h"
 #include "privs.h"
 #include "queue.h"
+#include "source.h"
 #include "stats.h"
 
 struct daemon {
 	struct queue *queue;
-	struct nflog *nflog;		/* observe mode; queue mode's answers */
-	uint64_t copy_late_ms;		/* how late its copies may come */
-	struct bpfclient *bpf;		/* bpf mode: the client records' ring */
+	/* What is read beside the queue: observe mode's NFLOG copies, queue
+	 * mode's answers to clients, bpf mode's ring; not open in queue mode
+	 * when the answers' group cannot be bound. */
+	struct source copies;
+	uint64_t copy_late_ms;		/* how late NFLOG copies may come */
 	uint64_t judged_ms;		/* the latest time the judge was given */
 	struct judge judge;
 	struct stats stats;
@@ -64,9 +65,8 @@ on_packet(const struct queue_packet *packet, void *arg)
 	return judge_packet(&daemon->judge, &packet->pkt, daemon->now_ms);
 }
 
-#ifdef HAVE_BPF
 /*
- * A client query from the BPF ring.  It is timed when it reached the
+ * A client query or an answer to a client from the BPF ring.  It is timed when it reached the
  * resolver, but the judge's tables want times that never go back: no
  * earlier than what the judge last saw, no later than now.
  */
@@ -86,23 +86,39 @@ on_bpf_record(const struct bpfrecord_client *client, void *arg)
 }
 
 /*
- * Reads the client records the BPF program wrote.  Called before each
- * queue batch is judged: a client's record is written as its query reaches
- * the resolver, before the resolver can send the upstream query it causes.
+ * Reads the copies the moment asks for, the clock read before (what is
+ * read is judged as of now) and after (for what comes next).
  */
 static void
-bpf_drain(void *arg)
+read_copies(struct daemon *daemon, enum source_moment moment)
 {
-	struct daemon *daemon = arg;
 	int ret;
 
-	if (daemon->bpf == NULL)
-		return;
-	ret = bpfclient_drain(daemon->bpf);
+	daemon->now_ms = monotonic_ms();
+	ret = source_read(&daemon->copies, moment);
 	if (ret < 0)
-		log_warn("reading the BPF ring: %s", strerror(-ret));
+		log_warn("reading %s: %s", daemon->copies.what, strerror(-ret));
+	daemon->now_ms = monotonic_ms();
 }
-#endif
+
+/*
+ * Before a batch of queued packets is judged, what caused them is read:
+ * a client query's record or copy is written as it reaches the resolver,
+ * and an answer's as it leaves, before the resolver sends what follows.
+ * Observe mode flushes the kernel's NFLOG buffer (copies of client
+ * queries may still sit there; only upstream queries are queued, so cache
+ * hits never get here).  Queue mode reads the answers' copies, each sent
+ * up as its answer left (NFLOG_IMMEDIATE): batched, an answer came up to
+ * NFLOG_TIMEOUT_MS late, its client still counted as waiting meanwhile,
+ * and Knot Resolver's and dnsmasq's refreshes of a name another client
+ * had just been answered went unmarked (5.2 % and 4.8 % where one client
+ * waited, against 3.5 % and 0.0 % in bpf mode).  bpf mode drains the ring.
+ */
+static void
+before_batch(void *arg)
+{
+	read_copies(arg, SOURCE_BEFORE_BATCH);
+}
 
 /* Gives the held packets whose turn came their verdicts (accept). */
 static void
@@ -148,53 +164,13 @@ on_copy(const struct judge_packet *pkt, void *arg)
 	judge_packet(&daemon->judge, &copy, daemon->now_ms);
 }
 
-/*
- * Observe mode, before a batch of upstream queries is judged: the copies of
- * the client queries that caused them were logged before they were queued,
- * but may still sit in the kernel's NFLOG buffer.  Flush it and read it all.
- * Only upstream queries are queued, so cache hits never get here.
- */
-static void
-before_batch(void *arg)
-{
-	struct daemon *daemon = arg;
-
-	nflog_flush(daemon->nflog);
-	daemon->now_ms = monotonic_ms();
-}
-
-/*
- * Queue mode, before a batch is judged: the copies of the resolver's
- * answers to clients, each sent up as its answer left (NFLOG_IMMEDIATE),
- * so every answer that left before a queued packet is read before it.
- * Batched, an answer came up to NFLOG_TIMEOUT_MS late, its client still
- * counted as waiting meanwhile: Knot Resolver's and dnsmasq's refreshes
- * of a name another client had just been answered went unmarked (5.2 %
- * and 4.8 % where one client waited, against 3.5 % and 0.0 % in bpf mode).
- */
-static void
-answers_before_batch(void *arg)
-{
-	struct daemon *daemon = arg;
-	int ret;
-
-	ret = nflog_receive(daemon->nflog);
-	if (ret < 0)
-		log_warn("receiving from NFLOG: %s", strerror(-ret));
-	daemon->now_ms = monotonic_ms();
-}
-
 /* Brings the counters the kernel keeps into the stats. */
 static void
 update_kernel_counters(struct daemon *daemon)
 {
 	long long drops;
 
-#ifdef HAVE_BPF
-	if (daemon->bpf != NULL)
-		daemon->stats.counter[STATS_BPF_LOST] =
-		    bpfclient_lost(daemon->bpf);
-#endif
+	source_counters(&daemon->copies, &daemon->stats);
 	if (daemon->queue == NULL)
 		return;
 	drops = queue_socket_drops(daemon->queue);
@@ -301,11 +277,8 @@ on_signal(int sigfd, struct daemon *daemon)
 			log_info("signal %u: stopping", info.ssi_signo);
 			return 1;
 		case SIGUSR1:
-#ifdef HAVE_BPF
 			/* Counters as of now, cache hits included. */
-			daemon->now_ms = monotonic_ms();
-			bpf_drain(daemon);
-#endif
+			read_copies(daemon, SOURCE_NOW);
 			log_stats(daemon);
 			if (daemon->stats_file != NULL)
 				write_metrics(daemon);
@@ -320,9 +293,9 @@ on_signal(int sigfd, struct daemon *daemon)
 static void
 run(struct queue *queue, struct daemon *daemon, int sigfd)
 {
-	int epfd, timerfd, bpffd = -1;
+	int epfd, timerfd;
 	int qfd = queue_fd(queue);
-	int logfd = daemon->nflog != NULL ? nflog_fd(daemon->nflog) : -1;
+	int copyfd = source_fd(&daemon->copies);
 
 	timerfd = expiry_timer_open();
 	epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -332,15 +305,10 @@ run(struct queue *queue, struct daemon *daemon, int sigfd)
 	epoll_watch(epfd, sigfd);
 	epoll_watch(epfd, timerfd);
 	/* Copies come without upstream queries too (cache hits): read them
-	 * as they come, or the socket overflows. */
-	if (logfd >= 0)
-		epoll_watch(epfd, logfd);
-#ifdef HAVE_BPF
-	if (daemon->bpf != NULL) {
-		bpffd = bpfclient_fd(daemon->bpf);
-		epoll_watch(epfd, bpffd);
-	}
-#endif
+	 * as they come, or the socket overflows (the ring: as the program
+	 * says it is filling). */
+	if (copyfd >= 0)
+		epoll_watch(epfd, copyfd);
 
 	for (;;) {
 		struct epoll_event events[5];
@@ -370,26 +338,17 @@ run(struct queue *queue, struct daemon *daemon, int sigfd)
 				if (ret < 0)
 					log_warn("receiving from queue: %s",
 					    strerror(-ret));
-			} else if (fd == logfd) {
-				int ret;
-
-				daemon->now_ms = monotonic_ms();
-				ret = nflog_receive(daemon->nflog);
-				if (ret < 0)
-					log_warn("receiving from NFLOG: %s",
-					    strerror(-ret));
+			} else if (fd == copyfd) {
+				read_copies(daemon, SOURCE_READABLE);
 			} else if (fd == timerfd) {
 				uint64_t ticks;
 
 				if (read(timerfd, &ticks, sizeof(ticks)) < 0 &&
 				    errno != EAGAIN)
 					log_warn("timer: %s", strerror(errno));
-				daemon->now_ms = monotonic_ms();
-#ifdef HAVE_BPF
 				/* Cache hits cause no queued packet: read
-				 * their records here too. */
-				bpf_drain(daemon);
-#endif
+				 * their copies here too. */
+				read_copies(daemon, SOURCE_TICK);
 				daemon->judged_ms = daemon->now_ms;
 				judge_expire(&daemon->judge, daemon->now_ms);
 				if (daemon->stats_file != NULL &&
@@ -398,12 +357,6 @@ run(struct queue *queue, struct daemon *daemon, int sigfd)
 					daemon->stats_due_ms = daemon->now_ms +
 					    daemon->stats_interval_ms;
 				}
-			} else if (fd == bpffd) {
-#ifdef HAVE_BPF
-				/* The program asks: its ring is filling. */
-				daemon->now_ms = monotonic_ms();
-				bpf_drain(daemon);
-#endif
 			} else if (fd == sigfd && on_signal(sigfd, daemon)) {
 				close(epfd);
 				close(timerfd);
@@ -443,11 +396,6 @@ main(int argc, char *argv[])
 	 * queue: a SIGTERM while the bind waits must not drop what the
 	 * kernel queued meanwhile. */
 	sigfd = signals_open();
-#ifndef HAVE_BPF
-	if (opts.mode == OPTIONS_MODE_BPF)
-		fatal("--mode bpf: this dnsmark was built without it "
-		    "(configure found no libbpf, bpftool or clang)");
-#endif
 
 	config.max_pending = opts.max_pending;
 	config.timeout_ms = opts.timeout_ms;
@@ -473,30 +421,27 @@ main(int argc, char *argv[])
 	/* The copies first: a client query copied before the queue is bound
 	 * may cause an upstream query queued just after. */
 	if (opts.mode == OPTIONS_MODE_OBSERVE) {
-		daemon.nflog = nflog_open(opts.nflog_group, &daemon.stats,
-		    on_copy, &daemon, NFLOG_BATCHED);
-		daemon.copy_late_ms = NFLOG_TIMEOUT_MS;
-		if (daemon.nflog == NULL)
+		if (nflog_source(&daemon.copies, opts.nflog_group,
+		    &daemon.stats, on_copy, &daemon, NFLOG_BATCHED) < 0)
 			fatal("cannot bind NFLOG group %u", opts.nflog_group);
+		daemon.copy_late_ms = NFLOG_TIMEOUT_MS;
 		/* A marker that does not come back means the observe rules
 		 * are missing: say so now, not at the first cache miss. */
-		if (nflog_flush(daemon.nflog) == 0)
+		if (source_read(&daemon.copies, SOURCE_BEFORE_BATCH) >= 0 &&
+		    daemon.stats.counter[STATS_NFLOG_FLUSH_TIMEOUTS] == 0)
 			log_info("NFLOG group %u: flush marker seen",
 			    opts.nflog_group);
 	}
-#ifdef HAVE_BPF
 	/* Before the queue: no upstream query is judged without the client
 	 * records.  And before dropping privileges: loading needs CAP_BPF. */
 	if (opts.mode == OPTIONS_MODE_BPF) {
-		daemon.bpf = bpfclient_open(opts.bpf_cgroup,
-		    BPFCLIENT_RING_BYTES, &daemon.stats, on_bpf_record,
-		    &daemon, err, sizeof(err));
-		if (daemon.bpf == NULL)
+		if (bpfclient_source(&daemon.copies, opts.bpf_cgroup,
+		    &daemon.stats, on_bpf_record, &daemon, err,
+		    sizeof(err)) < 0)
 			fatal("--mode bpf: %s", err);
 		log_info("bpf mode: client queries recorded at delivery to "
-		    "the sockets of cgroup %s", bpfclient_cgroup(daemon.bpf));
+		    "the sockets of their cgroup, from %s", daemon.copies.what);
 	}
-#endif
 	queue = queue_open(opts.queue, opts.queue_maxlen, &daemon.stats,
 	    on_packet, &daemon);
 	if (queue == NULL)
@@ -506,20 +451,13 @@ main(int argc, char *argv[])
 	 * rules, once the queue is bound (nothing waits for them).  Without
 	 * them dnsmark works as before, and a client answered from the cache
 	 * counts as waiting a moment longer. */
-	if (opts.mode == OPTIONS_MODE_QUEUE) {
-		daemon.nflog = nflog_open(opts.nflog_group, &daemon.stats,
-		    on_copy, &daemon, NFLOG_IMMEDIATE);
-		if (daemon.nflog == NULL)
-			log_warn("cannot bind NFLOG group %u: the resolver's "
-			    "answers to clients stay unseen", opts.nflog_group);
-	}
-	if (daemon.nflog != NULL)
-		queue_set_batch_hook(queue, opts.mode == OPTIONS_MODE_OBSERVE ?
-		    before_batch : answers_before_batch, &daemon);
-#ifdef HAVE_BPF
-	if (daemon.bpf != NULL)
-		queue_set_batch_hook(queue, bpf_drain, &daemon);
-#endif
+	if (opts.mode == OPTIONS_MODE_QUEUE &&
+	    nflog_source(&daemon.copies, opts.nflog_group, &daemon.stats,
+	    on_copy, &daemon, NFLOG_IMMEDIATE) < 0)
+		log_warn("cannot bind NFLOG group %u: the resolver's answers "
+		    "to clients stay unseen", opts.nflog_group);
+	if (source_is_open(&daemon.copies))
+		queue_set_batch_hook(queue, before_batch, &daemon);
 	if (opts.user != NULL) {
 		if (privs_drop(opts.user, err, sizeof(err)) < 0) {
 			queue_drain(queue, 100);
@@ -538,13 +476,12 @@ main(int argc, char *argv[])
 	}
 	if (daemon.stats_file != NULL)
 		write_metrics(&daemon);
-	if (daemon.nflog != NULL && opts.mode == OPTIONS_MODE_QUEUE)
+	if (source_is_open(&daemon.copies) && opts.mode == OPTIONS_MODE_QUEUE)
 		log_info("queue mode: the resolver's answers to clients from "
-		    "NFLOG group %u", opts.nflog_group);
-	else if (daemon.nflog != NULL)
+		    "%s", daemon.copies.what);
+	else if (opts.mode == OPTIONS_MODE_OBSERVE)
 		log_info("observe mode: client queries and upstream responses "
-		    "from NFLOG group %u, batches of %d or %d ms", opts.nflog_group,
-		    NFLOG_QTHRESH, NFLOG_TIMEOUT_MS);
+		    "from %s", daemon.copies.what);
 	log_info("%s %s: queue %u, mask 0x%x, timeout %llu ms, recent %llu ms, "
 	    "at most %zu pending (tables: %zu bytes), conntrack data %s",
 	    PACKAGE, PACKAGE_VERSION, opts.queue, opts.mask,
@@ -569,10 +506,7 @@ main(int argc, char *argv[])
 		write_metrics(&daemon);
 	daemon.queue = NULL;
 	queue_close(queue);
-	nflog_close(daemon.nflog);
-#ifdef HAVE_BPF
-	bpfclient_close(daemon.bpf);
-#endif
+	source_close(&daemon.copies);
 	judge_free(&daemon.judge);
 	return 0;
 }

@@ -26,6 +26,7 @@
 #include "nflog.h"
 #include "nflog_msg.h"
 #include "nlsock.h"
+#include "source.h"
 
 #define NFLOG_BATCH 8
 /*
@@ -403,4 +404,70 @@ nflog_close(struct nflog *nflog)
 	if (nflog->marker_fd >= 0)
 		close(nflog->marker_fd);
 	free(nflog);
+}
+
+/*
+ * The group as a source of copies.  Batched (observe mode): its buffer is
+ * flushed before each batch of queued packets, the copies of the client
+ * queries that caused them read; a marker that does not come back is
+ * counted and warned about once by nflog_flush(), not at every batch.
+ * Immediate (queue mode's answers): what is in the socket is read.  Both
+ * are read as they come, cache hits queueing nothing.
+ */
+static int
+source_nflog_fd(const void *impl)
+{
+	return nflog_fd(impl);
+}
+
+static int
+source_nflog_read(void *impl, enum source_moment moment)
+{
+	struct nflog *nflog = impl;
+
+	switch (moment) {
+	case SOURCE_READABLE:
+		return nflog_receive(nflog);
+	case SOURCE_BEFORE_BATCH:
+		if (nflog->marker_fd >= 0) {
+			(void)nflog_flush(nflog);
+			return 0;
+		}
+		return nflog_receive(nflog);
+	case SOURCE_TICK:
+	case SOURCE_NOW:
+		break;
+	}
+	return 0;
+}
+
+static void
+source_nflog_close(void *impl)
+{
+	nflog_close(impl);
+}
+
+static const struct source_ops source_nflog_ops = {
+	.fd = source_nflog_fd,
+	.read = source_nflog_read,
+	.counters = NULL,
+	.close = source_nflog_close,
+};
+
+int
+nflog_source(struct source *source, uint16_t group, struct stats *stats,
+    nflog_cb cb, void *arg, enum nflog_delivery delivery)
+{
+	struct nflog *nflog = nflog_open(group, stats, cb, arg, delivery);
+
+	if (nflog == NULL)
+		return -1;
+	if (delivery == NFLOG_BATCHED)
+		source_init(source, &source_nflog_ops, nflog,
+		    "NFLOG group %u, batches of %d copies or %d ms", group,
+		    NFLOG_QTHRESH, NFLOG_TIMEOUT_MS);
+	else
+		source_init(source, &source_nflog_ops, nflog,
+		    "NFLOG group %u, each copy as its packet passes", group);
+	return 0;
 }

@@ -26,13 +26,12 @@
 #include <string.h>
 
 #include "config.h"
-#ifdef HAVE_BPF
 #include "bpfclient.h"
-#endif
 #include "log.h"
 #include "nflog.h"
 #include "options.h"
 #include "queue.h"
+#include "source.h"
 #include "stats.h"
 
 #define NULL_QUEUE_DRAIN_MS 1000	/* dnsmark's timer */
@@ -69,13 +68,6 @@ on_copy(const struct judge_packet *pkt, void *arg)
 }
 
 static void
-before_batch(void *arg)
-{
-	nflog_flush(arg);
-}
-
-#ifdef HAVE_BPF
-static void
 on_record(const struct bpfrecord_client *client, void *arg)
 {
 	(void)client;
@@ -83,11 +75,10 @@ on_record(const struct bpfrecord_client *client, void *arg)
 }
 
 static void
-on_batch(void *arg)
+before_batch(void *arg)
 {
-	bpfclient_drain(arg);
+	source_read(arg, SOURCE_BEFORE_BATCH);
 }
-#endif
 
 static int
 parse_number(const char *text, unsigned long *value)
@@ -112,11 +103,9 @@ usage(FILE *stream, const char *progname)
 	    "NFLOG group\n"
 	    "                    (rules/observe-v*.rules), flushing once per "
 	    "batch\n", progname);
-#ifdef HAVE_BPF
 	fprintf(stream, "  --bpf-cgroup DIR  bpf mode's null program: also "
 	    "load bpf mode's program on\n                    the cgroup v2 "
 	    "directory DIR and drain its ring without judging\n");
-#endif
 }
 
 int
@@ -131,8 +120,7 @@ main(int argc, char *argv[])
 	};
 	static struct stats stats;
 	const char *bpf_cgroup = NULL;
-	struct bpfclient *bpf = NULL;
-	struct nflog *nflog = NULL;
+	struct source copies = { 0 };
 	struct pollfd pfd[2];
 	struct sigaction sa;
 	struct queue *queue;
@@ -193,51 +181,38 @@ main(int argc, char *argv[])
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
-	if (use_nflog) {
-		nflog = nflog_open((uint16_t)group, &stats, on_copy, NULL,
-		    NFLOG_BATCHED);
-		if (nflog == NULL)
-			return 1;
-		pfd[1].fd = nflog_fd(nflog);
-		pfd[1].events = POLLIN;
-		nfds = 2;
-	}
+	if (use_nflog && nflog_source(&copies, (uint16_t)group, &stats,
+	    on_copy, NULL, NFLOG_BATCHED) < 0)
+		return 1;
 	if (bpf_cgroup != NULL) {
-#ifdef HAVE_BPF
 		char err[256];
 
-		bpf = bpfclient_open(bpf_cgroup, BPFCLIENT_RING_BYTES, &stats,
-		    on_record, NULL, err, sizeof(err));
-		if (bpf == NULL)
+		if (bpfclient_source(&copies, bpf_cgroup, &stats, on_record,
+		    NULL, err, sizeof(err)) < 0)
 			fatal("--bpf-cgroup: %s", err);
-		pfd[1].fd = bpfclient_fd(bpf);
+		log_info("bpf program attached: %s", copies.what);
+	}
+	if (source_is_open(&copies)) {
+		pfd[1].fd = source_fd(&copies);
 		pfd[1].events = POLLIN;
 		nfds = 2;
-		log_info("bpf program attached to %s", bpfclient_cgroup(bpf));
-#else
-		fatal("--bpf-cgroup: built without bpf mode");
-#endif
 	}
 	/* The queue length of dnsmark's default --queue-maxlen. */
 	queue = queue_open((uint16_t)num, OPTIONS_DEFAULT_QUEUE_MAXLEN, &stats,
 	    on_packet, NULL);
 	if (queue == NULL) {
-		nflog_close(nflog);
+		source_close(&copies);
 		return 1;
 	}
-	if (nflog != NULL)
-		queue_set_batch_hook(queue, before_batch, nflog);
-#ifdef HAVE_BPF
-	if (bpf != NULL)
-		queue_set_batch_hook(queue, on_batch, bpf);
-#endif
+	if (source_is_open(&copies))
+		queue_set_batch_hook(queue, before_batch, &copies);
 	log_info("queue %lu bound: accepting every packet unchanged%s", num,
-	    nflog != NULL ? "; NFLOG copies read and ignored" :
-	    bpf != NULL ? "; ring records read and ignored" : "");
+	    use_nflog ? "; NFLOG copies read and ignored" :
+	    bpf_cgroup != NULL ? "; ring records read and ignored" : "");
 	pfd[0].fd = queue_fd(queue);
 	pfd[0].events = POLLIN;
 	while (!stopping) {
-		int ret = poll(pfd, (nfds_t)nfds, bpf != NULL ?
+		int ret = poll(pfd, (nfds_t)nfds, bpf_cgroup != NULL ?
 		    NULL_QUEUE_DRAIN_MS : -1);
 
 		if (ret < 0) {
@@ -246,37 +221,37 @@ main(int argc, char *argv[])
 			log_err("poll: %s", strerror(errno));
 			break;
 		}
-#ifdef HAVE_BPF
-		if (bpf != NULL && (ret == 0 || pfd[1].revents != 0))
-			bpfclient_drain(bpf);
-#endif
+		/* The ring as dnsmark reads it: at the tick, and as the
+		 * program asks. */
+		if (bpf_cgroup != NULL && ret == 0)
+			source_read(&copies, SOURCE_TICK);
+		else if (bpf_cgroup != NULL && pfd[1].revents != 0)
+			source_read(&copies, SOURCE_READABLE);
 		/* Drain what is waiting, a batch at a time, as dnsmark does. */
 		do {
 			ret = queue_process(queue);
 		} while (ret > 0);
 		if (ret < 0)
 			log_warn("receiving from queue: %s", strerror(-ret));
-		if (nflog != NULL && (pfd[1].revents & POLLIN) &&
-		    (ret = nflog_receive(nflog)) < 0)
+		if (use_nflog && (pfd[1].revents & POLLIN) &&
+		    (ret = source_read(&copies, SOURCE_READABLE)) < 0)
 			log_warn("receiving from NFLOG: %s", strerror(-ret));
 	}
 	drained = queue_drain(queue, 100);
 	if (drained < 0)
 		log_warn("draining queue %lu: %s", num, strerror(-drained));
 	queue_close(queue);
-	if (nflog != NULL)
+	if (use_nflog)
 		log_info("NFLOG: %llu copies, %llu lost, %llu flushes (%llu us)",
 		    (unsigned long long)stats.counter[STATS_NFLOG_COPIES],
 		    (unsigned long long)stats.counter[STATS_NFLOG_LOST],
 		    (unsigned long long)stats.counter[STATS_NFLOG_FLUSHES],
 		    (unsigned long long)stats.counter[STATS_NFLOG_FLUSH_US]);
-	nflog_close(nflog);
-#ifdef HAVE_BPF
-	if (bpf != NULL)
+	source_counters(&copies, &stats);
+	if (bpf_cgroup != NULL)
 		log_info("ring: %llu records read, %llu lost",
 		    (unsigned long long)stats.counter[STATS_BPF_RECORDS],
-		    (unsigned long long)bpfclient_lost(bpf));
-	bpfclient_close(bpf);
-#endif
+		    (unsigned long long)stats.counter[STATS_BPF_LOST]);
+	source_close(&copies);
 	return 0;
 }
