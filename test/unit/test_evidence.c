@@ -178,54 +178,6 @@ upstream_answer(struct bed *bed, const char *name, uint16_t id,
 	upstream_answer_cname(bed, name, id, mark, flags, NULL, now_ms);
 }
 
-/* ... with a CNAME to cname in its answer section, when not NULL. */
-static void
-upstream_answer_cname(struct bed *bed, const char *name, uint16_t id,
-    uint32_t mark, uint16_t flags, const char *cname, uint64_t now_ms)
-{
-	struct packet_info info;
-	struct dns_question q = question(name, TYPE_A, id);
-	struct wire w;
-	uint32_t answered = 0;
-	int truncated = -1;
-
-	memset(&info, 0, sizeof(info));
-	info.protocol = IPPROTO_UDP;
-	info.src.family = info.dst.family = AF_INET;
-	info.src.addr[0] = 198;
-	info.src.addr[1] = 51;
-	info.src.addr[2] = 100;
-	info.src.addr[3] = 1;
-	info.src.port = 33000;
-	info.dst.addr[0] = 203;
-	info.dst.addr[2] = 113;
-	info.dst.addr[3] = 53;
-	info.dst.port = 53;
-	evidence_sent(&bed->ev, &info, &q, mark, now_ms);
-	/* The answer: from the server to the resolver's port. */
-	info.dst = info.src;
-	info.src.addr[0] = 203;
-	info.src.addr[1] = 0;
-	info.src.addr[2] = 113;
-	info.src.addr[3] = 53;
-	info.src.port = 53;
-	memset(&w, 0, sizeof(w));
-	wire_header(&w, id, flags, 1, cname != NULL, 0, 0);
-	wire_question(&w, name, TYPE_A);
-	if (cname != NULL) {
-		size_t rdlength;
-
-		wire_pointer(&w, 12);
-		rdlength = wire_rr_begin(&w, TYPE_CNAME);
-		wire_name(&w, cname);
-		wire_rr_end(&w, rdlength);
-	}
-	cr_assert_eq(evidence_response(&bed->ev, &info, &q, w.buf, w.len, 0,
-	    now_ms, &answered, &truncated), EVIDENCE_LEARNED);
-	cr_assert_eq(truncated, (flags & 0x0200) != 0);
-	cr_assert_eq(answered, mark);
-}
-
 /* An upstream query for name (type A) with id, marked mark, from the
  * resolver's port to server 203.0.113.server: its packet_info. */
 static struct packet_info
@@ -251,30 +203,51 @@ sent_to(struct bed *bed, const char *name, uint16_t id, uint32_t mark,
 	return info;
 }
 
-/* The answer to the query sent as sent (sent_to()), with a CNAME to
- * cname: what evidence_response() made of it, the mark in *mark. */
+/* The answer (header flags) to the query sent as sent (sent_to()), with a
+ * CNAME to cname when not NULL: what evidence_response() made of it, the
+ * mark in *mark and truncation in *truncated. */
 static enum evidence_response
 answer_to(struct bed *bed, struct packet_info sent, const char *name,
-    uint16_t id, const char *cname, uint64_t now_ms, uint32_t *mark)
+    uint16_t id, uint16_t flags, const char *cname, uint64_t now_ms,
+    uint32_t *mark, int *truncated)
 {
 	struct dns_question q = question(name, TYPE_A, id);
 	struct packet_info info = sent;
-	size_t rdlength;
 	struct wire w;
-	int truncated = -1;
 
 	info.src = sent.dst;
 	info.dst = sent.src;
 	memset(&w, 0, sizeof(w));
-	wire_header(&w, id, 0x8180, 1, 1, 0, 0);
+	wire_header(&w, id, flags, 1, cname != NULL, 0, 0);
 	wire_question(&w, name, TYPE_A);
-	wire_pointer(&w, 12);
-	rdlength = wire_rr_begin(&w, TYPE_CNAME);
-	wire_name(&w, cname);
-	wire_rr_end(&w, rdlength);
+	if (cname != NULL) {
+		size_t rdlength;
+
+		wire_pointer(&w, 12);
+		rdlength = wire_rr_begin(&w, TYPE_CNAME);
+		wire_name(&w, cname);
+		wire_rr_end(&w, rdlength);
+	}
 	*mark = 0;
+	*truncated = -1;
 	return evidence_response(&bed->ev, &info, &q, w.buf, w.len, 0, now_ms,
-	    mark, &truncated);
+	    mark, truncated);
+}
+
+/* ... with a CNAME to cname in its answer section, when not NULL. */
+static void
+upstream_answer_cname(struct bed *bed, const char *name, uint16_t id,
+    uint32_t mark, uint16_t flags, const char *cname, uint64_t now_ms)
+{
+	struct packet_info sent = sent_to(bed, name, id, mark, 53, 33000,
+	    now_ms);
+	uint32_t answered;
+	int truncated;
+
+	cr_assert_eq(answer_to(bed, sent, name, id, flags, cname, now_ms,
+	    &answered, &truncated), EVIDENCE_LEARNED);
+	cr_assert_eq(truncated, (flags & 0x0200) != 0);
+	cr_assert_eq(answered, mark);
 }
 
 /*
@@ -288,24 +261,29 @@ Test(evidence, learns_from_the_answer_to_either_query_of_a_question)
 	struct packet_info first, second;
 	struct bed bed;
 	uint32_t mark;
+	int truncated;
 
 	bed_init(&bed, ATTRIB_CONFLICT_NONE);
 	ask(&bed, 1, 0, "www.own.example", 0x1, 0);
 	first = sent_to(&bed, "www.own.example", 0x1111, 0x1, 11, 33001, 1);
 	second = sent_to(&bed, "www.own.example", 0x2222, 0x1, 12, 33002, 1);
 	cr_assert_eq(answer_to(&bed, first, "www.own.example", 0x1111,
-	    "www.owncdn.example", 3, &mark), EVIDENCE_LEARNED);
+	    0x8180, "www.owncdn.example", 3, &mark, &truncated),
+	    EVIDENCE_LEARNED);
 	cr_assert_eq(mark, 0x1);
 	assert_result(upstream(&bed, "owncdn.example", TYPE_A, 4), 1, 0x1,
 	    ATTRIB_LEARNED, "the target's ancestor, after the first answer");
 	/* The second answer matches its own query too; a third, with an id
 	 * sent to neither server, matches nothing. */
 	cr_assert_eq(answer_to(&bed, second, "www.own.example", 0x2222,
-	    "www.owncdn.example", 5, &mark), EVIDENCE_LEARNED);
+	    0x8180, "www.owncdn.example", 5, &mark, &truncated),
+	    EVIDENCE_LEARNED);
 	cr_assert_eq(answer_to(&bed, second, "www.own.example", 0x1111,
-	    "www.owncdn.example", 6, &mark), EVIDENCE_UNMATCHED);
+	    0x8180, "www.owncdn.example", 6, &mark, &truncated),
+	    EVIDENCE_UNMATCHED);
 	cr_assert_eq(answer_to(&bed, first, "www.own.example", 0x3333,
-	    "www.owncdn.example", 6, &mark), EVIDENCE_UNMATCHED);
+	    0x8180, "www.owncdn.example", 6, &mark, &truncated),
+	    EVIDENCE_UNMATCHED);
 	evidence_free(&bed.ev);
 }
 
