@@ -360,7 +360,6 @@ class Player:
         if query.truncated:
             # As a stub does: the same question again over TCP.
             retry = Query(lookup, query.qtype, self.ids.randrange(65536), "tcp")
-            query.answered = when
             lookup.queries.append(retry)
             k = lookup.client
             family = client_family(k)
