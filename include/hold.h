@@ -5,14 +5,15 @@
  * packets that cause a SYN (a truncated answer on its way to the resolver,
  * a client's TCP query on its way to a forwarder)
  * are let through one at a time: while one cause is open, a cause for
- * another mark is held, for at most hold_ms, until the SYN (or a query on a
- * connection already open) of the open one shows up.  The SYN then belongs
+ * another mark is held until the SYN (or a query on a connection already
+ * open) of the open one shows up, for as long as the kind's SYNs have
+ * lately taken (hold_wait()), at most hold_ms.  The SYN then belongs
  * to the open cause alone, and so do further SYNs until another mark's
  * cause takes its place; a cause of the same client and kind joins the
  * open one, which then waits for one SYN more before giving way.  Without
  * a cause waiting behind it, the open cause stays open longer
  * (HOLD_STALE_MS), for a SYN that comes late.
- * When a cause's SYN is later than hold_ms while another waits, the next
+ * When a cause's SYN is later than that while another waits, the next
  * SYNs are nobody's for sure: they stay unmarked, never wrongly marked,
  * until as many SYNs have come as causes were let through meanwhile (or
  * HOLD_OWED_MS), and a cause opened in that doubt names no SYN at all.
@@ -47,6 +48,18 @@
 #define HOLD_OWED_MS 1000
 /* A kind of cause found not followed by SYNs is held again this much later. */
 #define HOLD_RETRY_MS 60000
+/*
+ * How long a cause's SYN took, for the last HOLD_DELAYS SYNs of a kind:
+ * the open cause is waited for twice the longest plus HOLD_WAIT_MARGIN_MS,
+ * at least HOLD_WAIT_MIN_MS and at most hold_ms (all of hold_ms before the
+ * kind's first SYN).  A forwarder that forks for each TCP client sends its
+ * SYN 1 to 20 ms after the query on an idle machine, later under load (seen
+ * in CI: dnsmasq, two SYNs a run later than 10 ms); a recursive resolver
+ * retries a truncated answer within a millisecond.
+ */
+#define HOLD_DELAYS 8
+#define HOLD_WAIT_MIN_MS 10
+#define HOLD_WAIT_MARGIN_MS 2
 
 enum hold_kind {
 	HOLD_TRUNCATED = 0,	/* a truncated answer to the resolver */
@@ -75,7 +88,7 @@ struct hold_counts {
 };
 
 struct hold {
-	uint64_t hold_ms;	/* 0: never hold */
+	uint64_t hold_ms;	/* the longest wait; 0: never hold */
 	int open;
 	struct hold_cause current;
 	struct hold_cause held[HOLD_MAX];
@@ -90,6 +103,14 @@ struct hold {
 	 */
 	unsigned int owed;
 	uint64_t owed_until_ms;
+	/* When the first cause owed was let through, and its kind: an owed
+	 * SYN took at most this long (timed: known). */
+	int owed_timed;
+	enum hold_kind owed_kind;
+	uint64_t owed_since_ms;
+	/* The kind's latest SYN delays, a ring; delay_count counts all. */
+	uint32_t delay_ms[HOLD_KINDS][HOLD_DELAYS];
+	unsigned int delay_count[HOLD_KINDS];
 	uint32_t release[HOLD_MAX];
 	size_t release_count;
 	struct hold_counts counts;
@@ -126,6 +147,9 @@ void hold_query(struct hold *hold, const struct dns_question *q,
  * whose wait is over at now_ms).  Returns 1 and sets *id, or 0.
  */
 int hold_next_release(struct hold *hold, uint64_t now_ms, uint32_t *id);
+
+/* How long a held cause waits for the SYN of an open cause of kind. */
+uint64_t hold_wait(const struct hold *hold, enum hold_kind kind);
 
 /* Returns when a held cause's wait ends (the time to wake), or 0. */
 uint64_t hold_deadline(const struct hold *hold);

@@ -1,8 +1,9 @@
 /*
  * One open cause at a time, the others of other marks waiting in a small
  * ring (hold.h).  The open cause owns the SYNs that come until another
- * mark's cause takes its place: at once when it has had its SYN, after
- * hold_ms of waiting when it has not, and in any case after HOLD_STALE_MS.
+ * mark's cause takes its place: at once when it has had its SYN, after the
+ * kind's wait (hold_wait()) when it has not, and in any case after
+ * HOLD_STALE_MS.  Each SYN named tells how long its kind's SYNs take.
  *
  * A cause that gave way without its SYN may still send it, late, so from
  * then on SYNs are counted, not named (owed), until every cause let through
@@ -70,10 +71,41 @@ named(const struct hold *hold)
 	return hold->current.waiting == 0;
 }
 
+/* A SYN of kind came delay_ms after its cause was let through. */
+static void
+add_delay(struct hold *hold, enum hold_kind kind, uint64_t delay_ms)
+{
+	unsigned int slot = hold->delay_count[kind] % HOLD_DELAYS;
+
+	hold->delay_ms[kind][slot] = delay_ms > UINT32_MAX ?
+	    UINT32_MAX : (uint32_t)delay_ms;
+	hold->delay_count[kind]++;
+}
+
+uint64_t
+hold_wait(const struct hold *hold, enum hold_kind kind)
+{
+	unsigned int have = hold->delay_count[kind] < HOLD_DELAYS ?
+	    hold->delay_count[kind] : HOLD_DELAYS;
+	uint64_t longest = 0, wait;
+
+	if (have == 0)
+		return hold->hold_ms;
+	for (unsigned int i = 0; i < have; i++)
+		if (hold->delay_ms[kind][i] > longest)
+			longest = hold->delay_ms[kind][i];
+	wait = 2 * longest + HOLD_WAIT_MARGIN_MS;
+	if (wait < HOLD_WAIT_MIN_MS)
+		wait = HOLD_WAIT_MIN_MS;
+	return wait < hold->hold_ms ? wait : hold->hold_ms;
+}
+
 /* One more SYN may come that nobody can be sure of. */
 static void
 owe(struct hold *hold, uint64_t now_ms)
 {
+	if (hold->owed == 0)
+		hold->owed_timed = 0;
 	hold->owed++;
 	hold->owed_until_ms = now_ms + HOLD_OWED_MS;
 }
@@ -118,9 +150,17 @@ close_current(struct hold *hold, int stale, uint64_t now_ms)
 		hold->counts.expired++;
 		if (stale)
 			score_down(hold, hold->current.kind, now_ms);
-		else if (!hold->current.ambiguous)
+		else if (!hold->current.ambiguous) {
+			int first = hold->owed == 0;
+
 			for (unsigned int i = 0; i < hold->current.waiting; i++)
 				owe(hold, now_ms);
+			if (first) {
+				hold->owed_timed = 1;
+				hold->owed_kind = hold->current.kind;
+				hold->owed_since_ms = hold->current.since_ms;
+			}
+		}
 	}
 	hold->open = 0;
 	open_next(hold, now_ms);
@@ -146,13 +186,15 @@ name_current(struct hold *hold, uint64_t now_ms)
 	if (!named(hold) &&
 	    hold->score[hold->current.kind] < HOLD_SCORE_MAX)
 		hold->score[hold->current.kind]++;
+	add_delay(hold, hold->current.kind, now_ms - hold->current.since_ms);
 	hold->counts.named++;
 	syn_seen(hold, now_ms);
 }
 
 /*
  * The open cause's time is over when the first cause waiting behind it has
- * waited hold_ms (no packet is held longer), or when it is stale.  Alone,
+ * waited the open kind's wait (no packet is held longer than hold_ms), or
+ * when it is stale.  Alone,
  * it stays open: a SYN late (a forwarder forks for each TCP client first)
  * is still its own.
  */
@@ -165,7 +207,8 @@ advance(struct hold *hold, uint64_t now_ms)
 		if (now_ms - hold->current.since_ms >= HOLD_STALE_MS)
 			close_current(hold, 1, now_ms);
 		else if (hold->count > 0 &&
-		    now_ms - hold->held[hold->head].since_ms >= hold->hold_ms)
+		    now_ms - hold->held[hold->head].since_ms >=
+		    hold_wait(hold, hold->current.kind))
 			close_current(hold, 0, now_ms);
 		else
 			break;
@@ -250,7 +293,11 @@ hold_syn(struct hold *hold, uint64_t now_ms, uint32_t *mark)
 	advance(hold, now_ms);
 	if (hold->owed > 0) {
 		/* One of the causes in doubt had its SYN: which, nobody
-		 * knows.  It may be the open one's. */
+		 * knows.  It may be the open one's.  It came at most this
+		 * long after the first of them, which the wait learns. */
+		if (hold->owed_timed)
+			add_delay(hold, hold->owed_kind,
+			    now_ms - hold->owed_since_ms);
 		hold->owed--;
 		if (hold->open)
 			syn_seen(hold, now_ms);
@@ -293,7 +340,8 @@ uint64_t
 hold_deadline(const struct hold *hold)
 {
 	return hold->open && hold->count > 0 ?
-	    hold->held[hold->head].since_ms + hold->hold_ms : 0;
+	    hold->held[hold->head].since_ms +
+	    hold_wait(hold, hold->current.kind) : 0;
 }
 
 void

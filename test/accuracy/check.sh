@@ -12,7 +12,7 @@
 # retries.
 #
 # Phase B's TCP retries depend on scheduling: the resolver's SYN must follow
-# its cause within dnsmark's --syn-hold, and on a loaded machine one late
+# its cause within dnsmark's wait (at most --syn-hold), and one late
 # SYN leaves a connection's first two packets unmarked (never wrongly
 # marked): 1 of 81 packets is already below 99 %. A resolver that misses a
 # target on unmarked packets alone is measured again, at most twice more,

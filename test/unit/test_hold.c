@@ -611,3 +611,68 @@ Test(hold, a_kinds_score_stops_at_its_most)
 	    "not held after three causes without a SYN");
 	EXPECT_COUNTS(&hold, 0, 3, 3, 0);
 }
+
+/*
+ * Opens a cause of mark at now, names its SYN delay ms later, and a cause
+ * of the next mark that follows lets it give way (the hold empty again).
+ */
+static void
+syn_after(struct hold *hold, enum hold_kind kind, uint32_t mark,
+    uint64_t now, uint64_t delay)
+{
+	struct dns_question a = q_named("a");
+
+	cr_assert_eq(hold_cause(hold, kind, mark, mark, &a, now), 0);
+	SYN_NAMED(hold, now + delay, mark, "the open cause's");
+}
+
+Test(hold, the_wait_is_twice_the_kinds_longest_recent_syn_delay)
+{
+	struct hold hold;
+	struct dns_question b = q_named("b");
+	uint64_t t = 0;
+
+	hold_init(&hold, 50);
+	cr_assert_eq(hold_wait(&hold, HOLD_TCP_CLIENT), 50,
+	    "all of hold_ms before the kind's first SYN");
+	syn_after(&hold, HOLD_TCP_CLIENT, 1, t, 1);
+	cr_assert_eq(hold_wait(&hold, HOLD_TCP_CLIENT), HOLD_WAIT_MIN_MS,
+	    "a fast SYN: the least wait");
+	cr_assert_eq(hold_wait(&hold, HOLD_TRUNCATED), 50,
+	    "each kind learns for itself");
+	syn_after(&hold, HOLD_TCP_CLIENT, 2, t += 10, 17);
+	cr_assert_eq(hold_wait(&hold, HOLD_TCP_CLIENT),
+	    2 * 17 + HOLD_WAIT_MARGIN_MS);
+	syn_after(&hold, HOLD_TCP_CLIENT, 3, t += 30, 40);
+	cr_assert_eq(hold_wait(&hold, HOLD_TCP_CLIENT), 50, "at most hold_ms");
+	/* A held cause waits the open kind's wait, not hold_ms: the open
+	 * cause's SYN is 24 ms late after 8 SYNs of 5 ms. */
+	for (uint32_t k = 0; k < HOLD_DELAYS; k++)
+		syn_after(&hold, HOLD_TCP_CLIENT, 10 + k, t += 60, 5);
+	cr_assert_eq(hold_wait(&hold, HOLD_TCP_CLIENT),
+	    2 * 5 + HOLD_WAIT_MARGIN_MS, "the slow SYNs forgotten");
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 30, 30, &b, t += 60),
+	    0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 31, 31, &b, t + 1), 1);
+	cr_assert_eq(hold_deadline(&hold), t + 1 + 12);
+	EXPECT_RELEASE(&hold, t + 1 + 12, 31);
+}
+
+Test(hold, a_syn_in_doubt_lengthens_the_wait)
+{
+	struct hold hold;
+	struct dns_question a = q_named("a"), b = q_named("b");
+
+	hold_init(&hold, 50);
+	syn_after(&hold, HOLD_TCP_CLIENT, 1, 0, 1);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 2, &a, 100), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 3, &b, 101), 1);
+	EXPECT_RELEASE(&hold, 101 + HOLD_WAIT_MIN_MS, 3);
+	/* Mark 2's SYN, 30 ms after its cause: nobody's for sure, but no SYN
+	 * of the kind took longer, and the next wait allows for it. */
+	SYN_IN_DOUBT(&hold, 130, "mark 2's late SYN, or mark 3's");
+	cr_assert_eq(hold_wait(&hold, HOLD_TCP_CLIENT), 50,
+	    "2 x 30 + margin, at most hold_ms");
+	SYN_IN_DOUBT(&hold, 131, "the other one");
+	cr_assert_eq(hold.owed, 0);
+}
