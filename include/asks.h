@@ -66,11 +66,14 @@ struct asks_marks {
 
 /*
  * What asks_match() found among the live entries asking one question: all
- * of them, and those whose client is waiting for an answer (asks_waiting()).
+ * of them, those whose client is waiting for an answer (asks_waiting()),
+ * and of those the ones not answered yet (not merely in the grace after
+ * an answer, asks_set_grace()).
  */
 struct asks_match {
 	struct asks_marks all;
 	struct asks_marks waiting;
+	struct asks_marks unanswered;
 };
 
 /*

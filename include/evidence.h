@@ -35,7 +35,8 @@
  * the client's question and the names on the way to it: an answered
  * client no longer counts as waiting, however recently it asked (a cache
  * hit is answered within a millisecond), once EVIDENCE_ANSWERED_GRACE_MS
- * have passed.  While answers are seen, a
+ * have passed; within it, it counts only where no client not yet answered
+ * waits.  While answers are seen, a
  * question's upstream answer leaves it pending: the client's answer, a
  * moment later, settles it.  A mark whose every question was answered (or
  * timed out) waits nowhere, whatever its times say.  An

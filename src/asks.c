@@ -347,25 +347,34 @@ entry_live(const struct asks *table, const struct asks_entry *e,
 	return time_age(e->last, now_ms) < (int64_t)table->timeout_ms;
 }
 
+/* What entry_waiting() says of an entry's client. */
+enum waits {
+	WAITS_NOT = 0,
+	WAITS_UNANSWERED,	/* by its times and the owner's condition */
+	WAITS_GRACE,		/* answered a moment ago */
+};
+
 /*
- * Returns 1 when the client of live entry e counts as waiting at now_ms:
- * not when every ask it counts was settled (answered), else by its times
- * and the owner's further condition.
+ * Says whether the client of live entry e counts as waiting at now_ms:
+ * when every ask it counts was settled (answered), only for the table's
+ * grace, else by its times and the owner's further condition.
  */
-static int
+static enum waits
 entry_waiting(const struct asks *table, const struct asks_entry *e,
     uint64_t now_ms)
 {
 	/* Settled: a moment's grace, whatever else the mark does. */
 	if (table->refs != NULL && table->refs[e - table->entries] == 0)
 		return (e->flags & ENTRY_SETTLED) &&
-		    time_age(e->engaged, now_ms) < (int64_t)table->grace_ms;
+		    time_age(e->engaged, now_ms) < (int64_t)table->grace_ms ?
+		    WAITS_GRACE : WAITS_NOT;
 	if (time_age(e->last, now_ms) >= (int64_t)table->ask_ms &&
 	    !((e->flags & ENTRY_ENGAGED) &&
 	    time_age(e->engaged, now_ms) < (int64_t)table->engaged_ms))
-		return 0;
+		return WAITS_NOT;
 	return table->still_waiting == NULL ||
-	    table->still_waiting(table->still_waiting_arg, e->mark, now_ms);
+	    table->still_waiting(table->still_waiting_arg, e->mark, now_ms) ?
+	    WAITS_UNANSWERED : WAITS_NOT;
 }
 
 /* Removes entry i by expiry or eviction: the owner hears of it first. */
@@ -512,7 +521,7 @@ asks_match(struct asks *table, const struct dns_question *q,
     uint64_t now_ms, struct asks_match *match)
 {
 	uint64_t hash = question_hash(table, q);
-	uint64_t all_id_ms = 0, waiting_id_ms = 0;
+	uint64_t all_id_ms = 0, waiting_id_ms = 0, unanswered_id_ms = 0;
 	uint32_t i = *bucket_of(table, (uint32_t)hash);
 	int walked;
 
@@ -524,6 +533,7 @@ asks_match(struct asks *table, const struct dns_question *q,
 		uint32_t at = i;
 		uint64_t asked_ms;
 		int id_match;
+		enum waits waits;
 
 		i = e->chain_next;
 		if (!hash_is(e, hash) || !entry_live(table, e, now_ms))
@@ -532,13 +542,18 @@ asks_match(struct asks *table, const struct dns_question *q,
 		id_match = table->ids != NULL && table->ids[at] == q->id;
 		marks_add(table, &match->all, at, asked_ms, id_match,
 		    &all_id_ms);
-		if (entry_waiting(table, e, now_ms))
+		waits = entry_waiting(table, e, now_ms);
+		if (waits != WAITS_NOT)
 			marks_add(table, &match->waiting, at, asked_ms,
 			    id_match, &waiting_id_ms);
+		if (waits == WAITS_UNANSWERED)
+			marks_add(table, &match->unanswered, at, asked_ms,
+			    id_match, &unanswered_id_ms);
 	}
 	if (i != NIL) {
 		marks_cut(&match->all);
 		marks_cut(&match->waiting);
+		marks_cut(&match->unanswered);
 	}
 	return match->all.count;
 }

@@ -514,8 +514,14 @@ attribute(struct evidence *ev, const struct dns_question *q, uint64_t now_ms)
 	else
 		tables[LOOK_UNDERSCORE] = NULL;
 	/* Where clients wait, the first table with any decides among them
-	 * alone; a mark it names is engaged there. */
+	 * alone, those not answered yet before those answered a moment ago
+	 * (the grace is for what a resolver sends after an answer when
+	 * nobody else waits: at a hundred queries a second, two clients are
+	 * answered within a grace of each other); a mark it names is engaged
+	 * there. */
 	for (int look = 0; look < LOOK_COUNT; look++) {
+		struct asks_marks *waiting;
+
 		if (tables[look] == NULL ||
 		    asks_match(tables[look], &keys[look], now_ms,
 		    &matches[look]) == 0)
@@ -524,9 +530,12 @@ attribute(struct evidence *ev, const struct dns_question *q, uint64_t now_ms)
 			first_asked = look;
 		if (matches[look].waiting.count == 0)
 			continue;
-		result = decide(ev, &matches[look].waiting,
-		    look == LOOK_PENDING, reasons[look]);
-		log_conflict(result, look, "waiting", &matches[look].waiting);
+		waiting = matches[look].unanswered.count > 0 ?
+		    &matches[look].unanswered : &matches[look].waiting;
+		result = decide(ev, waiting, look == LOOK_PENDING,
+		    reasons[look]);
+		log_conflict(result, look, waiting == &matches[look].waiting ?
+		    "answered a moment ago" : "waiting", waiting);
 		if (result.marked)
 			asks_engage(tables[look], &keys[look], result.mark,
 			    now_ms);

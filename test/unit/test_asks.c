@@ -1239,6 +1239,39 @@ Test(asks, settles_answered_asks_out_of_waiting)
 	asks_free(table);
 }
 
+/*
+ * A settled entry waits for the table's grace after its answer, and then
+ * only among the waiting, not among the unanswered.
+ */
+Test(asks, keeps_answered_asks_waiting_for_the_grace_only)
+{
+	struct asks *table = table_new(64, 5000);
+	struct dns_question q = question_a("popular.example", 0);
+	struct asks_client a = client(1, 0, 0xa), b = client(2, 0, 0xb);
+	struct asks_match m;
+
+	asks_set_waiting(table, 100, 1000);
+	asks_set_grace(table, 10);
+	cr_assert_eq(asks_add(table, &q, &a, 0), 0);
+	cr_assert_eq(asks_add(table, &q, &b, 1), 0);
+	cr_assert_eq(asks_settle(table, &q, 0xa, 5), 1);
+	cr_assert_eq(match_at(table, &q, 14, &m), 2);
+	cr_assert_eq(m.waiting.count, 2);
+	cr_assert_eq(m.waiting.distinct_marks, 2);
+	cr_assert_eq(m.unanswered.count, 1);
+	cr_assert_eq(m.unanswered.first_mark, 0xb);
+	cr_assert_eq(m.unanswered.last_mark, 0xb);
+	cr_assert_eq(match_at(table, &q, 15, &m), 2);
+	cr_assert_eq(m.waiting.count, 1, "the grace is over");
+	cr_assert_eq(m.unanswered.count, 1);
+	cr_assert_eq(asks_settle(table, &q, 0xb, 16), 1);
+	cr_assert_eq(match_at(table, &q, 17, &m), 2);
+	cr_assert_eq(m.waiting.count, 1);
+	cr_assert_eq(m.waiting.first_mark, 0xb);
+	cr_assert_eq(m.unanswered.count, 0);
+	asks_free(table);
+}
+
 /* Without ASKS_REFS there is nothing to settle: waiting goes by time. */
 Test(asks, settles_nothing_without_refs)
 {

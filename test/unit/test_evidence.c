@@ -402,12 +402,11 @@ Test(evidence, lets_answered_clients_stop_waiting)
 	client_answer(&bed, 1, "WWW.pop.EXAMPLE", 1, 23);
 	cr_assert_eq(bed.stats.counter[STATS_CLIENT_ANSWERS_MATCHED], 1);
 	cr_assert_eq(bed.stats.counter[STATS_PENDING_ANSWERED], 1);
-	/* In the moment after, it still waits: a refresh of what it was
-	 * served is its own. */
+	/* In the moment after, it still waits, but behind a client not
+	 * answered yet: client 2 alone is on its way there. */
 	assert_result(upstream(&bed, "pop.example", TYPE_NS,
-	    23 + EVIDENCE_ANSWERED_GRACE_MS - 1), 0, 0,
-	    ATTRIB_CONFLICT_UNMARKED, "client 1 within its grace");
-	/* Then client 2 alone waits, on the way to its question. */
+	    23 + EVIDENCE_ANSWERED_GRACE_MS - 1), 1, 0x2, ATTRIB_ANCESTOR,
+	    "client 2 waits, client 1 within its grace");
 	assert_result(upstream(&bed, "pop.example", TYPE_NS,
 	    23 + EVIDENCE_ANSWERED_GRACE_MS), 1, 0x2, ATTRIB_ANCESTOR,
 	    "the one client waiting");
@@ -416,14 +415,48 @@ Test(evidence, lets_answered_clients_stop_waiting)
 	/* Client 1's own name: nobody waits for it, client 1 asked it. */
 	assert_result(upstream(&bed, "www.pop.example", TYPE_A, 41), 1, 0x1,
 	    ATTRIB_ANCESTOR, "a prefetch of the answered name");
-	/* Client 2 answered too: nobody waits; both asked pop.example. */
+	/* Client 2 answered too: in the moment after, a refresh is its own
+	 * (client 1's grace is over); then nobody waits, both asked
+	 * pop.example. */
 	client_answer(&bed, 2, "mail.pop.example", 2, 42);
+	assert_result(upstream(&bed, "pop.example", TYPE_NS, 43), 1, 0x2,
+	    ATTRIB_ANCESTOR, "client 2 within its grace, nobody waiting");
 	assert_result(upstream(&bed, "pop.example", TYPE_NS, 60), 0, 0,
 	    ATTRIB_CONFLICT_UNMARKED, "nobody waits, two askers");
 	/* Client 1 asks again: it waits again. */
 	ask(&bed, 1, 0, "ftp.pop.example", 0x1, 61);
 	assert_result(upstream(&bed, "pop.example", TYPE_NS, 62), 1, 0x1,
 	    ATTRIB_ANCESTOR, "client 1 waits again");
+	evidence_free(&bed.ev);
+}
+
+/*
+ * Two clients answered in the same moment both keep their grace: a query
+ * on the way to both of their names is a conflict between them, unless a
+ * client not answered yet waits there too, which then decides alone (seen
+ * with BIND and 100 clients: test. NS after cache hits, unmarked in 23 %
+ * of the cases where one client waited).
+ */
+Test(evidence, lets_a_waiting_client_go_before_clients_in_their_grace)
+{
+	struct bed bed;
+
+	bed_init(&bed, ATTRIB_CONFLICT_NONE);
+	ask(&bed, 1, 0, "www.one.example", 0x1, 0);
+	ask(&bed, 2, 0, "www.two.example", 0x2, 0);
+	client_answer(&bed, 1, "www.one.example", 1, 1);
+	client_answer(&bed, 2, "www.two.example", 2, 1);
+	assert_result(upstream(&bed, "example", TYPE_NS, 2), 0, 0,
+	    ATTRIB_CONFLICT_UNMARKED, "two clients within their grace");
+	ask(&bed, 3, 0, "www.three.example", 0x3, 3);
+	assert_result(upstream(&bed, "example", TYPE_NS, 4), 1, 0x3,
+	    ATTRIB_ANCESTOR, "the one client not answered yet");
+	/* Their own names are theirs still: no other client asked them. */
+	assert_result(upstream(&bed, "one.example", TYPE_NS, 5), 1, 0x1,
+	    ATTRIB_ANCESTOR, "client 1's refresh, within its grace");
+	ask(&bed, 4, 0, "mail.three.example", 0x4, 6);
+	assert_result(upstream(&bed, "example", TYPE_NS, 7), 0, 0,
+	    ATTRIB_CONFLICT_UNMARKED, "two clients not answered yet");
 	evidence_free(&bed.ev);
 }
 
