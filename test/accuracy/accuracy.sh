@@ -57,6 +57,8 @@ Measure how accurately dnsmark marks the upstream queries of real resolvers.
                        at once (default 10)
   --many               phase C with 1000 clients, 70 lookups/s (about
                        275 queries/s) for 40 s after a 10 s warm-up
+  --plain              phase C with the resolvers as phases A and B run
+                       them: no prefetch, no serving of expired answers
   --min-correct-c PCT  phase C targets: own-name messages correctly marked,
   --max-wrong-c PCT    own-name messages with another client's mark,
   --max-implausible-c N  shared-name messages with a mark that did not ask,
@@ -144,6 +146,7 @@ while [ $# -gt 0 ]; do
 		TRAFFIC_DURATION=40
 		TRAFFIC_WARMUP=10
 		;;
+	--plain) TRAFFIC_PLAIN=1 ;;
 	--no-dnsmark) ACC_NO_DNSMARK=1 ;;
 	--keep) BED_KEEP=1 ;;
 	-h | --help) usage; exit 0 ;;

@@ -15,6 +15,8 @@ TRAFFIC_CLIENTS=${TRAFFIC_CLIENTS:-24}
 TRAFFIC_DURATION=${TRAFFIC_DURATION:-60}
 TRAFFIC_WARMUP=${TRAFFIC_WARMUP:-15}
 TRAFFIC_RATE=${TRAFFIC_RATE:-10}
+# 1: the resolvers without prefetch and serve-stale (--plain).
+TRAFFIC_PLAIN=${TRAFFIC_PLAIN:-0}
 TRAFFIC_SEED=${TRAFFIC_SEED:-1}
 
 # The servers of the phase's zones (traffic.py's SERVER_*), served by NSD
@@ -110,9 +112,11 @@ traffic_owners() {
 # expired answers while refreshing them (unbound prefetch and serve-expired,
 # BIND prefetch and stale-answer-enable, Knot Resolver's predict and
 # serve_stale modules, PowerDNS Recursor refresh-on-ttl-perc and
-# serve-stale-extensions, dnsmasq --use-stale-cache, traffic_command).
+# serve-stale-extensions, dnsmasq --use-stale-cache, traffic_command);
+# with TRAFFIC_PLAIN=1 (--plain), none of them.
 traffic_configure() {
 	resolver_configure "$1" "$2"
+	[ "$TRAFFIC_PLAIN" = 1 ] && return
 	case $1 in
 	unbound-*)
 		sed -i 's/^\tprefetch: no$/\tprefetch: yes\n\tserve-expired: yes/' "$2/unbound.conf"
@@ -139,7 +143,8 @@ traffic_configure() {
 # traffic_command NAME DIR: resolver_command with dnsmasq's stale cache on.
 traffic_command() {
 	resolver_command "$1" "$2"
-	[ "$1" != dnsmasq ] || echo " --use-stale-cache"
+	[ "$1" != dnsmasq ] || [ "$TRAFFIC_PLAIN" = 1 ] ||
+	    echo " --use-stale-cache"
 }
 
 # traffic_resolver_start NAME DIR LOG: resolver_start with traffic_command
