@@ -84,6 +84,7 @@ struct evidence {
 	struct asks *inflight;
 	struct asks *recent;
 	struct asks *truncated;
+	struct asks *truncating; /* servers that sent a truncated answer */
 	struct asks *tcp_clients;
 	struct asks *askers;
 	struct cnames *cnames;	/* CNAMEs upstream answers showed */
@@ -173,11 +174,16 @@ enum evidence_response evidence_response(struct evidence *ev,
     uint32_t *mark, int *truncated);
 
 /*
- * Names the client behind an upstream SYN from what it has apart from the
- * hold: the marks whose answers came truncated and the marks that asked
- * over TCP, together (one mark, or the conflict policy), or else the only
- * mark.
+ * Names the client behind an upstream SYN to server from what it has apart
+ * from the hold: the marks whose answers came truncated (only when server
+ * itself sent a truncated answer: a resolver opens connections for other
+ * reasons too, Knot Resolver to a server that answered nothing truncated)
+ * and, with tcp_clients, the marks that asked over TCP, together (one
+ * mark, or the conflict policy), or else the only mark.  The caller leaves
+ * tcp_clients 0 where client TCP queries were found not followed by SYNs
+ * (a recursive resolver: hold.h).
  */
-struct attrib_result evidence_syn(struct evidence *ev, uint64_t now_ms);
+struct attrib_result evidence_syn(struct evidence *ev,
+    const struct packet_endpoint *server, int tcp_clients, uint64_t now_ms);
 
 #endif

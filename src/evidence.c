@@ -22,6 +22,7 @@
 #define KEY_TRUNCATED 0xff02
 #define KEY_ASKER 0xff03
 #define KEY_UNANSWERED 0xff04
+#define KEY_SERVER 0xff05
 
 #define TYPE_DS 43
 #define TYPE_DNSKEY 48
@@ -85,6 +86,10 @@ evidence_init(struct evidence *ev, size_t max_pending, uint64_t timeout_ms,
 	 * questions pending, each table's own window long. */
 	ev->truncated = asks_new(marks, timeout_ms < EVIDENCE_TRUNCATED_MS ?
 	    timeout_ms : EVIDENCE_TRUNCATED_MS, 0, key);
+	/* The servers of those truncated answers: a few a second. */
+	ev->truncating = asks_new(max / 64 + 64,
+	    timeout_ms < EVIDENCE_TRUNCATED_MS ?
+	    timeout_ms : EVIDENCE_TRUNCATED_MS, 0, key);
 	ev->tcp_clients = asks_new(marks, timeout_ms < EVIDENCE_TCP_CLIENT_MS ?
 	    timeout_ms : EVIDENCE_TCP_CLIENT_MS, ASKS_REFS, key);
 	ev->askers = asks_new(marks, timeout_ms < EVIDENCE_ASKERS_MS ?
@@ -103,7 +108,8 @@ evidence_init(struct evidence *ev, size_t max_pending, uint64_t timeout_ms,
 	if (ev->pending == NULL || ev->ancestors == NULL ||
 	    ev->unanswered == NULL ||
 	    ev->learned == NULL || ev->inflight == NULL ||
-	    ev->truncated == NULL || ev->tcp_clients == NULL ||
+	    ev->truncated == NULL || ev->truncating == NULL ||
+	    ev->tcp_clients == NULL ||
 	    ev->askers == NULL || ev->cnames == NULL ||
 	    ev->validating == NULL ||
 	    (recent_ms > 0 && ev->recent == NULL))
@@ -137,6 +143,8 @@ evidence_free(struct evidence *ev)
 	asks_free(ev->inflight);
 	asks_free(ev->recent);
 	asks_free(ev->truncated);
+	asks_free(ev->truncating);
+	ev->truncating = NULL;
 	asks_free(ev->tcp_clients);
 	asks_free(ev->askers);
 	cnames_free(ev->cnames);
@@ -155,7 +163,8 @@ evidence_memory(const struct evidence *ev)
 	return asks_memory(ev->pending) + asks_memory(ev->ancestors) +
 	    asks_memory(ev->learned) + asks_memory(ev->inflight) +
 	    (ev->recent ? asks_memory(ev->recent) : 0) +
-	    asks_memory(ev->truncated) + asks_memory(ev->tcp_clients) +
+	    asks_memory(ev->truncated) + asks_memory(ev->truncating) +
+	    asks_memory(ev->tcp_clients) +
 	    asks_memory(ev->askers) + cnames_memory(ev->cnames) +
 	    asks_memory(ev->validating) + asks_memory(ev->unanswered);
 }
@@ -171,6 +180,7 @@ evidence_expire(struct evidence *ev, uint64_t now_ms)
 	if (ev->recent != NULL)
 		asks_expire(ev->recent, now_ms);
 	asks_expire(ev->truncated, now_ms);
+	asks_expire(ev->truncating, now_ms);
 	asks_expire(ev->tcp_clients, now_ms);
 	asks_expire(ev->askers, now_ms);
 	asks_expire(ev->validating, now_ms);
@@ -197,6 +207,17 @@ mark_key(uint16_t kind, uint32_t mark, struct dns_question *key)
 	key->name[1] = (uint8_t)(mark >> 16);
 	key->name[2] = (uint8_t)(mark >> 8);
 	key->name[3] = (uint8_t)mark;
+}
+
+/* The key that stands for a server's address (KEY_SERVER). */
+static void
+server_key(const struct packet_endpoint *server, struct dns_question *key)
+{
+	memset(key, 0, sizeof(*key) - sizeof(key->name));
+	key->qtype = KEY_SERVER;
+	key->name_len = 1 + sizeof(server->addr);
+	key->name[0] = server->family;
+	memcpy(key->name + 1, server->addr, sizeof(server->addr));
 }
 
 /* Files mark (with the client) under its own key in a table of one kind. */
@@ -692,7 +713,13 @@ evidence_response(struct evidence *ev, const struct packet_info *info,
 	 */
 	if (facts->truncated) {
 		*truncated = 1;
+		struct asks_client server = { .mark = 0 };
+		struct dns_question key;
+
 		if (add_mark(ev->truncated, KEY_TRUNCATED, &client, now_ms))
+			count_eviction(ev);
+		server_key(&info->src, &key);
+		if (asks_add(ev->truncating, &key, &server, now_ms))
 			count_eviction(ev);
 		stats_inc(ev->stats, STATS_RESPONSES_TRUNCATED);
 	} else if (response_is_final(facts)) {
@@ -751,22 +778,36 @@ join_marks(struct asks_marks *into, const struct asks_marks *set)
 }
 
 struct attrib_result
-evidence_syn(struct evidence *ev, uint64_t now_ms)
+evidence_syn(struct evidence *ev, const struct packet_endpoint *server,
+    int tcp_clients_cause, uint64_t now_ms)
 {
 	struct asks_marks set, tcp_clients;
+	struct asks_match match;
+	struct dns_question key;
 
 	/*
-	 * Not by server address: a resolver may retry at another address of
-	 * the server (IPv6 after IPv4), and one address's single mark among
-	 * several clients truncated at once would be a wrong mark.  Nor by
-	 * one table before the other: a forwarder relays truncated answers
-	 * to its clients and opens a connection for another client's TCP
-	 * query meanwhile, so the marks truncated and the TCP clients of the
-	 * moment are candidates together.
+	 * The marks truncated count only for a SYN to a server that sent a
+	 * truncated answer: a resolver opens connections for other reasons
+	 * too (Knot Resolver to a server that truncated nothing, while a
+	 * client's truncated question was retried on a connection it held),
+	 * and such a SYN is nobody's retry.  Then all of them, not the
+	 * server's alone: several clients may have been truncated by
+	 * several addresses of one server, and one address's single mark
+	 * would be a guess (a resolver that retries at another address of
+	 * the server leaves its SYN unmarked, never wrong).  Nor by one table
+	 * before the other: a forwarder relays truncated answers to its
+	 * clients and opens a connection for another client's TCP query
+	 * meanwhile, so the marks truncated and the TCP clients of the moment
+	 * are candidates together, where client TCP queries are followed by
+	 * SYNs at all.
 	 */
 	asks_summary(ev->truncated, now_ms, &set);
+	server_key(server, &key);
+	if (asks_match(ev->truncating, &key, now_ms, &match) == 0)
+		memset(&set, 0, sizeof(set));
 	asks_summary(ev->tcp_clients, now_ms, &tcp_clients);
-	join_marks(&set, &tcp_clients);
+	if (tcp_clients_cause)
+		join_marks(&set, &tcp_clients);
 	if (set.count == 0)
 		return worked_for(ev, single_mark(ev, now_ms), now_ms);
 	only_the_last_moment(&set, now_ms);

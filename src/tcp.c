@@ -77,7 +77,8 @@ tcp_upstream_syn(struct judge *judge, const struct judge_packet *pkt,
 		    (unsigned long long)(now_ms - judge->hold.current.since_ms),
 		    judge->hold.count, judge->hold.score[0],
 		    judge->hold.score[1]);
-		result = evidence_syn(&judge->evidence, now_ms);
+		result = evidence_syn(&judge->evidence, &info->dst,
+		    judge->hold.score[HOLD_TCP_CLIENT] >= 0, now_ms);
 		break;
 	}
 	stats_inc(judge->stats, STATS_UPSTREAM_SYN);
