@@ -798,15 +798,18 @@ evidence_syn(struct evidence *ev, const struct packet_endpoint *server,
 	 * before the other: a forwarder relays truncated answers to its
 	 * clients and opens a connection for another client's TCP query
 	 * meanwhile, so the marks truncated and the TCP clients of the moment
-	 * are candidates together, where client TCP queries are followed by
-	 * SYNs at all.
+	 * are candidates together.  Where client TCP queries were found not
+	 * followed by SYNs (the hold's score: a recursive resolver, or a
+	 * forwarder answering them from its cache), they name no SYN alone,
+	 * but still stand against the marks truncated (seen with dnsmasq:
+	 * one client's truncated answer named another's TCP query's SYN).
 	 */
 	asks_summary(ev->truncated, now_ms, &set);
 	server_key(server, &key);
 	if (asks_match(ev->truncating, &key, now_ms, &match) == 0)
 		memset(&set, 0, sizeof(set));
 	asks_summary(ev->tcp_clients, now_ms, &tcp_clients);
-	if (tcp_clients_cause)
+	if (tcp_clients_cause || set.count > 0)
 		join_marks(&set, &tcp_clients);
 	if (set.count == 0)
 		return worked_for(ev, single_mark(ev, now_ms), now_ms);

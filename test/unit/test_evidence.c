@@ -350,6 +350,12 @@ Test(evidence, names_no_syn_for_a_tcp_client_where_they_cause_none)
 	    "a recursive resolver's connection: two marks asked");
 	assert_result(syn_to(&bed, 53, 1, 2), 1, 0x1, ATTRIB_TCP,
 	    "a forwarder's connection for its TCP client");
+	/* Beside a truncated mark, the TCP client still stands against it
+	 * (a forwarder whose TCP clients were answered from its cache). */
+	ask(&bed, 3, 0, "big.three.example", 0x3, 3);
+	truncated_answer(&bed, "big.three.example", 0x4343, 0x3, 4);
+	assert_result(syn_to(&bed, 53, 0, 5), 0, 0, ATTRIB_CONFLICT_UNMARKED,
+	    "truncated 0x3 and TCP client 0x1");
 	evidence_free(&bed.ev);
 }
 
