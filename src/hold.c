@@ -183,10 +183,14 @@ syn_seen(struct hold *hold, uint64_t now_ms)
 static void
 name_current(struct hold *hold, uint64_t now_ms)
 {
-	if (!named(hold) &&
-	    hold->score[hold->current.kind] < HOLD_SCORE_MAX)
-		hold->score[hold->current.kind]++;
-	add_delay(hold, hold->current.kind, now_ms - hold->current.since_ms);
+	if (!named(hold)) {
+		if (hold->score[hold->current.kind] < HOLD_SCORE_MAX)
+			hold->score[hold->current.kind]++;
+		/* A SYN awaited: how long its kind takes.  A further one,
+		 * after the cause's own came, says nothing of that. */
+		add_delay(hold, hold->current.kind,
+		    now_ms - hold->current.since_ms);
+	}
 	hold->counts.named++;
 	syn_seen(hold, now_ms);
 }

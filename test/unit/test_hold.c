@@ -638,6 +638,9 @@ Test(hold, the_wait_is_twice_the_kinds_longest_recent_syn_delay)
 	syn_after(&hold, HOLD_TCP_CLIENT, 1, t, 1);
 	cr_assert_eq(hold_wait(&hold, HOLD_TCP_CLIENT), HOLD_WAIT_MIN_MS,
 	    "a fast SYN: the least wait");
+	SYN_NAMED(&hold, t + 5, 1, "a further SYN of the named cause");
+	cr_assert_eq(hold_wait(&hold, HOLD_TCP_CLIENT), HOLD_WAIT_MIN_MS,
+	    "a further SYN is no SYN delay");
 	cr_assert_eq(hold_wait(&hold, HOLD_TRUNCATED), 50,
 	    "each kind learns for itself");
 	syn_after(&hold, HOLD_TCP_CLIENT, 2, t += 10, 17);
