@@ -47,6 +47,8 @@ evidence_init(struct evidence *ev, size_t max_pending, uint64_t timeout_ms,
 {
 	size_t max = max_pending;
 	size_t marks = max / 4 + 16;
+	uint64_t truncated_ms = timeout_ms < EVIDENCE_TRUNCATED_MS ?
+	    timeout_ms : EVIDENCE_TRUNCATED_MS;
 
 	memset(ev, 0, sizeof(*ev));
 	ev->stats = stats;
@@ -84,12 +86,9 @@ evidence_init(struct evidence *ev, size_t max_pending, uint64_t timeout_ms,
 		ev->recent = asks_new(max, recent_ms, 0, key);
 	/* One entry a mark: a quarter of the cap is a mark for every four
 	 * questions pending, each table's own window long. */
-	ev->truncated = asks_new(marks, timeout_ms < EVIDENCE_TRUNCATED_MS ?
-	    timeout_ms : EVIDENCE_TRUNCATED_MS, 0, key);
+	ev->truncated = asks_new(marks, truncated_ms, 0, key);
 	/* The servers of those truncated answers: a few a second. */
-	ev->truncating = asks_new(max / 64 + 64,
-	    timeout_ms < EVIDENCE_TRUNCATED_MS ?
-	    timeout_ms : EVIDENCE_TRUNCATED_MS, 0, key);
+	ev->truncating = asks_new(max / 64 + 64, truncated_ms, 0, key);
 	ev->tcp_clients = asks_new(marks, timeout_ms < EVIDENCE_TCP_CLIENT_MS ?
 	    timeout_ms : EVIDENCE_TCP_CLIENT_MS, ASKS_REFS, key);
 	ev->askers = asks_new(marks, timeout_ms < EVIDENCE_ASKERS_MS ?
@@ -712,10 +711,10 @@ evidence_response(struct evidence *ev, const struct packet_info *info,
 	 * the question's evidence names that retry.
 	 */
 	if (facts->truncated) {
-		*truncated = 1;
 		struct asks_client server = { .mark = 0 };
 		struct dns_question key;
 
+		*truncated = 1;
 		if (add_mark(ev->truncated, KEY_TRUNCATED, &client, now_ms))
 			count_eviction(ev);
 		server_key(&info->src, &key);
@@ -804,9 +803,10 @@ evidence_syn(struct evidence *ev, const struct packet_endpoint *server,
 	 * but still stand against the marks truncated (seen with dnsmasq:
 	 * one client's truncated answer named another's TCP query's SYN).
 	 */
-	asks_summary(ev->truncated, now_ms, &set);
 	server_key(server, &key);
-	if (asks_match(ev->truncating, &key, now_ms, &match) == 0)
+	if (asks_match(ev->truncating, &key, now_ms, &match) > 0)
+		asks_summary(ev->truncated, now_ms, &set);
+	else
 		memset(&set, 0, sizeof(set));
 	asks_summary(ev->tcp_clients, now_ms, &tcp_clients);
 	if (tcp_clients_cause || set.count > 0)

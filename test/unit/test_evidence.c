@@ -178,6 +178,21 @@ upstream_answer(struct bed *bed, const char *name, uint16_t id,
 	upstream_answer_cname(bed, name, id, mark, flags, NULL, now_ms);
 }
 
+/* Server 203.0.113.server, port 53. */
+static struct packet_endpoint
+server_at(uint8_t server)
+{
+	struct packet_endpoint at;
+
+	memset(&at, 0, sizeof(at));
+	at.family = AF_INET;
+	at.addr[0] = 203;
+	at.addr[2] = 113;
+	at.addr[3] = server;
+	at.port = 53;
+	return at;
+}
+
 /* An upstream query for name (type A) with id, marked mark, from the
  * resolver's port to server 203.0.113.server: its packet_info. */
 static struct packet_info
@@ -189,16 +204,13 @@ sent_to(struct bed *bed, const char *name, uint16_t id, uint32_t mark,
 
 	memset(&info, 0, sizeof(info));
 	info.protocol = IPPROTO_UDP;
-	info.src.family = info.dst.family = AF_INET;
+	info.src.family = AF_INET;
 	info.src.addr[0] = 198;
 	info.src.addr[1] = 51;
 	info.src.addr[2] = 100;
 	info.src.addr[3] = 1;
 	info.src.port = port;
-	info.dst.addr[0] = 203;
-	info.dst.addr[2] = 113;
-	info.dst.addr[3] = server;
-	info.dst.port = 53;
+	info.dst = server_at(server);
 	evidence_sent(&bed->ev, &info, &q, mark, now_ms);
 	return info;
 }
@@ -299,14 +311,8 @@ truncated_answer(struct bed *bed, const char *name, uint16_t id,
 static struct attrib_result
 syn_to(struct bed *bed, uint8_t server, int tcp_clients, uint64_t now_ms)
 {
-	struct packet_endpoint dst;
+	struct packet_endpoint dst = server_at(server);
 
-	memset(&dst, 0, sizeof(dst));
-	dst.family = AF_INET;
-	dst.addr[0] = 203;
-	dst.addr[2] = 113;
-	dst.addr[3] = server;
-	dst.port = 53;
 	return evidence_syn(&bed->ev, &dst, tcp_clients, now_ms);
 }
 
