@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "bpfrecord.h"
+#include "fastpath.h"
 #include "source.h"
 #include "stats.h"
 
@@ -31,7 +32,8 @@ typedef void (*bpfclient_cb)(const struct bpfrecord_client *client,
 
 /*
  * Loads the programs with a ring of ring_bytes (a power of two, at least a
- * page) and attaches them, ingress and egress, to the cgroup v2 directory
+ * page), with the kernel fast path as fast says (include/fastpath.h), and
+ * attaches them, ingress and egress, to the cgroup v2 directory
  * dir (absolute, or relative to the cgroup2 mount).  Needs CAP_BPF and
  * CAP_NET_ADMIN (root); after it returns, reading the ring needs no
  * privilege.  Records go to cb with arg; undecodable ones are counted in
@@ -40,8 +42,11 @@ typedef void (*bpfclient_cb)(const struct bpfrecord_client *client,
  * with bpfclient_close().
  */
 struct bpfclient *bpfclient_open(const char *dir, size_t ring_bytes,
-    struct stats *stats, bpfclient_cb cb, void *arg, char *err,
-    size_t err_len);
+    const struct fastpath_config *fast, struct stats *stats,
+    bpfclient_cb cb, void *arg, char *err, size_t err_len);
+
+/* Returns 1 when the kernel fast path is on. */
+int bpfclient_fast(const struct bpfclient *client);
 
 /* Returns the cgroup directory the programs are attached to. */
 const char *bpfclient_cgroup(const struct bpfclient *client);
@@ -73,7 +78,7 @@ void bpfclient_close(struct bpfclient *client);
  * says so in err.
  */
 int bpfclient_source(struct source *source, const char *dir,
-    struct stats *stats, bpfclient_cb cb, void *arg, char *err,
-    size_t err_len);
+    const struct fastpath_config *fast, struct stats *stats,
+    bpfclient_cb cb, void *arg, char *err, size_t err_len);
 
 #endif

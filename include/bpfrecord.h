@@ -20,6 +20,14 @@
 /* The resolver's port: of the client queries and answers recorded. */
 #define BPFRECORD_DNS_PORT 53
 
+/* What a record holds. */
+enum bpfrecord_kind {
+	BPFRECORD_CLIENT = 0,	/* a client's query, or the resolver's
+				 * answer to one */
+	BPFRECORD_UPSTREAM = 1,	/* an upstream query the kernel marked
+				 * itself (the fast path): mark is its mark */
+};
+
 struct bpfrecord {
 	__u64 time_ns;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u32 mark;		/* a query's mark at delivery to the socket,
@@ -32,7 +40,7 @@ struct bpfrecord {
 	__u16 msg_len;		/* the whole DNS message's length (over
 				 * TCP: from its prefix, which msg omits) */
 	__u16 copy_len;		/* bytes of it in msg */
-	__u16 reserved;
+	__u16 kind;		/* enum bpfrecord_kind */
 	__u8 src_addr[16];	/* IPv4: the first 4 bytes */
 	__u8 dst_addr[16];
 	__u8 msg[BPFRECORD_MSG_MAX];	/* the message's first copy_len bytes
@@ -52,6 +60,7 @@ struct bpfrecord_client {
 	struct packet_info info;	/* payload: the copied DNS message */
 	uint32_t mark;
 	uint64_t time_ms;		/* CLOCK_MONOTONIC */
+	enum bpfrecord_kind kind;
 };
 
 /*

@@ -154,6 +154,15 @@ struct attrib_result evidence_attribute(struct evidence *ev,
     const struct dns_question *q, uint64_t now_ms);
 
 /*
+ * The kernel marked an upstream query for q with the client mark itself
+ * (the fast path: the clients of that mark alone waited for q): the same
+ * as evidence_attribute() naming mark, then evidence_sent().
+ */
+void evidence_marked_by_kernel(struct evidence *ev,
+    const struct packet_info *info, const struct dns_question *q,
+    uint32_t mark, uint64_t now_ms);
+
+/*
  * Remembers that the query q, from info's source to its destination, left
  * with the client mark, to learn from its response.
  */

@@ -42,6 +42,10 @@ struct judge {
 	uint32_t mask;
 	struct hold hold;	/* SYN causes let through one at a time */
 	struct flows *flows;	/* marks of upstream TCP connections' queries */
+	/* Told of each client question that came over TCP (bpf mode's
+	 * kernel fast path must know of it); NULL: nobody. */
+	void (*tcp_question)(void *arg, const struct dns_question *q);
+	void *tcp_question_arg;
 };
 
 /* One queued packet, as the queue delivered it. */
@@ -111,6 +115,15 @@ void judge_client_message(struct judge *judge, const struct packet_info *info,
     uint32_t mark, const uint8_t *msg, size_t msg_len, uint64_t now_ms);
 
 /* Drops entries older than their tables' timeouts at now_ms. */
+/*
+ * An upstream query the kernel marked itself with the client mark (bpf
+ * mode's fast path), the DNS message msg of msg_len bytes sent as info
+ * says: counted and learned from as if dnsmark had marked it.
+ */
+void judge_upstream_marked(struct judge *judge,
+    const struct packet_info *info, uint32_t mark, const uint8_t *msg,
+    size_t msg_len, uint64_t now_ms);
+
 void judge_expire(struct judge *judge, uint64_t now_ms);
 
 /*

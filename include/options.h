@@ -19,6 +19,7 @@
 #define OPTIONS_DEFAULT_QUEUE_MAXLEN 4096
 #define OPTIONS_DEFAULT_STATS_INTERVAL_MS 15000
 #define OPTIONS_DEFAULT_SYN_HOLD_MS 50
+#define OPTIONS_DEFAULT_FAST_PATH "/sys/fs/bpf/dnsmark"
 #define OPTIONS_MAX_SYN_HOLD_MS 100
 
 /*
@@ -57,6 +58,8 @@ struct options {
 	uint64_t stats_interval_ms;
 	uint64_t syn_hold_ms;		/* 0: never hold a SYN cause */
 	const char *bpf_cgroup;		/* bpf mode: the resolver's cgroup */
+	const char *fast_path;		/* bpf mode: where the kernel fast
+					 * path pins; NULL: off */
 };
 
 /* Fills *opts with the defaults. */

@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "dns.h"
 #include "stats.h"
 
 enum source_moment {
@@ -30,6 +31,10 @@ struct source_ops {
 	/* Brings what the kernel counts for the source into stats; NULL
 	 * when it counts nothing. */
 	void (*counters)(const void *impl, struct stats *stats);
+	/* Tells the source's kernel side of a client question read from
+	 * the queue (a TCP client's), which it cannot see; NULL when it
+	 * has no use for them. */
+	void (*question)(void *impl, const struct dns_question *q);
 	void (*close)(void *impl);
 };
 
@@ -55,6 +60,10 @@ int source_fd(const struct source *source);
 int source_read(struct source *source, enum source_moment moment);
 
 void source_counters(const struct source *source, struct stats *stats);
+
+/* Tells the source of a client question the queue brought; nothing for a
+ * source not open or with no use for it. */
+void source_question(struct source *source, const struct dns_question *q);
 
 /* Closes it and leaves it not open; a source not open is left alone. */
 void source_close(struct source *source);

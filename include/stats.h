@@ -66,6 +66,21 @@ enum stats_counter {
 	STATS_NFLOG_FLUSH_US,		/* ... microseconds spent in them */
 	STATS_BPF_RECORDS,		/* client queries and answers read from the BPF ring (bpf mode) */
 	STATS_BPF_LOST,			/* ... lost because the ring was full */
+	STATS_FAST_MARKED,		/* upstream queries the kernel marked (fast path) */
+	STATS_FAST_ABSENT,		/* ... left to dnsmark: no client asked it */
+	STATS_FAST_STALE,		/* ... asked longer ago than --timeout */
+	STATS_FAST_ANSWERED,		/* ... every asker answered */
+	STATS_FAST_AMBIGUOUS,		/* ... clients of two marks asked */
+	STATS_FAST_MANY_WAITING,	/* ... too many askers to count */
+	STATS_FAST_UNMARKED,		/* ... the askers' mark has no --mask bit */
+	STATS_FAST_PACKET,		/* ... not a query the kernel reads */
+	STATS_FAST_PREMARKED,		/* ... --mask bits set already */
+	STATS_FAST_DOUBT,		/* ... a TCP client asked, or doubt */
+	STATS_FAST_OFF,			/* ... dnsmark was not running */
+	STATS_FAST_FILED,		/* client questions filed by the kernel */
+	STATS_FAST_FILE_FAILED,		/* ... that could not be (map full) */
+	STATS_FAST_UNDONE,		/* kernel marks built, then undone */
+	STATS_FAST_SWEPT,		/* questions the kernel's sweeper deleted */
 	STATS_NETLINK_TRUNCATED,	/* queue datagrams cut by the receive buffer */
 	STATS_NETLINK_NO_ID,		/* queue messages without a readable packet id */
 	STATS_VERDICT_SEND_RETRIES,	/* verdict sends tried again */

@@ -1,10 +1,11 @@
 /*
  * Loading, attaching and reading bpf mode's BPF programs with libbpf.  The
  * programs come from the skeleton bpftool generated at build time (the
- * object is embedded in dnsmark).  Attachments are bpf_links owned by this
- * process: nothing is pinned, so nothing outlives dnsmark.  Reading the
- * ring is ring_buffer__consume() on its mmap: no system call while records
- * are there.
+ * object is embedded in dnsmark).  Attachments to the resolver's cgroup
+ * are bpf_links owned by this process: they go when dnsmark goes.  The
+ * kernel fast path's maps and programs are pinned (src/fastpath.c), for
+ * the rules that name them.  Reading the ring is ring_buffer__consume()
+ * on its mmap: no system call while records are there.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 #include "bpfclient.h"
 #include "cgroup.h"
 #include "client.skel.h"
+#include "fastpath.h"
 #include "log.h"
 #include "source.h"
 
@@ -27,6 +29,7 @@ struct bpfclient {
 	struct bpf_link *ingress;	/* client queries */
 	struct bpf_link *egress;	/* the resolver's answers to them */
 	struct ring_buffer *ring;
+	struct fastpath fast;
 	struct stats *stats;
 	bpfclient_cb cb;
 	void *arg;
@@ -108,18 +111,61 @@ attach(struct bpf_program *prog, int cgroup_fd, const char *cgroup,
 	return link;
 }
 
+/*
+ * Opens and loads the object with a ring of ring_bytes and, when fast->dir
+ * is set, the fast path's pinned maps (those of an earlier dnsmark where
+ * they fit, else new ones).  Returns 0, or a negative errno with err set.
+ */
+static int
+load(struct bpfclient *client, size_t ring_bytes,
+    const struct fastpath_config *fast, char *err, size_t err_len)
+{
+	int ret;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		dnsmark_client__destroy(client->skel);
+		client->skel = dnsmark_client__open();
+		if (client->skel == NULL) {
+			ret = -errno;
+			snprintf(err, err_len, "opening the BPF object: %s",
+			    strerror(errno));
+			return ret;
+		}
+		ret = bpf_map__set_max_entries(client->skel->maps.clients,
+		    (uint32_t)ring_bytes);
+		if (ret == 0)
+			ret = fastpath_prepare(&client->fast, client->skel,
+			    fast, err, err_len);
+		if (ret != 0)
+			return ret;
+		ret = dnsmark_client__load(client->skel);
+		if (ret == 0 || !fastpath_retry_fresh(&client->fast))
+			break;
+	}
+	if (ret != 0)
+		snprintf(err, err_len, "loading the BPF program: %s (needs "
+		    "CAP_BPF and CAP_NET_ADMIN, and a kernel with BPF ring "
+		    "buffers, 5.8 or later)", strerror(-ret));
+	return ret;
+}
+
 struct bpfclient *
-bpfclient_open(const char *dir, size_t ring_bytes, struct stats *stats,
+bpfclient_open(const char *dir, size_t ring_bytes,
+    const struct fastpath_config *fast, struct stats *stats,
     bpfclient_cb cb, void *arg, char *err, size_t err_len)
 {
+	struct fastpath_config no_fast = *fast;
 	struct bpfclient *client;
 	int cgroup_fd, ret;
+
+	no_fast.dir = NULL;
 
 	client = calloc(1, sizeof(*client));
 	if (client == NULL) {
 		snprintf(err, err_len, "out of memory");
 		return NULL;
 	}
+	fastpath_init(&client->fast);
 	client->stats = stats;
 	client->cb = cb;
 	client->arg = arg;
@@ -127,22 +173,26 @@ bpfclient_open(const char *dir, size_t ring_bytes, struct stats *stats,
 	    err_len) < 0)
 		goto fail;
 	libbpf_set_print(libbpf_log);
-	client->skel = dnsmark_client__open();
-	if (client->skel == NULL) {
-		snprintf(err, err_len, "opening the BPF object: %s",
-		    strerror(errno));
-		goto fail;
-	}
-	ret = bpf_map__set_max_entries(client->skel->maps.clients,
-	    (uint32_t)ring_bytes);
+	ret = load(client, ring_bytes, fast, err, err_len);
+	/* Before the programs are attached: the first question they file
+	 * must find the timeout set. */
 	if (ret == 0)
-		ret = dnsmark_client__load(client->skel);
-	if (ret != 0) {
-		snprintf(err, err_len, "loading the BPF program: %s (needs "
-		    "CAP_BPF and CAP_NET_ADMIN, and a kernel with BPF ring "
-		    "buffers, 5.8 or later)", strerror(-ret));
-		goto fail;
+		ret = fastpath_start(&client->fast, client->skel, err,
+		    err_len);
+	if (ret != 0 && fast->dir != NULL) {
+		/* Without its fast path bpf mode still works: every upstream
+		 * query goes to the queue, as the rules say when the fast
+		 * path's programs mark nothing. */
+		log_warn("fast path off: %s", err);
+		fastpath_stop(&client->fast);
+		ret = load(client, ring_bytes, &no_fast, err, err_len);
 	}
+	if (ret != 0)
+		goto fail;
+	if (client->fast.enabled)
+		log_info("fast path: programs and maps pinned in %s%s",
+		    client->fast.dir, client->fast.reused ?
+		    " (an earlier dnsmark's maps and programs kept)" : "");
 	cgroup_fd = open(client->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cgroup_fd < 0) {
 		snprintf(err, err_len, "%s: %s", client->cgroup,
@@ -201,6 +251,7 @@ bpfclient_close(struct bpfclient *client)
 {
 	if (client == NULL)
 		return;
+	fastpath_stop(&client->fast);
 	ring_buffer__free(client->ring);
 	bpf_link__destroy(client->egress);
 	bpf_link__destroy(client->ingress);
@@ -223,14 +274,28 @@ source_bpf_fd(const void *impl)
 static int
 source_bpf_read(void *impl, enum source_moment moment)
 {
-	(void)moment;
-	return bpfclient_drain(impl);
+	struct bpfclient *client = impl;
+
+	if (moment == SOURCE_TICK)
+		fastpath_tick(&client->fast);
+	return bpfclient_drain(client);
 }
 
 static void
 source_bpf_counters(const void *impl, struct stats *stats)
 {
-	stats->counter[STATS_BPF_LOST] = bpfclient_lost(impl);
+	const struct bpfclient *client = impl;
+
+	stats->counter[STATS_BPF_LOST] = bpfclient_lost(client);
+	fastpath_counters(&client->fast, stats);
+}
+
+static void
+source_bpf_question(void *impl, const struct dns_question *q)
+{
+	struct bpfclient *client = impl;
+
+	fastpath_question(&client->fast, q);
 }
 
 static void
@@ -243,19 +308,27 @@ static const struct source_ops source_bpf_ops = {
 	.fd = source_bpf_fd,
 	.read = source_bpf_read,
 	.counters = source_bpf_counters,
+	.question = source_bpf_question,
 	.close = source_bpf_close,
 };
 
 int
-bpfclient_source(struct source *source, const char *dir, struct stats *stats,
+bpfclient_source(struct source *source, const char *dir,
+    const struct fastpath_config *fast, struct stats *stats,
     bpfclient_cb cb, void *arg, char *err, size_t err_len)
 {
 	struct bpfclient *client = bpfclient_open(dir, BPFCLIENT_RING_BYTES,
-	    stats, cb, arg, err, err_len);
+	    fast, stats, cb, arg, err, err_len);
 
 	if (client == NULL)
 		return -1;
 	source_init(source, &source_bpf_ops, client,
 	    "the ring of the BPF programs on cgroup %s", client->cgroup);
 	return 0;
+}
+
+int
+bpfclient_fast(const struct bpfclient *client)
+{
+	return client->fast.enabled;
 }

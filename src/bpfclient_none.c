@@ -8,11 +8,13 @@
 #include "bpfclient.h"
 
 int
-bpfclient_source(struct source *source, const char *dir, struct stats *stats,
+bpfclient_source(struct source *source, const char *dir,
+    const struct fastpath_config *fast, struct stats *stats,
     bpfclient_cb cb, void *arg, char *err, size_t err_len)
 {
 	(void)source;
 	(void)dir;
+	(void)fast;
 	(void)stats;
 	(void)cb;
 	(void)arg;

@@ -35,7 +35,9 @@ bpfrecord_decode(const void *data, size_t size,
 	if ((record->protocol != IPPROTO_UDP &&
 	    record->protocol != IPPROTO_TCP) ||
 	    record->copy_len > BPFRECORD_MSG_MAX ||
-	    record->copy_len > record->msg_len)
+	    record->copy_len > record->msg_len ||
+	    (record->kind != BPFRECORD_CLIENT &&
+	    record->kind != BPFRECORD_UPSTREAM))
 		return -EINVAL;
 	client->info.dst.family = client->info.src.family;
 	memset(client->info.src.addr, 0, sizeof(client->info.src.addr));
@@ -50,5 +52,6 @@ bpfrecord_decode(const void *data, size_t size,
 	client->info.payload_len = record->copy_len;
 	client->mark = record->mark;
 	client->time_ms = record->time_ns / 1000000;
+	client->kind = record->kind;
 	return 0;
 }

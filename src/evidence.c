@@ -590,6 +590,19 @@ evidence_attribute(struct evidence *ev, const struct dns_question *q,
 }
 
 void
+evidence_marked_by_kernel(struct evidence *ev, const struct packet_info *info,
+    const struct dns_question *q, uint32_t mark, uint64_t now_ms)
+{
+	struct attrib_result result = {
+		.reason = ATTRIB_EXACT, .marked = 1, .mark = mark,
+	};
+
+	asks_engage(ev->pending, q, mark, now_ms);
+	worked_for(ev, result, now_ms);
+	evidence_sent(ev, info, q, mark, now_ms);
+}
+
+void
 evidence_sent(struct evidence *ev, const struct packet_info *info,
     const struct dns_question *q, uint32_t mark, uint64_t now_ms)
 {

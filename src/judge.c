@@ -222,6 +222,8 @@ judge_client_query(struct judge *judge, uint32_t mark,
     uint64_t now_ms)
 {
 	evidence_client_question(&judge->evidence, info, q, mark, now_ms);
+	if (info->protocol == IPPROTO_TCP && judge->tcp_question != NULL)
+		judge->tcp_question(judge->tcp_question_arg, q);
 	judge_log_question("client", info, q, mark, NULL);
 }
 
@@ -428,6 +430,28 @@ judge_client_message(struct judge *judge, const struct packet_info *info,
 		return;
 	}
 	judge_client_query(judge, mark, info, &q, now_ms);
+}
+
+void
+judge_upstream_marked(struct judge *judge, const struct packet_info *info,
+    uint32_t mark, const uint8_t *msg, size_t msg_len, uint64_t now_ms)
+{
+	struct attrib_result result = {
+		.reason = ATTRIB_EXACT, .marked = 1, .mark = mark,
+	};
+	enum dns_status dns_status;
+	struct dns_question q;
+
+	dns_status = dns_parse_question(msg, msg_len, &q);
+	if (dns_status != DNS_OK || dns_is_response(&q)) {
+		stats_inc(judge->stats, STATS_BAD_DNS);
+		return;
+	}
+	judge_expire(judge, now_ms);
+	stats_inc(judge->stats, STATS_UPSTREAM_QUERIES);
+	judge_count(judge, &result);
+	evidence_marked_by_kernel(&judge->evidence, info, &q, mark, now_ms);
+	judge_log_question("upstream", info, &q, mark, "kernel");
 }
 
 void

@@ -81,8 +81,24 @@ on_bpf_record(const struct bpfrecord_client *client, void *arg)
 	if (ms > daemon->now_ms)
 		ms = daemon->now_ms;
 	daemon->judged_ms = ms;
-	judge_client_message(&daemon->judge, &client->info, client->mark,
-	    client->info.payload, client->info.payload_len, ms);
+	if (client->kind == BPFRECORD_UPSTREAM)
+		judge_upstream_marked(&daemon->judge, &client->info,
+		    client->mark, client->info.payload,
+		    client->info.payload_len, ms);
+	else
+		judge_client_message(&daemon->judge, &client->info,
+		    client->mark, client->info.payload,
+		    client->info.payload_len, ms);
+}
+
+/* A TCP client's question, from the queue: bpf mode's kernel fast path
+ * must stand aside for it. */
+static void
+on_tcp_question(void *arg, const struct dns_question *q)
+{
+	struct daemon *daemon = arg;
+
+	source_question(&daemon->copies, q);
 }
 
 /*
@@ -192,7 +208,7 @@ log_stats(struct daemon *daemon)
 static void
 write_metrics(struct daemon *daemon)
 {
-	static char text[16384];
+	static char text[32768];
 	char proc[4096];
 	struct metrics_gauges gauges = {
 		.pending = asks_count(daemon->judge.evidence.pending),
@@ -435,10 +451,18 @@ main(int argc, char *argv[])
 	/* Before the queue: no upstream query is judged without the client
 	 * records.  And before dropping privileges: loading needs CAP_BPF. */
 	if (opts.mode == OPTIONS_MODE_BPF) {
-		if (bpfclient_source(&daemon.copies, opts.bpf_cgroup,
+		struct fastpath_config fast = {
+			.dir = opts.fast_path, .mask = opts.mask,
+			.timeout_ms = opts.timeout_ms,
+			.max_questions = (uint32_t)opts.max_pending,
+		};
+
+		if (bpfclient_source(&daemon.copies, opts.bpf_cgroup, &fast,
 		    &daemon.stats, on_bpf_record, &daemon, err,
 		    sizeof(err)) < 0)
 			fatal("--mode bpf: %s", err);
+		daemon.judge.tcp_question = on_tcp_question;
+		daemon.judge.tcp_question_arg = &daemon;
 		log_info("bpf mode: client queries recorded at delivery to "
 		    "the sockets of their cgroup, from %s", daemon.copies.what);
 	}

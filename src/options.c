@@ -32,6 +32,7 @@ options_defaults(struct options *opts)
 	opts->log_level = LOG_LEVEL_INFO;
 	opts->stats_interval_ms = OPTIONS_DEFAULT_STATS_INTERVAL_MS;
 	opts->syn_hold_ms = OPTIONS_DEFAULT_SYN_HOLD_MS;
+	opts->fast_path = OPTIONS_DEFAULT_FAST_PATH;
 }
 
 static int
@@ -112,6 +113,7 @@ options_parse(int argc, char *const argv[], struct options *opts, char *err,
 		{ "syn-hold", required_argument, NULL, 'H' },
 		{ "nflog-group", required_argument, NULL, 'g' },
 		{ "bpf-cgroup", required_argument, NULL, 'G' },
+		{ "fast-path", required_argument, NULL, 'F' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "stats-file", required_argument, NULL, 'f' },
 		{ "stats-interval", required_argument, NULL, 'i' },
@@ -212,6 +214,13 @@ options_parse(int argc, char *const argv[], struct options *opts, char *err,
 				    "--bpf-cgroup wants a cgroup v2 directory");
 			opts->bpf_cgroup = optarg;
 			break;
+		case 'F':
+			if (optarg[0] == '\0')
+				return fail(err, err_len, "--fast-path wants a "
+				    "directory on a bpf file system, or off");
+			opts->fast_path = strcmp(optarg, "off") == 0 ? NULL :
+			    optarg;
+			break;
 		case 'u':
 			if (optarg[0] == '\0')
 				return fail(err, err_len, "--user wants a name");
@@ -303,6 +312,10 @@ options_usage(void *stream, const char *progname)
 	    "                         resolver (absolute, or below the cgroup2\n"
 	    "                         mount); picks bpf mode unless --mode says\n"
 	    "                         otherwise\n"
+	    "      --fast-path DIR    bpf mode: pin the kernel fast path's\n"
+	    "                         programs and maps in DIR, on a bpf file\n"
+	    "                         system, for rules/bpf-fast-v*.rules; off:\n"
+	    "                         none (default " OPTIONS_DEFAULT_FAST_PATH ")\n"
 	    "  -u, --user NAME        after binding, run as NAME keeping only\n"
 	    "                         CAP_NET_ADMIN\n"
 	    "  -f, --stats-file PATH  write the counters there in Prometheus text\n"

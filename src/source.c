@@ -57,3 +57,10 @@ source_close(struct source *source)
 	source->ops->close(source->impl);
 	memset(source, 0, sizeof(*source));
 }
+
+void
+source_question(struct source *source, const struct dns_question *q)
+{
+	if (source->ops != NULL && source->ops->question != NULL)
+		source->ops->question(source->impl, q);
+}

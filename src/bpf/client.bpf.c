@@ -62,9 +62,13 @@ static __always_inline void client_emit(struct __sk_buff *skb,
 	client_emit((ctx), (flow), (offset), (len), (present))
 #include "client_parse.h"
 
+/*
+ * Writes a record of kind for the DNS message of len bytes at offset of the
+ * packet of flow (present of them in it), with mark.
+ */
 static __always_inline void
-client_emit(struct __sk_buff *skb, const struct bpfparse_flow *flow,
-    __u32 offset, __u32 len, __u32 present)
+client_record(struct __sk_buff *skb, const struct bpfparse_flow *flow,
+    __u32 offset, __u32 len, __u32 present, __u32 mark, __u16 kind)
 {
 	struct bpfrecord *record;
 	/* 64 bits: without 32-bit subregisters clang compares a __u32 through
@@ -87,8 +91,47 @@ client_emit(struct __sk_buff *skb, const struct bpfparse_flow *flow,
 		bpf_ringbuf_discard(record, BPF_RB_NO_WAKEUP);
 		return;
 	}
-	bpfparse_fill(record, flow, skb->mark, bpf_ktime_get_ns(), len, copy);
+	bpfparse_fill(record, flow, mark, bpf_ktime_get_ns(), len, copy);
+	record->kind = kind;
 	bpf_ringbuf_submit(record, client_wakeup());
+}
+
+#include "fast_progs.h"
+
+/*
+ * A client's query (to port 53) or the resolver's answer to one: recorded
+ * for dnsmark and, over UDP, filed for the fast path (a query) or counted
+ * as answered (an answer, over UDP or TCP).
+ */
+static __always_inline void
+client_emit(struct __sk_buff *skb, const struct bpfparse_flow *flow,
+    __u32 offset, __u32 len, __u32 present)
+{
+	client_record(skb, flow, offset, len, present, skb->mark,
+	    BPFRECORD_CLIENT);
+	if (flow->dst_port == BPFRECORD_DNS_PORT) {
+		if (flow->protocol == BPFPARSE_PROTO_UDP)
+			fast_file(skb, offset, present);
+	} else {
+		fast_answered(skb, offset, present);
+	}
+}
+
+/*
+ * Tells dnsmark of an upstream query the fast path marked: what went to
+ * which server for which mark, as if dnsmark had judged it.
+ */
+static __always_inline void
+fast_tell(struct __sk_buff *skb, __u32 dns_off, __u32 mark)
+{
+	struct bpfparse_flow flow = { 0 };
+	__u32 off = 0, end = 0;
+
+	if (!bpfparse_headers(skb, skb->len, &flow, &off, &end,
+	    BPFPARSE_QUERIES) || off != dns_off || end <= off)
+		return;
+	client_record(skb, &flow, off, end - off, end - off, mark,
+	    BPFRECORD_UPSTREAM);
 }
 
 int dnsmark_client_ingress(struct __sk_buff *skb);

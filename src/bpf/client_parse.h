@@ -324,7 +324,7 @@ bpfparse_fill(struct bpfrecord *record, const struct bpfparse_flow *flow,
 	record->dst_port = flow->dst_port;
 	record->msg_len = (__u16)len;
 	record->copy_len = (__u16)copy;
-	record->reserved = 0;
+	record->kind = BPFRECORD_CLIENT;
 	__builtin_memcpy(record->src_addr, flow->src_addr, 16);
 	__builtin_memcpy(record->dst_addr, flow->dst_addr, 16);
 }

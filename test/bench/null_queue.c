@@ -185,10 +185,13 @@ main(int argc, char *argv[])
 	    on_copy, NULL, NFLOG_BATCHED) < 0)
 		return 1;
 	if (bpf_cgroup != NULL) {
+		/* No fast path: the null program's rules queue every
+		 * upstream query. */
+		struct fastpath_config no_fast = { .dir = NULL };
 		char err[256];
 
-		if (bpfclient_source(&copies, bpf_cgroup, &stats, on_record,
-		    NULL, err, sizeof(err)) < 0)
+		if (bpfclient_source(&copies, bpf_cgroup, &no_fast, &stats,
+		    on_record, NULL, err, sizeof(err)) < 0)
 			fatal("--bpf-cgroup: %s", err);
 		log_info("bpf program attached: %s", copies.what);
 	}

@@ -49,7 +49,7 @@ Test(metrics, refuses_malformed_line)
 
 Test(metrics, formats_counters_and_gauges)
 {
-	static char text[16384];
+	static char text[32768];
 	struct stats stats = { { 0 } };
 	struct metrics_gauges gauges = {
 		.pending = 12, .table_bytes = 4096,
@@ -80,7 +80,7 @@ Test(metrics, formats_counters_and_gauges)
 
 Test(metrics, leaves_out_kernel_queue_when_absent)
 {
-	static char text[16384];
+	static char text[32768];
 	struct stats stats = { { 0 } };
 	struct metrics_gauges gauges = { 0 };
 

@@ -147,9 +147,11 @@ Test(source, bpf_mode_not_built_says_so_and_opens_nothing)
 	struct source s = { 0 };
 	char err[256] = "";
 
+	struct fastpath_config fast = { .dir = "/sys/fs/bpf/dnsmark" };
+
 	memset(&stats, 0, sizeof(stats));
-	cr_assert_eq(bpfclient_source(&s, "/sys/fs/cgroup", &stats, NULL,
-	    NULL, err, sizeof(err)), -1);
+	cr_assert_eq(bpfclient_source(&s, "/sys/fs/cgroup", &fast, &stats,
+	    NULL, NULL, err, sizeof(err)), -1);
 	cr_assert_eq(source_is_open(&s), 0);
 	cr_assert_neq(strstr(err, "built without"), NULL);
 }

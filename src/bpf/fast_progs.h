@@ -1,0 +1,568 @@
+/*
+ * The kernel fast path, included by client.bpf.c after its ring and packet
+ * walk: the cgroup programs file each client question (ingress) and each
+ * answer to one (egress) in a map, and socket-filter programs that
+ * iptables runs through the xt_bpf match in mangle OUTPUT (rules/bpf-fast-
+ * v4.rules) let an upstream query take its client's mark without waiting
+ * for dnsmark: classify finds the mark (src/bpf/fast.h decides), one
+ * program per bit of it matches where a MARK --or-mark rule sets that bit,
+ * and verify checks the mark built and tells dnsmark through the ring.
+ * Every doubt (a map full, a buffer two runs shared, dnsmark gone) makes
+ * them match nothing, and the query goes to the queue as before.
+ */
+#ifndef DNSMARK_BPF_FAST_PROGS_H
+#define DNSMARK_BPF_FAST_PROGS_H
+
+#include "fast.h"
+#include "fastconf.h"
+
+/* Who asked what: the state word of src/bpf/fast.h by question.  Its size
+ * is set by dnsmark (--max-pending) before loading. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	/* Allocated as questions come, not all at the load: about 330
+	 * bytes each. */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct fast_key);
+	__type(value, __u64);
+} fast_questions SEC(".maps");
+
+/* Questions dnsmark knows clients wait for that the programs never see
+ * (TCP client queries, held on the queue): until when (ns), by the
+ * question's hash.  Written by dnsmark through its memory mapping; two
+ * questions of one slot both stand aside, which costs a mark, never
+ * gives one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FASTCONF_DOUBTS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} fast_doubts SEC(".maps");
+
+/* The sweeper's timer (below). */
+struct fast_timer {
+	struct bpf_timer timer;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fast_timer);
+} fast_timers SEC(".maps");
+
+/* dnsmark's side of the conversation, mapped into its memory: whether it
+ * runs, the timeout and mask, and the counters. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct fastconf);
+} fast_conf SEC(".maps");
+
+/* A question's key is built here, not on the stack (reading it at a
+ * variable offset there needs CAP_PERFMON): one slot for each kind of
+ * program, so that ingress in a softirq never shares one with a program
+ * it interrupted; seq tells a run that another used its slot meanwhile. */
+struct fast_slot {
+	__u64 seq;
+	struct fast_key key;
+};
+
+enum fast_slots { FAST_SLOT_INGRESS, FAST_SLOT_EGRESS, FAST_SLOT_OUTPUT,
+	FAST_SLOTS };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FAST_SLOTS);
+	__type(key, __u32);
+	__type(value, struct fast_slot);
+} fast_slots SEC(".maps");
+
+/* What classify found for the packet it matched, for the rules after it:
+ * the packet's fingerprint and the mark to build. */
+struct fast_scratch {
+	__u64 fingerprint;
+	__u32 mark;		/* the bits to set: the mark within --mask */
+	__u32 undo;
+	__u32 client_mark;	/* the askers' whole mark, for dnsmark */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fast_scratch);
+} fast_scratch SEC(".maps");
+
+static __always_inline struct fastconf *
+fast_config(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&fast_conf, &zero);
+}
+
+/*
+ * A global function, checked once for any reason: inlined, or a static
+ * function checked at each call, the counter's address came from several
+ * paths, and the verifier refuses that arithmetic to a loader without
+ * CAP_PERFMON (dnsmark-bpf@.service).
+ */
+__noinline int fast_count(__u32 reason);
+
+__noinline int
+fast_count(__u32 reason)
+{
+	struct fastconf *conf = fast_config();
+
+	if (conf != NULL && reason < FAST_REASONS)
+		__sync_fetch_and_add(&conf->counters[reason], 1);
+	return 0;
+}
+
+/* Nothing the kernel knows is to be trusted for a timeout. */
+static __always_inline void
+fast_doubt(struct fastconf *conf, __u64 now)
+{
+	if (conf != NULL)
+		conf->doubt_until_ns = now + conf->timeout_ns;
+}
+
+/* The walk over a question's labels, in the packet: the name starts at
+ * name; each step reads one label's length byte. */
+struct fast_walk {
+	struct __sk_buff *skb;
+	__u32 name;
+	__u32 pos;
+	__u32 end;
+};
+
+static long
+fast_walk_step(__u32 index, void *arg)
+{
+	struct fast_walk *walk = arg;
+	__u8 label = 0xff;
+
+	(void)index;
+	if (walk->pos < FAST_NAME_MAX &&
+	    bpf_skb_load_bytes(walk->skb, walk->name + walk->pos, &label, 1) < 0)
+		label = 0xff;
+	return fast_label_step(label, &walk->pos, &walk->end);
+}
+
+/*
+ * Copies the question of the DNS message at off (len bytes, present in
+ * the packet) into the slot's key and finishes it.  Returns the question's
+ * length, or 0 when it is no question dnsmark reads (QR as asked, opcode
+ * QUERY, one question, a name it parses).  A function of its own for the
+ * verifier: inlined, clang reused a stack slot of its caller's spilled
+ * pointers for a 32-bit value, which is refused without CAP_PERFMON.
+ */
+static __noinline int
+fast_question(struct __sk_buff *skb, __u32 off, __u32 present, __u8 qr,
+    struct fast_slot *slot)
+{
+	struct fast_walk walk = { 0 };
+	/* The header's first six bytes (id, flags, question count), then
+	 * type and class: one buffer, for egress's stack of 512 bytes. */
+	__u8 bytes[8];
+	__u64 have;
+
+	if (present < FAST_DNS_HEADER + 5 ||
+	    bpf_skb_load_bytes(skb, off, bytes, 6) < 0)
+		return 0;
+	if ((bytes[2] & 0x80) != qr || (bytes[2] & 0x78) != 0 ||
+	    bytes[4] != 0 || bytes[5] != 1)
+		return 0;
+	have = present - FAST_DNS_HEADER;
+	if (have > FAST_QUESTION_MAX)
+		have = FAST_QUESTION_MAX;
+	barrier_var(have);
+	if (have < 5 || bpf_skb_load_bytes(skb, off + FAST_DNS_HEADER,
+	    &slot->key, have) < 0)
+		return 0;
+	walk.skb = skb;
+	walk.name = off + FAST_DNS_HEADER;
+	if (bpf_loop(FAST_LABELS_MAX, fast_walk_step, &walk, 0) < 0 ||
+	    walk.end == 0 || walk.end > FAST_NAME_MAX ||
+	    walk.end + 4 > have ||
+	    bpf_skb_load_bytes(skb, off + FAST_DNS_HEADER + walk.end,
+	    bytes, 4) < 0)
+		return 0;
+	return fast_key_close(&slot->key, walk.end,
+	    (__u32)bytes[0] << 24 | (__u32)bytes[1] << 16 |
+	    (__u32)bytes[2] << 8 | bytes[3]);
+}
+
+static __always_inline struct fast_slot *
+fast_slot(__u32 which, __u64 *seq)
+{
+	struct fast_slot *slot = bpf_map_lookup_elem(&fast_slots, &which);
+
+	if (slot != NULL)
+		*seq = ++slot->seq;
+	return slot;
+}
+
+/*
+ * One try at filing that a client of mark asked key at units: 1 when done,
+ * 0 when another CPU changed the entry meanwhile (or the sweeper is
+ * deleting it) or the map is full.
+ */
+static __always_inline int
+fast_file_once(struct fast_key *key, __u32 mark, __u64 units, __u64 timeout)
+{
+	__u64 *state = bpf_map_lookup_elem(&fast_questions, key);
+	__u64 old, next;
+
+	if (state == NULL) {
+		next = fast_state_ask(0, mark, units, timeout);
+		return bpf_map_update_elem(&fast_questions, key, &next,
+		    BPF_NOEXIST) == 0;
+	}
+	old = *state;
+	if (old == FAST_DEAD)
+		return 0;
+	next = fast_state_ask(old, mark, units, timeout);
+	return __sync_val_compare_and_swap(state, old, next) == old;
+}
+
+/*
+ * Files a client's question (ingress): its mark asked, and waits.  Global
+ * functions, these two: the verifier checks each once, not at each of the
+ * unrolled walk's calls.
+ */
+__noinline int fast_file(struct __sk_buff *skb, __u32 off, __u32 present);
+__noinline int fast_answered(struct __sk_buff *skb, __u32 off, __u32 present);
+
+__noinline int
+fast_file(struct __sk_buff *skb, __u32 off, __u32 present)
+{
+	struct fastconf *conf = fast_config();
+	struct fast_slot *slot;
+	__u64 now = bpf_ktime_get_ns(), seq = 0, units, timeout;
+	int filed = 0;
+
+	if (conf == NULL)
+		return 0;
+	slot = fast_slot(FAST_SLOT_INGRESS, &seq);
+	if (slot == NULL) {
+		fast_doubt(conf, now);
+		return 0;
+	}
+	if (fast_question(skb, off, present, 0, slot) == 0)
+		return 0;
+	units = fast_time_units(now);
+	timeout = conf->timeout_units;
+	/* Four tries, written out: a loop clang left with a back-edge
+	 * looked infinite to the verifier. */
+	filed = fast_file_once(&slot->key, skb->mark, units, timeout) ||
+	    fast_file_once(&slot->key, skb->mark, units, timeout) ||
+	    fast_file_once(&slot->key, skb->mark, units, timeout) ||
+	    fast_file_once(&slot->key, skb->mark, units, timeout);
+	if (!filed || slot->seq != seq) {
+		fast_count(FAST_FILE_FAILED);
+		fast_doubt(conf, now);
+		return 0;
+	}
+	fast_count(FAST_FILED);
+	return 0;
+}
+
+/* One try at counting an answer in *state: 1 when done (or nothing to
+ * do), 0 when another CPU changed it meanwhile. */
+static __always_inline int
+fast_answer_once(__u64 *state, __u64 units, __u64 timeout)
+{
+	__u64 old = *state;
+	__u64 next = fast_state_answer(old, units, timeout);
+
+	return next == old ||
+	    __sync_val_compare_and_swap(state, old, next) == old;
+}
+
+/* Counts an answer to a client (egress): one asker fewer waits. */
+__noinline int
+fast_answered(struct __sk_buff *skb, __u32 off, __u32 present)
+{
+	struct fastconf *conf = fast_config();
+	struct fast_slot *slot;
+	__u64 now = bpf_ktime_get_ns(), seq = 0, units, timeout;
+	__u64 *state;
+
+	if (conf == NULL)
+		return 0;
+	slot = fast_slot(FAST_SLOT_EGRESS, &seq);
+	if (slot == NULL) {
+		fast_doubt(conf, now);
+		return 0;
+	}
+	if (fast_question(skb, off, present, 0x80, slot) == 0)
+		return 0;
+	units = fast_time_units(now);
+	timeout = conf->timeout_units;
+	state = bpf_map_lookup_elem(&fast_questions, &slot->key);
+	if (state == NULL)
+		return 0;
+	if (!(fast_answer_once(state, units, timeout) ||
+	    fast_answer_once(state, units, timeout) ||
+	    fast_answer_once(state, units, timeout) ||
+	    fast_answer_once(state, units, timeout)))
+		fast_doubt(conf, now);
+	if (slot->seq != seq)
+		fast_doubt(conf, now);
+	return 0;
+}
+
+/*
+ * An upstream query's fingerprint: its ports, DNS id, length and
+ * destination, read at the offsets classify checked.  Returns 0 for a
+ * packet classify would not match.
+ */
+static __always_inline __u64
+fast_fingerprint(struct __sk_buff *skb, __u32 *dns_off)
+{
+	__u8 ip[FASTCONF_IPV6_HEADER];
+	__u8 l4[FASTCONF_UDP_HEADER + 2];
+	__u32 off;
+	__u64 fp;
+
+	if (bpf_skb_load_bytes(skb, 0, ip, 1) < 0)
+		return 0;
+	if (ip[0] == 0x45) {
+		if (bpf_skb_load_bytes(skb, 0, ip, 20) < 0 ||
+		    ip[9] != FASTCONF_PROTO_UDP ||
+		    ((ip[6] << 8 | ip[7]) & 0x3fff) != 0)
+			return 0;
+		off = 20;
+		fp = (__u64)ip[16] << 24 | ip[17] << 16 | ip[18] << 8 | ip[19];
+	} else if ((ip[0] >> 4) == 6) {
+		if (bpf_skb_load_bytes(skb, 0, ip, 40) < 0 ||
+		    ip[6] != FASTCONF_PROTO_UDP)
+			return 0;
+		off = 40;
+		fp = (__u64)(ip[36] ^ ip[28]) << 24 | (ip[37] ^ ip[29]) << 16 |
+		    (ip[38] ^ ip[30]) << 8 | (ip[39] ^ ip[31]);
+	} else {
+		return 0;
+	}
+	if (bpf_skb_load_bytes(skb, off, l4, sizeof(l4)) < 0 ||
+	    l4[2] != 0 || l4[3] != 53)
+		return 0;
+	*dns_off = off + FASTCONF_UDP_HEADER;
+	fp ^= (__u64)(l4[0] << 8 | l4[1]) << 48 | (__u64)(l4[8] << 8 | l4[9])
+	    << 32 | (__u64)(skb->len & 0xff) << 56;
+	return fp | 1;
+}
+
+static __always_inline struct fast_scratch *
+fast_scratch_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&fast_scratch, &zero);
+}
+
+int dnsmark_fast_classify(struct __sk_buff *skb);
+int dnsmark_fast_verify(struct __sk_buff *skb);
+
+/* mangle OUTPUT, an upstream query: 1 when the kernel marks it. */
+SEC("socket")
+int
+dnsmark_fast_classify(struct __sk_buff *skb)
+{
+	struct fastconf *conf = fast_config();
+	struct fast_scratch *scratch = fast_scratch_get();
+	enum fast_reason reason;
+	struct fast_slot *slot;
+	__u64 now = bpf_ktime_get_ns(), seq = 0, fp, *state, *doubt;
+	__u32 dns_off = 0, mark = 0;
+
+	if (conf == NULL || scratch == NULL)
+		return 0;
+	if (now > conf->alive_until_ns) {
+		fast_count(FAST_OFF);
+		return 0;
+	}
+	if (now < conf->doubt_until_ns) {
+		fast_count(FAST_DOUBT);
+		return 0;
+	}
+	if ((skb->mark & conf->mask) != 0) {
+		fast_count(FAST_PREMARKED);
+		return 0;
+	}
+	fp = fast_fingerprint(skb, &dns_off);
+	slot = fast_slot(FAST_SLOT_OUTPUT, &seq);
+	if (fp == 0 || slot == NULL || dns_off >= skb->len ||
+	    fast_question(skb, dns_off, skb->len - dns_off, 0, slot) == 0) {
+		fast_count(FAST_PACKET);
+		return 0;
+	}
+	state = bpf_map_lookup_elem(&fast_questions, &slot->key);
+	reason = fast_state_verdict(state != NULL ? *state : 0,
+	    fast_time_units(now), conf->timeout_units, conf->mask, &mark);
+	if (reason == FAST_MARKED) {
+		__u32 index = fast_key_hash(&slot->key) % FASTCONF_DOUBTS;
+
+		doubt = bpf_map_lookup_elem(&fast_doubts, &index);
+		if (doubt == NULL || *doubt > now)
+			reason = FAST_DOUBT;
+	}
+	if (reason == FAST_MARKED && slot->seq != seq)
+		reason = FAST_UNDONE;
+	if (reason != FAST_MARKED) {
+		fast_count(reason);
+		return 0;
+	}
+	scratch->fingerprint = fp;
+	scratch->mark = mark & conf->mask;
+	scratch->client_mark = mark;
+	scratch->undo = 0;
+	return 1;
+}
+
+/* One program per bit: 1 when classify's mark for this packet has it. */
+#define FAST_BIT(n)							\
+	int dnsmark_fast_bit##n(struct __sk_buff *skb);			\
+	SEC("socket")							\
+	int								\
+	dnsmark_fast_bit##n(struct __sk_buff *skb)			\
+	{								\
+		struct fast_scratch *scratch = fast_scratch_get();	\
+		__u32 dns_off = 0;					\
+									\
+		return scratch != NULL &&				\
+		    (scratch->mark >> (n) & 1) != 0 &&			\
+		    scratch->fingerprint == fast_fingerprint(skb, &dns_off); \
+	}
+
+FAST_BIT(0) FAST_BIT(1) FAST_BIT(2) FAST_BIT(3)
+FAST_BIT(4) FAST_BIT(5) FAST_BIT(6) FAST_BIT(7)
+FAST_BIT(8) FAST_BIT(9) FAST_BIT(10) FAST_BIT(11)
+FAST_BIT(12) FAST_BIT(13) FAST_BIT(14) FAST_BIT(15)
+FAST_BIT(16) FAST_BIT(17) FAST_BIT(18) FAST_BIT(19)
+FAST_BIT(20) FAST_BIT(21) FAST_BIT(22) FAST_BIT(23)
+FAST_BIT(24) FAST_BIT(25) FAST_BIT(26) FAST_BIT(27)
+FAST_BIT(28) FAST_BIT(29) FAST_BIT(30) FAST_BIT(31)
+
+static __always_inline void fast_tell(struct __sk_buff *skb, __u32 dns_off,
+    __u32 mark);
+
+/*
+ * After the bits: 1 when the packet's mark is the one classify found (the
+ * rule accepts it, and dnsmark learns from the ring what went upstream
+ * for whom).  Else the mark built is undone by the rules after it, with
+ * every bit of the mask.
+ */
+SEC("socket")
+int
+dnsmark_fast_verify(struct __sk_buff *skb)
+{
+	struct fastconf *conf = fast_config();
+	struct fast_scratch *scratch = fast_scratch_get();
+	__u32 dns_off = 0;
+	__u64 fp;
+
+	if (conf == NULL || scratch == NULL)
+		return 0;
+	fp = fast_fingerprint(skb, &dns_off);
+	if (fp != 0 && scratch->fingerprint == fp && scratch->undo == 0 &&
+	    (skb->mark & conf->mask) == scratch->mark) {
+		scratch->fingerprint = 0;
+		fast_count(FAST_MARKED);
+		fast_tell(skb, dns_off, scratch->client_mark);
+		return 1;
+	}
+	fast_count(FAST_UNDONE);
+	scratch->fingerprint = fp;
+	scratch->mark = conf->mask;
+	scratch->undo = 1;
+	return 0;
+}
+
+/*
+ * The sweeper: a timer the programs run every second, in the kernel, that
+ * deletes the entries no client asked for a whole timeout, so that the map
+ * has room for new questions whether dnsmark runs or not.  An entry is
+ * first made FAST_DEAD by compare-and-swap, so that a client asking at
+ * that very moment either refreshed it first (and it stays) or finds it
+ * dead and files its question anew once it is gone: a deletion never
+ * loses an ask.
+ */
+#define FAST_SWEEP_NS 1000000000ull
+
+struct fast_sweep {
+	__u64 now_units;
+	__u64 timeout_units;
+	__u64 deleted;
+};
+
+static long
+fast_sweep_question(void *map, struct fast_key *key, __u64 *state,
+    struct fast_sweep *sweep)
+{
+	__u64 old = *state;
+
+	if (old != FAST_DEAD &&
+	    fast_state_live(old, sweep->now_units, sweep->timeout_units))
+		return 0;
+	if (old == FAST_DEAD ||
+	    __sync_val_compare_and_swap(state, old, FAST_DEAD) == old) {
+		bpf_map_delete_elem(map, key);
+		sweep->deleted++;
+	}
+	return 0;
+}
+
+static int
+fast_sweep(void *map, __u32 *key, struct fast_timer *timer)
+{
+	struct fastconf *conf = fast_config();
+	struct fast_sweep sweep = { 0 };
+
+	(void)map;
+	(void)key;
+	if (conf != NULL) {
+		sweep.now_units = fast_time_units(bpf_ktime_get_ns());
+		sweep.timeout_units = conf->timeout_units;
+		bpf_for_each_map_elem(&fast_questions, fast_sweep_question,
+		    &sweep, 0);
+		__sync_fetch_and_add(&conf->swept, sweep.deleted);
+	}
+	bpf_timer_start(&timer->timer, FAST_SWEEP_NS, 0);
+	return 0;
+}
+
+int dnsmark_fast_start(struct __sk_buff *skb);
+
+/*
+ * Starts the sweeper: dnsmark runs this once after loading (BPF_PROG_RUN,
+ * any packet).  Returns 0, or 1 when it was running already (the maps
+ * outlived an earlier dnsmark).
+ */
+SEC("socket")
+int
+dnsmark_fast_start(struct __sk_buff *skb)
+{
+	struct fast_timer *timer;
+	__u32 zero = 0;
+
+	(void)skb;
+	timer = bpf_map_lookup_elem(&fast_timers, &zero);
+	if (timer == NULL)
+		return 2;
+	if (bpf_timer_init(&timer->timer, &fast_timers, 1 /* MONOTONIC */)
+	    != 0)
+		return 1;
+	bpf_timer_set_callback(&timer->timer, fast_sweep);
+	bpf_timer_start(&timer->timer, FAST_SWEEP_NS, 0);
+	return 0;
+}
+
+#endif
