@@ -21,6 +21,7 @@
 #include "bpfclient.h"
 #include "judge.h"
 #include "log.h"
+#include "notify.h"
 #include "metrics.h"
 #include "nflog.h"
 #include "options.h"
@@ -513,6 +514,12 @@ main(int argc, char *argv[])
 	    (unsigned long long)opts.recent_ms, opts.max_pending,
 	    judge_memory(&daemon.judge),
 	    queue_has_conntrack(queue) ? "on" : "off");
+	/* A service manager waiting for us may now load what depends on
+	 * the queue and the pins (dnsmark-bpf@.service: the fast path's
+	 * rules). */
+	if (notify_ready() < 0)
+		log_warn("NOTIFY_SOCKET: cannot tell the service manager that "
+		    "dnsmark is ready");
 
 	run(queue, &daemon, sigfd);
 	judge_stop_holding(&daemon.judge);

@@ -364,4 +364,42 @@ fast_name_length(const __u8 *raw)
 	return 0;
 }
 
+#ifndef __bpf__
+/*
+ * What the BPF programs' fast_question() does with a DNS message of len
+ * bytes, in plain C, for the tests and the fuzz target that hold it
+ * against dnsmark's own parser: the key of its question when the message
+ * is one the programs read (QR as qr says, opcode QUERY, one question, a
+ * name the walk takes, type and class inside the message), or 0.  Bytes
+ * past the message read as 0xff, as a failed bpf_skb_load_bytes() does.
+ */
+static inline int
+fast_key_from_message(const __u8 *msg, __u32 len, __u8 qr,
+    struct fast_key *key)
+{
+	__u32 have, pos = 0, end = 0, at;
+	__u8 label;
+
+	if (len < FAST_DNS_HEADER + 5 || (msg[2] & 0x80) != qr ||
+	    (msg[2] & 0x78) != 0 || msg[4] != 0 || msg[5] != 1)
+		return 0;
+	have = len - FAST_DNS_HEADER;
+	if (have > FAST_QUESTION_MAX)
+		have = FAST_QUESTION_MAX;
+	__builtin_memset(key, 0xa5, sizeof(*key));
+	__builtin_memcpy(key, msg + FAST_DNS_HEADER, have);
+	for (int i = 0; i < FAST_LABELS_MAX; i++) {
+		at = FAST_DNS_HEADER + pos;
+		label = pos < FAST_NAME_MAX && at < len ? msg[at] : 0xff;
+		if (fast_label_step(label, &pos, &end))
+			break;
+	}
+	if (end == 0 || end > FAST_NAME_MAX || end + 4 > have)
+		return 0;
+	at = FAST_DNS_HEADER + end;
+	return fast_key_close(key, end, (__u32)msg[at] << 24 |
+	    (__u32)msg[at + 1] << 16 | (__u32)msg[at + 2] << 8 | msg[at + 3]);
+}
+#endif
+
 #endif

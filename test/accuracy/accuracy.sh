@@ -14,7 +14,9 @@
 # iptables-v*.rules), observe (observe-v*.rules) or bpf (bpf-v*.rules). In
 # bpf mode the tool makes a cgroup v2 directory under its own cgroup, starts
 # each resolver under test in it (the internet's servers stay out), runs
-# dnsmark --bpf-cgroup on it, and removes it at exit.
+# dnsmark --bpf-cgroup on it, and removes it at exit; with the kernel fast
+# path (rules/bpf-fast-v*.rules, pinned on a bpf file system of the bed's
+# own, new for each resolver) unless DNSMARK_FAST=off.
 #
 # Needs root. Exit 0 (targets met, or none given), 1 (a target missed, or the
 # bed failed: a lookup went wrong, nothing was seen upstream), 2 (usage), 77
@@ -234,7 +236,8 @@ acc_phase() {
 # acc_dnsmark_counters LOG: the attribution counters that are not zero in
 # the last counters line dnsmark logged (on SIGUSR1 and at exit).
 acc_dnsmark_counters() {
-	grep 'attrib_' "$1" | tail -n 1 | tr ' ' '\n' | grep -E '^attrib_[a-z_]+=[1-9]' |
+	grep 'attrib_' "$1" | tail -n 1 | tr ' ' '\n' |
+	    grep -E '^(attrib_[a-z_]+|fastpath_(marked|absent|stale|answered|ambiguous|doubt|undone|file_failed))=[1-9]' |
 	    tr '\n' ' ' || true
 }
 
@@ -252,7 +255,7 @@ acc_resolver() {
 	acc_dnsmark_log=
 	if [ -z "$ACC_NO_DNSMARK" ]; then
 		acc_dnsmark_log=$acc_rdir/dnsmark.log
-		bed_dnsmark_start "$DNSMARK" "$acc_dnsmark_log"
+		bed_dnsmark_start "$DNSMARK" "$acc_dnsmark_log" "$1"
 	fi
 	case $ACC_PHASES in
 	AB*)
@@ -303,6 +306,7 @@ if [ "$ACC_MODE" = bpf ]; then
 		bed_skip "$DNSMARK was built without bpf mode (configure: libbpf-dev, bpftool, clang)"
 	fi
 	bed_cgroup_make || bed_skip "bpf mode needs a cgroup v2 directory of its own"
+	bed_fast_mount
 fi
 for acc_f in "$(bed_rules_file 4)" "$(bed_rules_file 6)"; do
 	[ -r "$RULES_DIR/$acc_f" ] || bed_die "no $RULES_DIR/$acc_f (set RULES_DIR)"

@@ -23,6 +23,7 @@ BED_KEEP=
 # bpf mode: the cgroup v2 directory the resolvers under test run in (made by
 # bed_cgroup_make), and the shell's own cgroup, where it comes back to.
 BED_CGROUP=
+BED_BPFFS=
 BED_CGROUP_HOME=
 
 # The gateway: its LAN side (where the resolvers listen) and its uplink
@@ -131,6 +132,9 @@ bed_cleanup() {
 	for bed_ns in $BED_NETNS; do
 		ip netns del "$bed_ns" 2>/dev/null
 	done
+	# The fast path's bpf file system, once the rules holding its
+	# programs are gone with the gateway.
+	[ -z "$BED_BPFFS" ] || umount "$BED_BPFFS" 2>/dev/null
 	if [ -n "$BED_TMP" ]; then
 		if [ -n "$BED_KEEP" ]; then
 			bed_warn "kept $BED_TMP"
@@ -407,13 +411,39 @@ bed_queue_bound() {
 	    awk -v q="$1" '$1 == q { found = 1 } END { exit !found }'
 }
 
-# bed_dnsmark_start DNSMARK LOG: run dnsmark --verbose in the gateway and
-# wait until it has bound queue 53 (the shipped rules' queue), in
-# DNSMARK_MODE (queue by default; bpf: attached to BED_CGROUP);
-# BED_DNSMARK_PID is its PID.
+# bed_fast_mount: bpf mode's kernel fast path (unless DNSMARK_FAST=off):
+# a bpf file system of the bed's own, BED_BPFFS, for dnsmark's pins
+# (unmounted by the cleanup).
+bed_fast_mount() {
+	[ "${DNSMARK_FAST:-on}" != off ] || return 0
+	mkdir "$BED_TMP/bpffs" &&
+	    mount -t bpf -o mode=0700 bpf "$BED_TMP/bpffs" ||
+	    bed_die "cannot mount a bpf file system on $BED_TMP/bpffs"
+	BED_BPFFS=$BED_TMP/bpffs
+}
+
+# bed_fast_rules DIR: load the shipped bpf-fast-v4.rules and
+# bpf-fast-v6.rules with the one edit they ask for, their directory (DIR,
+# dnsmark's --fast-path): DNSMARK_FAST and DNSMARK_HIT are replaced.
+bed_fast_rules() {
+	for bed_family in 4 6; do
+		sed "s|/sys/fs/bpf/dnsmark/|$1/|" \
+		    "$RULES_DIR/bpf-fast-v$bed_family.rules" |
+		    ip netns exec "$BED_NS_GW" \
+		    "$(bed_iptables "$bed_family")-restore" --noflush ||
+		    bed_die "cannot load bpf-fast-v$bed_family.rules"
+	done
+}
+
+# bed_dnsmark_start DNSMARK LOG [NAME]: run dnsmark --verbose in the
+# gateway and wait until it has bound queue 53 (the shipped rules' queue),
+# in DNSMARK_MODE (queue by default; bpf: attached to BED_CGROUP, with its
+# kernel fast path pinned in BED_BPFFS/NAME, new for each NAME, and the
+# fast path's rules loaded for it); BED_DNSMARK_PID is its PID.
 bed_dnsmark_start() {
 	bed_dnsmark=$1
 	bed_dnsmark_log=$2
+	bed_fast=
 	set -- "$bed_dnsmark" --verbose --mode "${DNSMARK_MODE:-queue}"
 	# ip netns exec gives the program a /sys of its own, without the
 	# cgroup2 mount bpf mode attaches to: run it in this shell's mount
@@ -421,11 +451,22 @@ bed_dnsmark_start() {
 	if [ "${DNSMARK_MODE:-queue}" = bpf ]; then
 		set -- nsenter "--mount=/proc/$$/ns/mnt" -- "$@" \
 		    --bpf-cgroup "$BED_CGROUP"
+		if [ -n "$BED_BPFFS" ]; then
+			bed_fast=$BED_BPFFS/${3:-dnsmark}
+			set -- "$@" --fast-path "$bed_fast"
+		else
+			set -- "$@" --fast-path off
+		fi
 	fi
 	bed_spawn "$BED_NS_GW" "$bed_dnsmark_log" "$@"
 	BED_DNSMARK_PID=$BED_LAST_PID
 	bed_wait_until 50 bed_queue_bound 53 ||
 	    bed_die "dnsmark did not bind queue 53: $(tail -n 5 "$bed_dnsmark_log")"
+	if [ -n "$bed_fast" ]; then
+		grep -q 'fast path: programs and maps pinned' "$bed_dnsmark_log" ||
+		    bed_die "dnsmark did not pin its fast path: $(grep -i 'fast path' "$bed_dnsmark_log")"
+		bed_fast_rules "$bed_fast"
+	fi
 }
 
 # bed_dnsmark_stop: log dnsmark's counters (SIGUSR1), then stop it; returns

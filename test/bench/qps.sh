@@ -69,8 +69,9 @@ QPS_CLIENT=192.0.2.10
 QPS_SINK_V4=198.51.100.99
 
 # The targets, as "bench condition workload column comparison value":
-# column vs_base / vs_null (ratios), p99_rise (ms above the base) or
-# p99_ratio (p99 over the base's). The base is the user's marking rules
+# column vs_base / vs_null (ratios), p99_rise (ms above the base),
+# p99_ratio (p99 over the base's) or kernel_pct (the share of upstream
+# queries the kernel fast path marked, in %). The base is the user's marking rules
 # alone (what an operator compares against); issue 14 set these. Set once
 # the default mode is known (qps_default_mode).
 qps_targets() {
@@ -82,13 +83,18 @@ unbound dnsmark-queue hits vs_base >= 0.85
 unbound dnsmark-queue misses vs_base >= 0.95
 unbound dnsmark-$QPS_DEFAULT_MODE hits@rate p99_rise <= 0.050
 unbound dnsmark-$QPS_DEFAULT_MODE misses@rate p99_ratio <= 1.10
+unbound dnsmark-bpf misses kernel_pct >= 90
 unbound dnsmark-queue misses@rate p99_ratio <= 1.50
 dnsmasq dnsmasq-$QPS_DEFAULT_MODE misses vs_base >= 1.00
 "
 }
 
 # The modes: name, IPv4 and IPv6 rules files (in RULES_DIR), dnsmark's
-# options and the null program's ("-": none), words separated by commas.
+# options and the null program's ("-": none), words separated by commas,
+# and "fast" where dnsmark runs with the kernel fast path (its pins on a
+# bpf file system of the bed's own, bpf-fast-v*.rules loaded once it runs;
+# the null program has none). bpfqueue, not measured unless QPS_MODES
+# names it, is bpf mode without it: every upstream query on the queue.
 # @CGROUP@ stands for the resolver's cgroup, @NFLOG@ for the NFLOG group
 # the mode's IPv4 rules copy packets to. bpfrules is not measured unless
 # QPS_MODES names it: bpf mode's rules with a null program that attaches no
@@ -97,10 +103,11 @@ dnsmasq dnsmasq-$QPS_DEFAULT_MODE misses vs_base >= 1.00
 # user null-bpfrules null-bpf" QPS_WORKLOADS=hits).
 qps_mode_table() {
 	cat <<'EOF'
-queue	iptables-v4.rules	iptables-v6.rules	--mode,queue	-
-observe	observe-v4.rules	observe-v6.rules	--mode,observe	--nflog,@NFLOG@
-bpf	bpf-v4.rules	bpf-v6.rules	--mode,bpf,--bpf-cgroup,@CGROUP@	--bpf-cgroup,@CGROUP@
-bpfrules	bpf-v4.rules	bpf-v6.rules	--mode,bpf,--bpf-cgroup,@CGROUP@	-
+queue	iptables-v4.rules	iptables-v6.rules	--mode,queue	-	-
+observe	observe-v4.rules	observe-v6.rules	--mode,observe	--nflog,@NFLOG@	-
+bpf	bpf-v4.rules	bpf-v6.rules	--mode,bpf,--bpf-cgroup,@CGROUP@	--bpf-cgroup,@CGROUP@	fast
+bpfqueue	bpf-v4.rules	bpf-v6.rules	--mode,bpf,--bpf-cgroup,@CGROUP@,--fast-path,off	--bpf-cgroup,@CGROUP@	-
+bpfrules	bpf-v4.rules	bpf-v6.rules	--mode,bpf,--bpf-cgroup,@CGROUP@	-	-
 EOF
 }
 
@@ -124,6 +131,38 @@ if [ "${QPS_NULL_MARK_OFF:-}" != 1 ] &&
     "$NULL_QUEUE" --help 2>&1 | grep -q -e '--mark'; then
 	QPS_NULL_MARK=(--mark "$(e2e_client_mark "$QPS_CLIENT")")
 fi
+
+# The kernel fast path's pins: a bpf file system of the bench's own,
+# unmounted by the cleanup (after the namespaces and their rules).
+QPS_BPFFS=
+qps_unmount_bpffs() {
+	[ -z "$QPS_BPFFS" ] || umount "$QPS_BPFFS" 2>/dev/null
+}
+E2E_CLEANUP_HOOK=qps_unmount_bpffs
+qps_bpffs_mount() {
+	mkdir "$E2E_TMP/bpffs" &&
+	    mount -t bpf -o mode=0700 bpf "$E2E_TMP/bpffs" ||
+	    e2e_die "cannot mount a bpf file system on $E2E_TMP/bpffs"
+	QPS_BPFFS=$E2E_TMP/bpffs
+}
+QPS_FAST_N=0
+
+# qps_fast_rules DIR|off: bpf-fast-v4.rules and bpf-fast-v6.rules loaded
+# for the pins in DIR (their one edit), or their chain emptied (off).
+qps_fast_rules() {
+	for qps_tool in iptables ip6tables; do
+		qps_v=4
+		[ "$qps_tool" = iptables ] || qps_v=6
+		if [ "$1" = off ]; then
+			e2e_in "$E2E_NS_GW" "$qps_tool" -t mangle -F DNSMARK_FAST \
+			    2>/dev/null
+			continue
+		fi
+		sed "s|/sys/fs/bpf/dnsmark/|$1/|" "$RULES_DIR/bpf-fast-v$qps_v.rules" |
+		    e2e_in "$E2E_NS_GW" "$qps_tool-restore" --noflush ||
+		    e2e_die "bpf-fast-v$qps_v.rules failed to load"
+	done
+}
 
 # The resolver's cgroup (cgroup v2), for the bpf mode: E2E_CGROUP, made
 # here, removed by the cleanup (lib.sh: e2e_cgroup_make).
@@ -288,6 +327,14 @@ qps_program_start() {
 	else
 		mapfile -t qps_args < <(qps_mode_words "$qps_mode" 4)
 		set -- "$DNSMARK" --queue "$E2E_QUEUE" "${qps_args[@]}" "$@"
+		# A new directory each start: an earlier dnsmark's pins would
+		# be kept, and nothing marked from them for a timeout.
+		qps_fast=
+		if [ "$(qps_mode_field "$qps_mode" 6)" = fast ]; then
+			QPS_FAST_N=$((QPS_FAST_N + 1))
+			qps_fast=$QPS_BPFFS/dnsmark-$QPS_FAST_N
+			set -- "$@" --fast-path "$qps_fast"
+		fi
 	fi
 	# ip netns exec gives the program a /sys of its own, without the
 	# cgroup2 mount bpf mode attaches to: run it in this shell's mount
@@ -307,17 +354,25 @@ qps_program_start() {
 		sleep 0.1
 		qps_n=$((qps_n + 1))
 	done
+	if [ "$qps_kind" = dnsmark ] && [ -n "$qps_fast" ]; then
+		grep -q 'fast path: programs and maps pinned' "$QPS_PROG_LOG" ||
+		    e2e_die "dnsmark ($qps_mode mode) did not pin its fast path: $(grep -i 'fast path' "$QPS_PROG_LOG")"
+		qps_fast_rules "$qps_fast"
+	fi
 }
 
 qps_program_stop() {
 	e2e_stop "$QPS_PROG_PID" ||
 	    e2e_warn "$(basename "$QPS_PROG_LOG" .log) exited non-zero"
+	[ -z "$qps_fast" ] || qps_fast_rules off
+	qps_fast=
 }
 
-# qps_marked: "marked judged" so far, the upstream queries given a client's
-# mark and all of them: dnsmark's counters (it logs them on SIGUSR1) under
-# a dnsmark condition, the upstream flows in the gateway's conntrack table
-# (with a mark, all) under dnsmasq --conntrack, "- -" under the others.
+# qps_marked: "marked judged kernel" so far, the upstream queries given a
+# client's mark, all of them, and those the kernel fast path marked:
+# dnsmark's counters (it logs them on SIGUSR1) under a dnsmark condition,
+# the upstream flows in the gateway's conntrack table (with a mark, all)
+# under dnsmasq --conntrack, "- - -" under the others.
 qps_marked() {
 	case $QPS_COND in
 	dnsmark-*)
@@ -328,27 +383,29 @@ qps_marked() {
 				split($i, kv, "=")
 				v[kv[1]] = kv[2]
 			}
-			print v["upstream_marked"] + 0, v["upstream_queries"] + 0
+			print v["upstream_marked"] + 0, v["upstream_queries"] + 0,
+			    v["fastpath_marked"] + 0
 		}'
 		;;
 	conntrack)
 		e2e_in "$E2E_NS_GW" conntrack -L -f ipv6 -p udp --dport 53 \
 		    -d "$E2E_AUTH_V6" 2>/dev/null |
-		    awk '/ mark=[1-9]/ { m++ } END { print m + 0, NR }'
+		    awk '/ mark=[1-9]/ { m++ } END { print m + 0, NR, "-" }'
 		;;
-	*) echo - - ;;
+	*) echo - - - ;;
 	esac
 }
 
-# An awk function: the "marked judged" of a run from qps_marked's before
-# and after.
+# An awk function: the "marked judged kernel" of a run from qps_marked's
+# before and after.
 QPS_AWK_MARKED='
 function marked(before, after,    b, a) {
 	split(before, b, " ")
 	split(after, a, " ")
 	if (b[1] == "-" || a[1] == "" || a[1] == "-")
-		return "- -"
-	return (a[1] - b[1]) " " (a[2] - b[2])
+		return "- - -"
+	return (a[1] - b[1]) " " (a[2] - b[2]) " " \
+	    (a[3] == "-" || a[3] == "" ? "-" : a[3] - b[3])
 }'
 
 # qps_cpu PID: the CPU time a process has used (user and system), in ticks.
@@ -726,7 +783,8 @@ qps_report() {
 	e2e_say "capacity: the sender sets the rate when cpu% < 100). unseen: packets the"
 	e2e_say "NFQUEUE rules passed without handing them to the program (fail-open), in"
 	e2e_say "% of those they queued. marked: upstream queries given a client's mark, in"
-	e2e_say "% of those dnsmark judged (dnsmasq --conntrack: of the upstream flows)."
+	e2e_say "% of those dnsmark judged (dnsmasq --conntrack: of the upstream flows);"
+	e2e_say "kernel: marked by the kernel fast path (bpf mode), in % of those judged."
 	e2e_say ""
 	awk -v conds="$qps_conds conntrack dnsmasq-$QPS_DEFAULT_MODE" \
 	    -v targets="$QPS_TARGETS" -v memory="$E2E_TMP/memory" \
@@ -762,7 +820,7 @@ qps_report() {
 		return c
 	}
 	# target(bench, cond, workload, values...): "" or "op value: met/MISSED"
-	function target(b, c, w, vb, vn, rise, p99r,    i, f, v, ok, out) {
+	function target(b, c, w, vb, vn, rise, p99r, kp,    i, f, v, ok, out) {
 		out = ""
 		for (i = 1; i <= ntargets; i++) {
 			split(tlines[i], f, " ")
@@ -770,7 +828,7 @@ qps_report() {
 			if (!(c == f[2] || (f[2] ~ /\*$/ && index(c, substr(f[2], 1, length(f[2]) - 1)) == 1)))
 				continue
 			v = f[4] == "vs_base" ? vb : f[4] == "vs_null" ? vn : \
-			    f[4] == "p99_ratio" ? p99r : rise
+			    f[4] == "p99_ratio" ? p99r : f[4] == "kernel_pct" ? kp : rise
 			if (v == "") { out = out f[4] " " f[5] " " f[6] ": -"; continue }
 			ok = f[5] == ">=" ? v >= f[6] : v <= f[6]
 			out = out (f[4] == "p99_rise" ? sprintf("p99 %+.0f us", v * 1000) " (<= " f[6] * 1000 " us)" : \
@@ -792,12 +850,13 @@ qps_report() {
 		for (m = 5; m <= 9; m++) val[key, m, n] = $m
 		sent[key] += $10; lost[key] += $11; rq[key] += $12; pq[key] += $13
 		if ($14 != "-") { marked[key] += $14; judged[key] += $15 }
+		if ($16 != "-" && $16 != "") { kernel[key] += $16; haskernel[key] = 1 }
 		if (!(($1 SUBSEP $3) in seenw)) { seenw[$1 SUBSEP $3] = 1; wl[$1] = wl[$1] " " $3 }
 	}
 	END {
-		printf "%-8s %-11s %-28s %11s %8s %8s %7s %5s %7s %7s %7s %6s %7s %7s  %s\n", "bench", "workload",
+		printf "%-8s %-11s %-28s %11s %8s %8s %7s %5s %7s %7s %7s %6s %7s %7s %7s  %s\n", "bench", "workload",
 		    "condition", "rate", "mean ms", "p99 ms", "cpu us", "cpu%", "vs base", "vs none", "vs null",
-		    "lost%", "unseen%", "marked%", "target"
+		    "lost%", "unseen%", "marked%", "kernel%", "target"
 		nb = split("packets memory unbound dnsmasq", benches, " ")
 		for (bi = 1; bi <= nb; bi++) {
 			b = benches[bi]
@@ -840,15 +899,16 @@ qps_report() {
 					}
 					unseen = (c ~ /^(null|dnsmark|dnsmasq)-/ && rq[key] > 0) ? \
 					    sprintf("%.2f", rq[key] > pq[key] ? 100 * (rq[key] - pq[key]) / rq[key] : 0) : "-"
+					kp = (haskernel[key] && judged[key]) ? 100 * kernel[key] / judged[key] : ""
 					shown = w
 					sub(/@rate$/, "@" fixed, shown)
-					printf "%-8s %-11s %-28s %11s %8s %8s %7s %5s %7s %7s %7s %6.2f %7s %7s  %s\n", b, shown, label(c), \
+					printf "%-8s %-11s %-28s %11s %8s %8s %7s %5s %7s %7s %7s %6.2f %7s %7s %7s  %s\n", b, shown, label(c), \
 					    b == "packets" ? sprintf("%.1f kpps", rate) : sprintf("%.0f qps", rate), \
 					    fmt(mean, "%.3f"), fmt(p99, "%.3f"), fmt(cpu, "%.2f"), fmt(busy, "%.0f"), \
 					    fmt(vb, "%.3f"), fmt(vz, "%.3f"), fmt(vn, "%.3f"), \
 					    sent[key] ? 100 * lost[key] / sent[key] : 0, unseen, \
 					    judged[key] ? sprintf("%.2f", 100 * marked[key] / judged[key]) : "-", \
-					    target(b, c, w, vb, vn, rise, p99r)
+					    fmt(kp, "%.2f"), target(b, c, w, vb, vn, rise, p99r, kp)
 				}
 			}
 		}
@@ -856,6 +916,7 @@ qps_report() {
 }
 
 qps_cgroup_make
+qps_bpffs_mount
 qps_modes_check
 : >"$E2E_TMP/results"
 : >"$E2E_TMP/memory"

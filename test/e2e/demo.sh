@@ -59,6 +59,14 @@ demo_list() {
 	}' "$E2E_TMP/$1-flows" | sort -k2,2 -t: -n
 }
 
+# The kernel fast path's pins (bpf mode): a bpf file system of the demo's
+# own, unmounted by the cleanup.
+DEMO_BPFFS=
+demo_unmount_bpffs() {
+	[ -z "$DEMO_BPFFS" ] || umount "$DEMO_BPFFS" 2>/dev/null
+}
+E2E_CLEANUP_HOOK=demo_unmount_bpffs
+
 e2e_init demo
 DEMO_MODE=${DEMO_MODE:-}
 if [ "$DEMO_MODE" != queue ]; then
@@ -73,6 +81,10 @@ if [ "$DEMO_MODE" != queue ]; then
 		# the cgroup2 mount) and the gateway's network namespace.
 		e2e_host_mounts_wrapper "$E2E_TMP/dnsmark" "$DNSMARK"
 		DNSMARK=$E2E_TMP/dnsmark
+		mkdir "$E2E_TMP/bpffs" &&
+		    mount -t bpf -o mode=0700 bpf "$E2E_TMP/bpffs" ||
+		    e2e_die "cannot mount a bpf file system on $E2E_TMP/bpffs"
+		DEMO_BPFFS=$E2E_TMP/bpffs
 	else
 		[ "$DEMO_MODE" = bpf ] && e2e_die "cannot make a cgroup v2 directory"
 		DEMO_MODE=queue
@@ -106,9 +118,21 @@ e2e_say ""
 if [ "$DEMO_MODE" = bpf ]; then
 	e2e_say "2. With dnsmark given unbound's cgroup, its default mode there (bpf):"
 	e2e_say "   a BPF program on unbound's sockets records each client query with"
-	e2e_say "   the client's mark, and the upstream queries wait on queue $E2E_QUEUE"
-	e2e_say "   for their mark (rules: $E2E_RULES_V4; cgroup: $E2E_CGROUP):"
-	e2e_dnsmark_start demo --bpf-cgroup "$E2E_CGROUP"
+	e2e_say "   the client's mark, and files its question for the kernel fast path:"
+	e2e_say "   an upstream query whose very question clients of one mark wait for"
+	e2e_say "   is marked in the kernel (rules: bpf-fast-v4.rules, loaded once dnsmark"
+	e2e_say "   has pinned its programs), the others wait on queue $E2E_QUEUE"
+	e2e_say "   (rules: $E2E_RULES_V4; cgroup: $E2E_CGROUP):"
+	e2e_dnsmark_start demo --bpf-cgroup "$E2E_CGROUP" \
+	    --fast-path "$DEMO_BPFFS/dnsmark"
+	for demo_v in 4 6; do
+		demo_tool=iptables
+		[ "$demo_v" = 4 ] || demo_tool=ip6tables
+		sed "s|/sys/fs/bpf/dnsmark/|$DEMO_BPFFS/dnsmark/|" \
+		    "$RULES_DIR/bpf-fast-v$demo_v.rules" |
+		    e2e_in "$E2E_NS_GW" "$demo_tool-restore" --noflush ||
+		    e2e_die "bpf-fast-v$demo_v.rules failed to load"
+	done
 else
 	e2e_say "2. With dnsmark bound to queue $E2E_QUEUE, in queue mode: client queries"
 	e2e_say "   and upstream queries both wait on the queue (rules: $E2E_RULES_V4):"

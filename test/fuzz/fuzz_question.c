@@ -4,6 +4,10 @@
  * Checks what an accepted question must be: one uncompressed, lower-case
  * name of at most 255 octets copied from the message, read by ldns exactly
  * where the pre-check walked (ldns never refuses what the pre-check took).
+ * And that the kernel fast path reads the same messages the same way
+ * (src/bpf/fast.h's fast_key_from_message(), what its BPF programs do):
+ * a client question the kernel did not file, or filed under another key,
+ * would let it mark a query dnsmark would not.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -11,6 +15,7 @@
 #include <string.h>
 
 #include "dns.h"
+#include "fastkey.h"
 #include "fuzz.h"
 
 static void
@@ -59,6 +64,31 @@ check_question(const uint8_t *msg, size_t len, const struct dns_question *q)
 	    "short name text is a prefix");
 }
 
+/*
+ * The fast path's programs file a question exactly when dnsmark parses one
+ * (for a query: QR clear; for an answer: QR set), under the key dnsmark
+ * would build from it.  A message longer than the 259 bytes the programs
+ * copy may hold a question they cannot finish: never one dnsmark reads.
+ */
+static void
+check_kernel(const uint8_t *msg, size_t len, enum dns_status status,
+    const struct dns_question *q)
+{
+	struct fast_key kernel, parsed;
+	uint8_t qr = len > 2 ? msg[2] & 0x80 : 0;
+	int filed;
+
+	if (len > UINT32_MAX)
+		return;
+	filed = fast_key_from_message(msg, (uint32_t)len, qr, &kernel) > 0;
+	check(filed == (status == DNS_OK), "the kernel files what dnsmark reads");
+	if (!filed)
+		return;
+	fastkey_from_question(q, &parsed);
+	check(memcmp(&kernel, &parsed, sizeof(kernel)) == 0,
+	    "the kernel's key is dnsmark's");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
@@ -74,5 +104,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(status != DNS_LDNS, "ldns agrees with the pre-check");
 	if (status == DNS_OK)
 		check_question(data, size, &q);
+	check_kernel(data, size, status, &q);
 	return 0;
 }

@@ -225,8 +225,10 @@ lane_rules() {
 			# shellcheck disable=SC2086 # a rule's words
 			$t -t mangle $rule
 		done
-		for chain in DNSMARK_IN DNSMARK_OUT DNSMARK_POST; do
-			$t -t mangle -F "$chain" && $t -t mangle -X "$chain"
+		for chain in DNSMARK_IN DNSMARK_OUT DNSMARK_POST DNSMARK_FAST \
+		    DNSMARK_HIT; do
+			$t -t mangle -F "$chain" 2>/dev/null &&
+			    $t -t mangle -X "$chain"
 		done
 	done
 }
@@ -383,6 +385,33 @@ lane_log() {
 	journalctl -u "$1" -o cat --no-pager | grep -v '^$' | tail -n "${2:-12}" | sed 's/^/    /'
 }
 
+# lane_fast_accepted: upstream queries the kernel fast path's verify rule
+# accepted so far (IPv4).
+lane_fast_accepted() {
+	iptables -t mangle -L DNSMARK_HIT -v -n -x 2>/dev/null |
+	    awk '/verify/ && /ACCEPT/ { n += $1 } END { print n + 0 }'
+}
+
+# lane_fast LABEL BEFORE: the unit pinned the fast path, loaded its rules
+# once ready, and the kernel marked queries itself since BEFORE (a count
+# of lane_fast_accepted); the marks themselves lane_marks checked.
+lane_fast() {
+	if ! journalctl -u dnsmark-bpf@unbound -o cat --no-pager |
+	    grep -q 'fast path: programs and maps pinned in /sys/fs/bpf/dnsmark'; then
+		fail "$1: dnsmark-bpf@unbound did not pin the fast path"
+		lane_log dnsmark-bpf@unbound.service 20
+		return
+	fi
+	lane_now=$(lane_fast_accepted)
+	if [ "$lane_now" -gt "$2" ]; then
+		ok "$1: the kernel marked $((lane_now - $2)) upstream queries itself (the unit loaded bpf-fast-v4.rules once dnsmark was ready)"
+	else
+		fail "$1: the kernel marked no upstream query ($lane_now accepted by the fast path's rules)"
+		iptables -t mangle -S DNSMARK_FAST | sed 's/^/    /'
+		lane_log dnsmark-bpf@unbound.service 20
+	fi
+}
+
 lane_phase_bpf() {
 	say "---- bpf: dnsmark-bpf@unbound ----"
 	lane_rules load bpf || return
@@ -400,7 +429,9 @@ lane_phase_bpf() {
 		return
 	fi
 	lane_creds dnsmark-bpf@unbound "$LANE_CAP_NET_ADMIN_BPF" 0000000000000000
+	lane_fast_before=$(lane_fast_accepted)
 	lane_marks bpf "$LANE_UNBOUND"
+	lane_fast bpf "$lane_fast_before"
 
 	lane_old=$(lane_pid dnsmark-bpf@unbound)
 	systemctl restart unbound
@@ -411,6 +442,17 @@ lane_phase_bpf() {
 		fail "dnsmark-bpf@unbound did not follow unbound's restart"
 	fi
 	lane_marks bpf-restarted "$LANE_UNBOUND"
+	if journalctl -u dnsmark-bpf@unbound -o cat --no-pager |
+	    grep -q "earlier dnsmark's maps and programs kept"; then
+		ok "bpf-restarted: dnsmark kept the pinned programs and maps of the one before"
+	else
+		fail "bpf-restarted: dnsmark did not keep the pinned programs and maps"
+	fi
+	# A restarted dnsmark trusts nothing in the kept map for a timeout.
+	sleep 6
+	lane_fast_before=$(lane_fast_accepted)
+	lane_marks bpf-restarted-later "$LANE_UNBOUND"
+	lane_fast bpf-restarted-later "$lane_fast_before"
 	lane_drain dnsmark-bpf@unbound "$LANE_UNBOUND"
 	lane_log dnsmark-bpf@unbound.service 6
 	lane_rules remove bpf
