@@ -64,9 +64,10 @@ static __always_inline void client_emit(struct __sk_buff *skb,
 
 /*
  * Writes a record of kind for the DNS message of len bytes at offset of the
- * packet of flow (present of them in it), with mark.
+ * packet of flow (present of them in it), with mark.  Returns 1 when
+ * written.
  */
-static __always_inline void
+static __always_inline int
 client_record(struct __sk_buff *skb, const struct bpfparse_flow *flow,
     __u32 offset, __u32 len, __u32 present, __u32 mark, __u16 kind)
 {
@@ -79,7 +80,7 @@ client_record(struct __sk_buff *skb, const struct bpfparse_flow *flow,
 	record = bpf_ringbuf_reserve(&clients, sizeof(*record), 0);
 	if (record == NULL) {
 		__sync_fetch_and_add(&lost_records, 1);
-		return;
+		return 0;
 	}
 	if (copy > BPFRECORD_MSG_MAX)
 		copy = BPFRECORD_MSG_MAX;
@@ -89,11 +90,12 @@ client_record(struct __sk_buff *skb, const struct bpfparse_flow *flow,
 	if (copy < BPFPARSE_DNS_HEADER ||
 	    bpf_skb_load_bytes(skb, offset, record->msg, copy) < 0) {
 		bpf_ringbuf_discard(record, BPF_RB_NO_WAKEUP);
-		return;
+		return 0;
 	}
 	bpfparse_fill(record, flow, mark, bpf_ktime_get_ns(), len, copy);
 	record->kind = kind;
 	bpf_ringbuf_submit(record, client_wakeup());
+	return 1;
 }
 
 #include "fast_progs.h"
@@ -107,7 +109,7 @@ static __always_inline void
 client_emit(struct __sk_buff *skb, const struct bpfparse_flow *flow,
     __u32 offset, __u32 len, __u32 present)
 {
-	client_record(skb, flow, offset, len, present, skb->mark,
+	(void)client_record(skb, flow, offset, len, present, skb->mark,
 	    BPFRECORD_CLIENT);
 	if (flow->dst_port == BPFRECORD_DNS_PORT) {
 		if (flow->protocol == BPFPARSE_PROTO_UDP)
@@ -119,9 +121,10 @@ client_emit(struct __sk_buff *skb, const struct bpfparse_flow *flow,
 
 /*
  * Tells dnsmark of an upstream query the fast path marked: what went to
- * which server for which mark, as if dnsmark had judged it.
+ * which server for which mark, as if dnsmark had judged it.  Returns 1
+ * when the record was written.
  */
-static __always_inline void
+static __always_inline int
 fast_tell(struct __sk_buff *skb, __u32 dns_off, __u32 mark)
 {
 	struct bpfparse_flow flow = { 0 };
@@ -129,8 +132,8 @@ fast_tell(struct __sk_buff *skb, __u32 dns_off, __u32 mark)
 
 	if (!bpfparse_headers(skb, skb->len, &flow, &off, &end,
 	    BPFPARSE_QUERIES) || off != dns_off || end <= off)
-		return;
-	client_record(skb, &flow, off, end - off, end - off, mark,
+		return 0;
+	return client_record(skb, &flow, off, end - off, end - off, mark,
 	    BPFRECORD_UPSTREAM);
 }
 

@@ -337,13 +337,15 @@ fast_fingerprint(struct __sk_buff *skb, __u32 *dns_off)
 	if (ip[0] == 0x45) {
 		if (bpf_skb_load_bytes(skb, 0, ip, 20) < 0 ||
 		    ip[9] != FASTCONF_PROTO_UDP ||
-		    ((ip[6] << 8 | ip[7]) & 0x3fff) != 0)
+		    ((ip[6] << 8 | ip[7]) & 0x3fff) != 0 ||
+		    (__u32)(ip[2] << 8 | ip[3]) != skb->len)
 			return 0;
 		off = 20;
 		fp = (__u64)ip[16] << 24 | ip[17] << 16 | ip[18] << 8 | ip[19];
 	} else if ((ip[0] >> 4) == 6) {
 		if (bpf_skb_load_bytes(skb, 0, ip, 40) < 0 ||
-		    ip[6] != FASTCONF_PROTO_UDP)
+		    ip[6] != FASTCONF_PROTO_UDP ||
+		    (__u32)(ip[4] << 8 | ip[5]) + 40 != skb->len)
 			return 0;
 		off = 40;
 		fp = (__u64)(ip[36] ^ ip[28]) << 24 | (ip[37] ^ ip[29]) << 16 |
@@ -351,8 +353,12 @@ fast_fingerprint(struct __sk_buff *skb, __u32 *dns_off)
 	} else {
 		return 0;
 	}
+	/* The datagram must fill the packet, as dnsmark's parser and
+	 * fast_tell() read it: a length that says otherwise is left to the
+	 * queue. */
 	if (bpf_skb_load_bytes(skb, off, l4, sizeof(l4)) < 0 ||
-	    l4[2] != 0 || l4[3] != 53)
+	    l4[2] != 0 || l4[3] != 53 ||
+	    (__u32)(l4[4] << 8 | l4[5]) != skb->len - off)
 		return 0;
 	*dns_off = off + FASTCONF_UDP_HEADER;
 	fp ^= (__u64)(l4[0] << 8 | l4[1]) << 48 | (__u64)(l4[8] << 8 | l4[9])
@@ -451,13 +457,13 @@ FAST_BIT(20) FAST_BIT(21) FAST_BIT(22) FAST_BIT(23)
 FAST_BIT(24) FAST_BIT(25) FAST_BIT(26) FAST_BIT(27)
 FAST_BIT(28) FAST_BIT(29) FAST_BIT(30) FAST_BIT(31)
 
-static __always_inline void fast_tell(struct __sk_buff *skb, __u32 dns_off,
+static __always_inline int fast_tell(struct __sk_buff *skb, __u32 dns_off,
     __u32 mark);
 
 /*
- * After the bits: 1 when the packet's mark is the one classify found (the
- * rule accepts it, and dnsmark learns from the ring what went upstream
- * for whom).  Else the mark built is undone by the rules after it, with
+ * After the bits: 1 when the packet's mark is the one classify found and
+ * dnsmark was told through the ring what went upstream for whom (the rule
+ * accepts it).  Else the mark built is undone by the rules after it, with
  * every bit of the mask.
  */
 SEC("socket")
@@ -472,11 +478,13 @@ dnsmark_fast_verify(struct __sk_buff *skb)
 	if (conf == NULL || scratch == NULL)
 		return 0;
 	fp = fast_fingerprint(skb, &dns_off);
+	/* dnsmark must learn of every query the kernel marks: one it
+	 * cannot be told of (the ring full) is undone and queued. */
 	if (fp != 0 && scratch->fingerprint == fp && scratch->undo == 0 &&
-	    (skb->mark & conf->mask) == scratch->mark) {
+	    (skb->mark & conf->mask) == scratch->mark &&
+	    fast_tell(skb, dns_off, scratch->client_mark)) {
 		scratch->fingerprint = 0;
 		fast_count(FAST_MARKED);
-		fast_tell(skb, dns_off, scratch->client_mark);
 		return 1;
 	}
 	fast_count(FAST_UNDONE);
