@@ -26,7 +26,16 @@ enum bpfrecord_kind {
 				 * answer to one */
 	BPFRECORD_UPSTREAM = 1,	/* an upstream query the kernel marked
 				 * itself (the fast path): mark is its mark */
+	BPFRECORD_RESPONSE = 2,	/* an upstream server's response over UDP,
+				 * not truncated: a longer record (below) */
 };
+
+/*
+ * Bytes of an upstream response copied: the whole of most (resolvers ask
+ * for at most 1232 bytes over UDP by default; more are truncated), and of
+ * a longer one as much as dnsmark's walk of its records can use.
+ */
+#define BPFRECORD_RESPONSE_MAX 4096
 
 struct bpfrecord {
 	__u64 time_ns;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
@@ -47,6 +56,25 @@ struct bpfrecord {
 					 * (over TCP: those in the segment) */
 };
 
+/*
+ * A BPFRECORD_RESPONSE record: the same fields, a longer message, and only
+ * copy_len bytes of it in the ring (the record ends with the message).
+ */
+struct bpfrecord_response {
+	__u64 time_ns;
+	__u32 mark;
+	__u8 family;
+	__u8 protocol;
+	__u16 src_port;
+	__u16 dst_port;
+	__u16 msg_len;
+	__u16 copy_len;
+	__u16 kind;
+	__u8 src_addr[16];
+	__u8 dst_addr[16];
+	__u8 msg[BPFRECORD_RESPONSE_MAX];
+};
+
 #ifndef __bpf__
 #include <stddef.h>
 #include <stdint.h>
@@ -61,6 +89,7 @@ struct bpfrecord_client {
 	uint32_t mark;
 	uint64_t time_ms;		/* CLOCK_MONOTONIC */
 	enum bpfrecord_kind kind;
+	int partial;			/* only the message's first bytes */
 };
 
 /*

@@ -124,6 +124,15 @@ void judge_upstream_marked(struct judge *judge,
     const struct packet_info *info, uint32_t mark, const uint8_t *msg,
     size_t msg_len, uint64_t now_ms);
 
+/*
+ * An upstream server's response the BPF program copied (bpf mode: those
+ * not truncated), the DNS message msg of msg_len bytes (partial: only its
+ * first bytes) received as info says: learned from as a queued one is.
+ */
+void judge_upstream_record(struct judge *judge,
+    const struct packet_info *info, const uint8_t *msg, size_t msg_len,
+    int partial, uint64_t now_ms);
+
 void judge_expire(struct judge *judge, uint64_t now_ms);
 
 /*

@@ -90,6 +90,8 @@ on_record(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	stats_inc(client->stats, STATS_BPF_RECORDS);
+	if (record.kind == BPFRECORD_RESPONSE)
+		stats_inc(client->stats, STATS_BPF_RESPONSES);
 	client->cb(&record, client->arg);
 	return 0;
 }

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -19,10 +20,22 @@ bpfrecord_decode(const void *data, size_t size,
     struct bpfrecord_client *client)
 {
 	const struct bpfrecord *record = data;
-	size_t addr_len;
+	size_t addr_len, header = offsetof(struct bpfrecord, msg);
+	size_t msg_max = BPFRECORD_MSG_MAX;
 
-	if (size < sizeof(*record))
+	/* Both layouts share the fields before the message. */
+	if (size < header)
 		return -EINVAL;
+	if (record->kind == BPFRECORD_RESPONSE) {
+		msg_max = BPFRECORD_RESPONSE_MAX;
+		if (record->protocol != IPPROTO_UDP ||
+		    size < header + record->copy_len)
+			return -EINVAL;
+	} else if (size < sizeof(*record) ||
+	    (record->kind != BPFRECORD_CLIENT &&
+	    record->kind != BPFRECORD_UPSTREAM)) {
+		return -EINVAL;
+	}
 	if (record->family == 4) {
 		client->info.src.family = AF_INET;
 		addr_len = 4;
@@ -34,10 +47,8 @@ bpfrecord_decode(const void *data, size_t size,
 	}
 	if ((record->protocol != IPPROTO_UDP &&
 	    record->protocol != IPPROTO_TCP) ||
-	    record->copy_len > BPFRECORD_MSG_MAX ||
-	    record->copy_len > record->msg_len ||
-	    (record->kind != BPFRECORD_CLIENT &&
-	    record->kind != BPFRECORD_UPSTREAM))
+	    record->copy_len > msg_max ||
+	    record->copy_len > record->msg_len)
 		return -EINVAL;
 	client->info.dst.family = client->info.src.family;
 	memset(client->info.src.addr, 0, sizeof(client->info.src.addr));
@@ -53,5 +64,6 @@ bpfrecord_decode(const void *data, size_t size,
 	client->mark = record->mark;
 	client->time_ms = record->time_ns / 1000000;
 	client->kind = record->kind;
+	client->partial = record->copy_len < record->msg_len;
 	return 0;
 }

@@ -433,6 +433,30 @@ judge_client_message(struct judge *judge, const struct packet_info *info,
 }
 
 void
+judge_upstream_record(struct judge *judge, const struct packet_info *info,
+    const uint8_t *msg, size_t msg_len, int partial, uint64_t now_ms)
+{
+	/* A copy, never held: nothing to defer. */
+	const struct judge_packet pkt = { .hook = JUDGE_HOOK_LOCAL_IN };
+	enum dns_status dns_status;
+	struct dns_question q;
+
+	dns_status = dns_parse_question(msg, msg_len, &q);
+	if (dns_status != DNS_OK) {
+		stats_inc(judge->stats, STATS_BAD_DNS);
+		stats_inc(judge->stats, dns_counters[dns_status]);
+		return;
+	}
+	if (!dns_is_response(&q) || misdirected(info, &q)) {
+		stats_inc(judge->stats, STATS_IGNORED_CLIENT_RESPONSE);
+		return;
+	}
+	judge_expire(judge, now_ms);
+	(void)judge_upstream_response(judge, &pkt, info, &q, msg, msg_len,
+	    partial, now_ms);
+}
+
+void
 judge_upstream_marked(struct judge *judge, const struct packet_info *info,
     uint32_t mark, const uint8_t *msg, size_t msg_len, uint64_t now_ms)
 {

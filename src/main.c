@@ -86,6 +86,10 @@ on_bpf_record(const struct bpfrecord_client *client, void *arg)
 		judge_upstream_marked(&daemon->judge, &client->info,
 		    client->mark, client->info.payload,
 		    client->info.payload_len, ms);
+	else if (client->kind == BPFRECORD_RESPONSE)
+		judge_upstream_record(&daemon->judge, &client->info,
+		    client->info.payload, client->info.payload_len,
+		    client->partial, ms);
 	else
 		judge_client_message(&daemon->judge, &client->info,
 		    client->mark, client->info.payload,

@@ -3,9 +3,11 @@
  * of the resolver, that copy into one ring buffer for dnsmark, without
  * waking it, every client query over UDP to port 53 as it is delivered to
  * one of the resolver's sockets (ingress: after netfilter INPUT, so with
- * the mark the user's rules gave it) and every answer the resolver sends a
- * client from port 53, over UDP or TCP (egress: after netfilter
- * POSTROUTING).  They read, never change, and always let the packet
+ * the mark the user's rules gave it), every upstream server's response
+ * over UDP from port 53 that is not truncated (ingress too), and every
+ * answer the resolver sends a client from port 53, over UDP or TCP
+ * (egress: after netfilter POSTROUTING); and the kernel fast path
+ * (fast_progs.h).  They read, never change, and always let the packet
  * through: a bug here must not break DNS.
  */
 #include <linux/bpf.h>
@@ -100,6 +102,51 @@ client_record(struct __sk_buff *skb, const struct bpfparse_flow *flow,
 
 #include "fast_progs.h"
 
+/* Where an upstream response is copied before it goes to the ring as long
+ * as it is (ingress runs in softirq context: one at a time on a CPU). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bpfrecord_response);
+} responses SEC(".maps");
+
+/*
+ * Writes a BPFRECORD_RESPONSE record for the upstream response of len
+ * bytes at offset of the packet of flow (present of them in it): the
+ * fields, then as many bytes of it as are there, up to
+ * BPFRECORD_RESPONSE_MAX.  A function of its own: the walk's stack is
+ * nearly full.
+ */
+static __noinline int
+response_record(struct __sk_buff *skb, const struct bpfparse_flow *flow,
+    __u32 offset, __u32 len, __u32 present)
+{
+	struct bpfrecord_response *record;
+	__u32 zero = 0;
+	__u64 copy = present;
+
+	record = bpf_map_lookup_elem(&responses, &zero);
+	if (record == NULL)
+		return 0;
+	if (copy > BPFRECORD_RESPONSE_MAX)
+		copy = BPFRECORD_RESPONSE_MAX;
+	barrier_var(copy);
+	if (copy < BPFPARSE_DNS_HEADER ||
+	    bpf_skb_load_bytes(skb, offset, record->msg, copy) < 0)
+		return 0;
+	bpfparse_fill((struct bpfrecord *)record, flow, skb->mark,
+	    bpf_ktime_get_ns(), len, (__u32)copy);
+	record->kind = BPFRECORD_RESPONSE;
+	if (bpf_ringbuf_output(&clients, record,
+	    __builtin_offsetof(struct bpfrecord_response, msg) + copy,
+	    client_wakeup()) < 0) {
+		__sync_fetch_and_add(&lost_records, 1);
+		return 0;
+	}
+	return 1;
+}
+
 /*
  * A client's query (to port 53) or the resolver's answer to one: recorded
  * for dnsmark and, over UDP, filed for the fast path (a query) or counted
@@ -109,6 +156,10 @@ static __always_inline void
 client_emit(struct __sk_buff *skb, const struct bpfparse_flow *flow,
     __u32 offset, __u32 len, __u32 present)
 {
+	if (flow->direction == BPFPARSE_RESPONSES) {
+		response_record(skb, flow, offset, len, present);
+		return;
+	}
 	(void)client_record(skb, flow, offset, len, present, skb->mark,
 	    BPFRECORD_CLIENT);
 	if (flow->dst_port == BPFRECORD_DNS_PORT) {
@@ -144,9 +195,12 @@ SEC("cgroup_skb/ingress")
 int
 dnsmark_client_ingress(struct __sk_buff *skb)
 {
-	/* Upstream responses to the resolver pass here too: they are not to
-	 * port 53, and stay on the NFQUEUE where dnsmark learns from them. */
-	bpfparse_packet(skb, skb->len);
+	/* A client's query; else an upstream server's response, which
+	 * dnsmark learns from (truncated ones stay on the NFQUEUE, and
+	 * loopback is no upstream: a local resolver's answer to a local
+	 * forwarder). */
+	if (bpfparse_packet(skb, skb->len) == 0 && skb->ifindex != 1)
+		bpfparse_response(skb, skb->len);
 	return 1;
 }
 

@@ -1,8 +1,9 @@
 /*
  * The packet walk of bpf mode's BPF programs: from an IPv4 or IPv6 packet
  * of the resolver, down to the DNS message of each UDP datagram a client
- * sent to port 53 (on ingress), or of the UDP datagram or TCP segment the
- * resolver answered a client with from port 53 (on egress).  Client
+ * sent to port 53 or an upstream server answered from port 53 (on
+ * ingress), or of the UDP datagram or TCP segment the resolver answered a
+ * client with from port 53 (on egress).  Client
  * queries over TCP are not read here: the rules hold them on the queue,
  * where dnsmark can let concurrent TCP retries through one at a time (a SYN
  * upstream carries no question); their answers are, or those questions
@@ -40,9 +41,10 @@
 #define BPFPARSE_PROTO_UDP 17
 #define BPFPARSE_PROTO_ROUTING 43
 #define BPFPARSE_PROTO_DSTOPTS 60
-/* The QR bit, in the DNS header's third byte. */
+/* The QR and TC bits, in the DNS header's third byte. */
 #define BPFPARSE_DNS_FLAGS 2
 #define BPFPARSE_DNS_QR 0x80
+#define BPFPARSE_DNS_TC 0x02
 /* The most messages recorded of one TCP segment. */
 #define BPFPARSE_TCP_MESSAGES 8
 /*
@@ -61,12 +63,16 @@
 enum bpfparse_direction {
 	BPFPARSE_QUERIES,	/* ingress: a client's query to port 53 */
 	BPFPARSE_ANSWERS,	/* egress: an answer from port 53 to a client */
+	BPFPARSE_RESPONSES,	/* ingress: an upstream server's response from
+				 * port 53 to the resolver, over UDP, not
+				 * truncated (those stay on the queue) */
 };
 
 /* Who sent a packet to whom, as the record carries it. */
 struct bpfparse_flow {
 	__u8 family;		/* 4 or 6 */
 	__u8 protocol;
+	__u8 direction;		/* enum bpfparse_direction of the walk */
 	__u16 src_port;		/* host byte order */
 	__u16 dst_port;
 	__u8 src_addr[16];
@@ -274,9 +280,13 @@ bpfparse_message(void *ctx, const struct bpfparse_flow *flow, __u32 off,
 	}
 	if (len < BPFPARSE_DNS_HEADER)
 		return 0;
-	if (direction == BPFPARSE_ANSWERS &&
+	if (direction != BPFPARSE_QUERIES &&
 	    (BPFPARSE_LOAD(ctx, off + BPFPARSE_DNS_FLAGS, &flags, 1) < 0 ||
 	    (flags & BPFPARSE_DNS_QR) == 0))
+		return 0;
+	/* A truncated response stays on the queue, where dnsmark may hold
+	 * it until the TCP connection it leads to is tied to its client. */
+	if (direction == BPFPARSE_RESPONSES && (flags & BPFPARSE_DNS_TC) != 0)
 		return 0;
 	BPFPARSE_EMIT(ctx, flow, off, len, present);
 	return 1;
@@ -339,6 +349,7 @@ bpfparse_walk(void *ctx, __u32 len, enum bpfparse_direction direction)
 	struct bpfparse_flow flow = { 0 };
 	__u32 off = 0, end = 0;
 
+	flow.direction = (__u8)direction;
 	if (!bpfparse_headers(ctx, len, &flow, &off, &end, direction) ||
 	    !bpfparse_ports(&flow, direction))
 		return 0;
@@ -353,6 +364,17 @@ static __always_inline int
 bpfparse_packet(void *ctx, __u32 len)
 {
 	return bpfparse_walk(ctx, len, BPFPARSE_QUERIES);
+}
+
+/*
+ * The other ingress walk: emits the upstream server's response over UDP in
+ * the packet of len bytes, if it is one and not truncated, and returns how
+ * many (0 or 1).
+ */
+static __always_inline int
+bpfparse_response(void *ctx, __u32 len)
+{
+	return bpfparse_walk(ctx, len, BPFPARSE_RESPONSES);
 }
 
 /*

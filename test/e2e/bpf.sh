@@ -309,6 +309,7 @@ scenario() {
 	cansw=$(e2e_metric "$stats_file" dnsmark_client_answers_total)
 	matched=$(e2e_metric "$stats_file" dnsmark_client_answers_matched_total)
 	fast=$(e2e_metric "$stats_file" dnsmark_fastpath_marked_total)
+	bresp=$(e2e_metric "$stats_file" dnsmark_bpf_responses_total)
 	e2e_check "$kind: the ring lost ${lost:-?} records" \
 	    "$([ "${lost:-1}" -eq 0 ] && echo 0 || echo 1)"
 	# Every UDP client query came as a ring record, and so did its one
@@ -318,11 +319,12 @@ scenario() {
 	# records too. A UDP query that came through the queue, a TCP query
 	# recorded too, or an answer missed or recorded twice would break the
 	# sums; and every answer recorded reached the judge as one. The
-	# upstream queries the kernel marked came as ring records too.
+	# upstream queries the kernel marked and the upstream servers' UDP
+	# responses came as ring records too.
 	tcp_lookups=$((tcp_hits * 2))
 	udpq=$((${clientq:-0} - tcp_lookups))
-	answers=$((${records:-0} - udpq - ${fast:-0}))
-	e2e_check "$kind: ${records:-?} ring records ($udpq UDP queries, ${fast:-?} upstream queries the kernel marked, $answers answers: $udpq to UDP and $tcp_lookups to TCP queries) and $tcp_lookups TCP queries on the queue, ${clientq:-?} client queries remembered, ${cansw:-?} answers judged (${matched:-?} matched a question)" \
+	answers=$((${records:-0} - udpq - ${fast:-0} - ${bresp:-0}))
+	e2e_check "$kind: ${records:-?} ring records ($udpq UDP queries, ${fast:-?} upstream queries the kernel marked, ${bresp:-?} upstream responses, $answers answers: $udpq to UDP and $tcp_lookups to TCP queries) and $tcp_lookups TCP queries on the queue, ${clientq:-?} client queries remembered, ${cansw:-?} answers judged (${matched:-?} matched a question)" \
 	    "$([ "$udpq" -gt 0 ] &&
 	    [ "$answers" -eq $((udpq + tcp_lookups)) ] &&
 	    [ "${cansw:-0}" -eq "$answers" ] && echo 0 || echo 1)"

@@ -8,6 +8,7 @@
  * that asks the same question.
  */
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -970,5 +971,186 @@ Test(bpfrecord, counts_what_is_no_client_question)
 	record_client(&judge, packet, len, 1, 100);
 	cr_assert_eq(stats.counter[STATS_BAD_DNS_QDCOUNT], 1);
 	cr_assert_eq(stats.counter[STATS_CLIENT_QUERIES], 0);
+	judge_free(&judge);
+}
+
+/* The ingress program's other walk: upstream servers' responses. */
+static struct skb *
+walk_response(const uint8_t *packet, size_t len)
+{
+	struct skb *skb = skb_new(packet, len, 0);
+
+	cr_assert_eq(bpfparse_response(skb, skb->len), skb->emitted);
+	return skb;
+}
+
+/* An upstream server's answer: www.example.test is a CNAME for
+ * target.other.test. */
+static void
+cname_answer(struct wire *w, uint16_t id, uint16_t flags)
+{
+	size_t rdlength;
+
+	w->len = 0;
+	wire_header(w, id, flags, 1, 1, 0, 0);
+	wire_question(w, "www.example.test", TYPE_A);
+	wire_pointer(w, 12);
+	rdlength = wire_rr_begin(w, 5);		/* CNAME */
+	wire_name(w, "target.other.test");
+	wire_rr_end(w, rdlength);
+}
+
+Test(bpfparse, records_upstream_udp_responses_on_ingress)
+{
+	uint8_t packet[PACKET_BUF];
+	struct wire msg;
+	struct skb *skb;
+	size_t len;
+
+	cname_answer(&msg, 0x4242, 0x8180);
+	len = wire_udp_packet(4, "203.0.113.53", 53, "198.51.100.1", 40000,
+	    &msg, packet, sizeof(packet));
+	skb = walk_response(packet, len);
+	cr_assert_eq(skb->emitted, 1);
+	cr_assert_eq(skb->records[0].src_port, 53);
+	cr_assert_eq(skb->records[0].dst_port, 40000);
+	cr_assert_eq(skb->records[0].protocol, IPPROTO_UDP);
+	cr_assert_eq(skb->records[0].msg_len, msg.len);
+	cr_assert_arr_eq(skb->records[0].msg, msg.buf, msg.len);
+	/* Not a client query. */
+	cr_assert_eq(walk(packet, len, 0)->emitted, 0);
+
+	len = wire_udp_packet(6, "2001:db8:2::53", 53, "2001:db8:1::1", 40001,
+	    &msg, packet, sizeof(packet));
+	skb = walk_response(packet, len);
+	cr_assert_eq(skb->emitted, 1);
+	cr_assert_eq(skb->records[0].family, 6);
+	cr_assert_eq(skb->records[0].dst_port, 40001);
+}
+
+Test(bpfparse, leaves_truncated_responses_to_the_queue)
+{
+	uint8_t packet[PACKET_BUF];
+	struct wire msg;
+	size_t len;
+
+	cname_answer(&msg, 0x4242, 0x8380);	/* QR, TC, RD, RA */
+	len = wire_udp_packet(4, "203.0.113.53", 53, "198.51.100.1", 40000,
+	    &msg, packet, sizeof(packet));
+	cr_assert_eq(walk_response(packet, len)->emitted, 0);
+}
+
+Test(bpfparse, records_as_responses_only_answers_from_port_53_over_udp)
+{
+	uint8_t packet[PACKET_BUF];
+	struct wire msg;
+	size_t len;
+
+	/* A query from port 53 is none. */
+	query(&msg, 1, "q.example.test", TYPE_A);
+	len = wire_udp_packet(4, "203.0.113.53", 53, "198.51.100.1", 40000,
+	    &msg, packet, sizeof(packet));
+	cr_assert_eq(walk_response(packet, len)->emitted, 0);
+	/* Nor an answer to port 53 (a server's exchange with another). */
+	cname_answer(&msg, 2, 0x8180);
+	len = wire_udp_packet(4, "203.0.113.53", 53, "198.51.100.1", 53,
+	    &msg, packet, sizeof(packet));
+	cr_assert_eq(walk_response(packet, len)->emitted, 0);
+	/* Nor one from another port. */
+	len = wire_udp_packet(4, "203.0.113.53", 5353, "198.51.100.1", 40000,
+	    &msg, packet, sizeof(packet));
+	cr_assert_eq(walk_response(packet, len)->emitted, 0);
+	/* Over TCP responses stay on the queue. */
+	len = wire_tcp_packet(4, "203.0.113.53", 53, "198.51.100.1", 40000,
+	    0x18, &msg, packet, sizeof(packet));
+	cr_assert_eq(walk_response(packet, len)->emitted, 0);
+}
+
+Test(bpfrecord, decodes_a_response_record_as_long_as_its_copy)
+{
+	static struct bpfrecord_response record;
+	size_t header = offsetof(struct bpfrecord_response, msg);
+	struct bpfrecord_client client;
+
+	memset(&record, 0, sizeof(record));
+	record.family = 4;
+	record.protocol = IPPROTO_UDP;
+	record.kind = BPFRECORD_RESPONSE;
+	record.src_port = 53;
+	record.dst_port = 40000;
+	record.msg_len = 1500;
+	record.copy_len = 1000;
+	cr_assert_eq(bpfrecord_decode(&record, header + 1000, &client), 0);
+	cr_assert_eq(client.kind, BPFRECORD_RESPONSE);
+	cr_assert_eq(client.info.payload_len, 1000);
+	cr_assert_eq(client.partial, 1);
+	cr_assert_lt(bpfrecord_decode(&record, header + 999, &client), 0);
+	record.copy_len = 1500;
+	cr_assert_eq(bpfrecord_decode(&record, header + 1500, &client), 0);
+	cr_assert_eq(client.partial, 0);
+	record.msg_len = BPFRECORD_RESPONSE_MAX + 10;
+	record.copy_len = BPFRECORD_RESPONSE_MAX + 1;
+	cr_assert_lt(bpfrecord_decode(&record, sizeof(record) + 1, &client), 0);
+	/* Responses come over UDP only. */
+	record.msg_len = record.copy_len = 100;
+	record.protocol = IPPROTO_TCP;
+	cr_assert_lt(bpfrecord_decode(&record, header + 100, &client), 0);
+	/* A client record is never short. */
+	record.protocol = IPPROTO_UDP;
+	record.kind = BPFRECORD_CLIENT;
+	cr_assert_lt(bpfrecord_decode(&record, header + 100, &client), 0);
+	record.kind = 3;
+	cr_assert_lt(bpfrecord_decode(&record, sizeof(record), &client), 0);
+}
+
+/*
+ * A response read from the ring teaches as a queued one does: the CNAME
+ * target the resolver asks next takes the mark of the client behind the
+ * query it answers.
+ */
+Test(bpfrecord, recorded_responses_teach_cname_targets)
+{
+	static struct bpfrecord_response record;
+	struct judge_packet pkt = { .hook = JUDGE_HOOK_LOCAL_OUT };
+	uint8_t packet[PACKET_BUF];
+	struct bpfrecord_client client;
+	struct judge_verdict verdict;
+	struct stats stats;
+	struct judge judge;
+	struct wire msg;
+	struct skb *skb;
+	size_t len;
+
+	judge_bed(&judge, &stats);
+	query(&msg, 1, "www.example.test", TYPE_A);
+	len = wire_udp_packet(4, "192.0.2.10", 1000, "192.0.2.1", 53, &msg,
+	    packet, sizeof(packet));
+	record_client(&judge, packet, len, 5, 100);
+	query(&msg, 0x4242, "www.example.test", TYPE_A);
+	pkt.len = wire_udp_packet(4, "198.51.100.1", 40000, "203.0.113.53", 53,
+	    &msg, packet, sizeof(packet));
+	pkt.data = packet;
+	verdict = judge_packet(&judge, &pkt, 101);
+	cr_assert_eq(verdict.mark, 5);
+
+	cname_answer(&msg, 0x4242, 0x8180);
+	len = wire_udp_packet(4, "203.0.113.53", 53, "198.51.100.1", 40000,
+	    &msg, packet, sizeof(packet));
+	skb = walk_response(packet, len);
+	cr_assert_eq(skb->emitted, 1);
+	memcpy(&record, &skb->records[0], sizeof(skb->records[0]));
+	record.kind = BPFRECORD_RESPONSE;
+	cr_assert_eq(bpfrecord_decode(&record,
+	    offsetof(struct bpfrecord_response, msg) + record.copy_len,
+	    &client), 0);
+	judge_upstream_record(&judge, &client.info, client.info.payload,
+	    client.info.payload_len, client.partial, 102);
+	cr_assert_eq(stats.counter[STATS_UPSTREAM_RESPONSES], 1);
+	cr_assert_eq(stats.counter[STATS_NAMES_LEARNED], 1);
+
+	verdict = upstream(&judge, "target.other.test", 103);
+	cr_assert(verdict.set_mark);
+	cr_assert_eq(verdict.mark, 5);
+	cr_assert_eq(stats.counter[STATS_ATTRIB_LEARNED], 1);
 	judge_free(&judge);
 }
