@@ -30,6 +30,7 @@ struct fastconf {
 	__u32 mask;		/* dnsmark's --mask */
 	__u32 version;		/* FASTCONF_VERSION of who set it up */
 	__u64 swept;		/* entries the sweeper deleted */
+	__u64 sweep_ns;		/* time it took, in all */
 	__u64 counters[FAST_REASONS];
 };
 

@@ -74,6 +74,9 @@ unpin_all(const char *dir)
 		snprintf(name, sizeof(name), "bit%d", bit);
 		if (pin_path(path, sizeof(path), dir, name) == 0)
 			unlink(path);
+		snprintf(name, sizeof(name), "byte%d", bit / 8);
+		if (pin_path(path, sizeof(path), dir, name) == 0)
+			unlink(path);
 	}
 }
 
@@ -228,17 +231,19 @@ pin_programs(struct fastpath *fast, struct dnsmark_client *skel, char *err,
 	if (ret == 0)
 		ret = pin_program(fast, skel->progs.dnsmark_fast_verify,
 		    "verify", replace, err, err_len);
-	for (int bit = 0; bit < BITS && ret == 0; bit++) {
+	for (int i = 0; i < BITS + BITS / 8 && ret == 0; i++) {
+		const char *kind = i < BITS ? "bit" : "byte";
+		int n = i < BITS ? i : i - BITS;
 		char name[32];
 		struct bpf_program *prog;
 
-		snprintf(name, sizeof(name), "dnsmark_fast_bit%d", bit);
+		snprintf(name, sizeof(name), "dnsmark_fast_%s%d", kind, n);
 		prog = bpf_object__find_program_by_name(skel->obj, name);
 		if (prog == NULL) {
 			snprintf(err, err_len, "no program %s", name);
 			return -ENOENT;
 		}
-		snprintf(name, sizeof(name), "bit%d", bit);
+		snprintf(name, sizeof(name), "%s%d", kind, n);
 		ret = pin_program(fast, prog, name, replace, err, err_len);
 	}
 	return ret;
@@ -294,6 +299,7 @@ fastpath_start(struct fastpath *fast, struct dnsmark_client *skel,
 	/* Counters are this dnsmark's, as all its others are. */
 	memset(fast->conf->counters, 0, sizeof(fast->conf->counters));
 	fast->conf->swept = 0;
+	fast->conf->sweep_ns = 0;
 	fast->conf->timeout_ns = fast->timeout_ms * 1000000ull;
 	fast->conf->timeout_units = fast_timeout_units(fast->timeout_ms);
 	fast->conf->mask = fast->mask;
@@ -364,6 +370,8 @@ fastpath_counters(const struct fastpath *fast, struct stats *stats)
 		    &fast->conf->counters[i], __ATOMIC_RELAXED);
 	stats->counter[STATS_FAST_SWEPT] = __atomic_load_n(
 	    &fast->conf->swept, __ATOMIC_RELAXED);
+	stats->counter[STATS_FAST_SWEEP_US] = __atomic_load_n(
+	    &fast->conf->sweep_ns, __ATOMIC_RELAXED) / 1000;
 }
 
 void

@@ -156,6 +156,24 @@ fast_walk_step(__u32 index, void *arg)
 }
 
 /*
+ * The question of key stands aside for a timeout (its slot of the table
+ * dnsmark writes TCP clients' questions to); everything does when the
+ * table cannot be read.
+ */
+static __always_inline void
+fast_doubt_question(struct fastconf *conf, const struct fast_key *key,
+    __u64 now)
+{
+	__u32 index = fast_key_hash(key) % FASTCONF_DOUBTS;
+	__u64 *until = bpf_map_lookup_elem(&fast_doubts, &index);
+
+	if (until == NULL)
+		fast_doubt(conf, now);
+	else
+		*until = now + conf->timeout_ns;
+}
+
+/*
  * Copies the question of the DNS message at off (len bytes, present in
  * the packet) into the slot's key and finishes it.  Returns the question's
  * length, or 0 when it is no question dnsmark reads (QR as asked, opcode
@@ -265,9 +283,18 @@ fast_file(struct __sk_buff *skb, __u32 off, __u32 present)
 	    fast_file_once(&slot->key, skb->mark, units, timeout) ||
 	    fast_file_once(&slot->key, skb->mark, units, timeout) ||
 	    fast_file_once(&slot->key, skb->mark, units, timeout);
-	if (!filed || slot->seq != seq) {
+	if (slot->seq != seq) {
+		/* The key may be another run's: nothing is to be trusted. */
 		fast_count(FAST_FILE_FAILED);
 		fast_doubt(conf, now);
+		return 0;
+	}
+	if (!filed) {
+		/* This question only (the map full, or four races lost): it
+		 * stands aside until its askers are no longer waiting, so
+		 * that a later ask by another mark cannot take it. */
+		fast_count(FAST_FILE_FAILED);
+		fast_doubt_question(conf, &slot->key, now);
 		return 0;
 	}
 	fast_count(FAST_FILED);
@@ -309,13 +336,17 @@ fast_answered(struct __sk_buff *skb, __u32 off, __u32 present)
 	state = bpf_map_lookup_elem(&fast_questions, &slot->key);
 	if (state == NULL)
 		return 0;
+	if (slot->seq != seq) {
+		fast_doubt(conf, now);
+		return 0;
+	}
+	/* An answer not counted leaves an asker "waiting" the kernel would
+	 * mark for; dnsmark would not: the question stands aside. */
 	if (!(fast_answer_once(state, units, timeout) ||
 	    fast_answer_once(state, units, timeout) ||
 	    fast_answer_once(state, units, timeout) ||
 	    fast_answer_once(state, units, timeout)))
-		fast_doubt(conf, now);
-	if (slot->seq != seq)
-		fast_doubt(conf, now);
+		fast_doubt_question(conf, &slot->key, now);
 	return 0;
 }
 
@@ -433,21 +464,43 @@ dnsmark_fast_classify(struct __sk_buff *skb)
 	return 1;
 }
 
-/* One program per bit: 1 when classify's mark for this packet has it. */
+/*
+ * One program per bit: 1 when the mark classify found for the packet has
+ * it.  No check that the scratch is still this packet's: verify checks
+ * the mark built against it, and undoes it otherwise.  And one per byte,
+ * 1 when the mark has a bit there: the rules test the bits of that byte
+ * only then (a small mark passes four byte rules and eight bit rules, not
+ * thirty-two).
+ */
+static __always_inline int
+fast_bits(__u32 mask)
+{
+	struct fast_scratch *scratch = fast_scratch_get();
+
+	return scratch != NULL && (scratch->mark & mask) != 0;
+}
+
 #define FAST_BIT(n)							\
 	int dnsmark_fast_bit##n(struct __sk_buff *skb);			\
 	SEC("socket")							\
 	int								\
 	dnsmark_fast_bit##n(struct __sk_buff *skb)			\
 	{								\
-		struct fast_scratch *scratch = fast_scratch_get();	\
-		__u32 dns_off = 0;					\
-									\
-		return scratch != NULL &&				\
-		    (scratch->mark >> (n) & 1) != 0 &&			\
-		    scratch->fingerprint == fast_fingerprint(skb, &dns_off); \
+		(void)skb;						\
+		return fast_bits(1u << (n));				\
 	}
 
+#define FAST_BYTE(n)							\
+	int dnsmark_fast_byte##n(struct __sk_buff *skb);		\
+	SEC("socket")							\
+	int								\
+	dnsmark_fast_byte##n(struct __sk_buff *skb)			\
+	{								\
+		(void)skb;						\
+		return fast_bits(0xffu << (8 * (n)));			\
+	}
+
+FAST_BYTE(0) FAST_BYTE(1) FAST_BYTE(2) FAST_BYTE(3)
 FAST_BIT(0) FAST_BIT(1) FAST_BIT(2) FAST_BIT(3)
 FAST_BIT(4) FAST_BIT(5) FAST_BIT(6) FAST_BIT(7)
 FAST_BIT(8) FAST_BIT(9) FAST_BIT(10) FAST_BIT(11)
@@ -537,11 +590,15 @@ fast_sweep(void *map, __u32 *key, struct fast_timer *timer)
 	(void)map;
 	(void)key;
 	if (conf != NULL) {
-		sweep.now_units = fast_time_units(bpf_ktime_get_ns());
+		__u64 start = bpf_ktime_get_ns();
+
+		sweep.now_units = fast_time_units(start);
 		sweep.timeout_units = conf->timeout_units;
 		bpf_for_each_map_elem(&fast_questions, fast_sweep_question,
 		    &sweep, 0);
 		__sync_fetch_and_add(&conf->swept, sweep.deleted);
+		__sync_fetch_and_add(&conf->sweep_ns,
+		    bpf_ktime_get_ns() - start);
 	}
 	bpf_timer_start(&timer->timer, FAST_SWEEP_NS, 0);
 	return 0;

@@ -93,8 +93,10 @@ dnsmasq dnsmasq-$QPS_DEFAULT_MODE misses vs_base >= 1.00
 # options and the null program's ("-": none), words separated by commas,
 # and "fast" where dnsmark runs with the kernel fast path (its pins on a
 # bpf file system of the bed's own, bpf-fast-v*.rules loaded once it runs;
-# the null program has none). bpfqueue, not measured unless QPS_MODES
-# names it, is bpf mode without it: every upstream query on the queue.
+# the null program has none). Not measured unless QPS_MODES names them:
+# bpfqueue, bpf mode without it (every upstream query on the queue), and
+# bpffiled, with its programs filing questions but without its rules (what
+# the cgroup side costs).
 # @CGROUP@ stands for the resolver's cgroup, @NFLOG@ for the NFLOG group
 # the mode's IPv4 rules copy packets to. bpfrules is not measured unless
 # QPS_MODES names it: bpf mode's rules with a null program that attaches no
@@ -107,6 +109,7 @@ queue	iptables-v4.rules	iptables-v6.rules	--mode,queue	-	-
 observe	observe-v4.rules	observe-v6.rules	--mode,observe	--nflog,@NFLOG@	-
 bpf	bpf-v4.rules	bpf-v6.rules	--mode,bpf,--bpf-cgroup,@CGROUP@	--bpf-cgroup,@CGROUP@	fast
 bpfqueue	bpf-v4.rules	bpf-v6.rules	--mode,bpf,--bpf-cgroup,@CGROUP@,--fast-path,off	--bpf-cgroup,@CGROUP@	-
+bpffiled	bpf-v4.rules	bpf-v6.rules	--mode,bpf,--bpf-cgroup,@CGROUP@	--bpf-cgroup,@CGROUP@	pins
 bpfrules	bpf-v4.rules	bpf-v6.rules	--mode,bpf,--bpf-cgroup,@CGROUP@	-	-
 EOF
 }
@@ -330,7 +333,7 @@ qps_program_start() {
 		# A new directory each start: an earlier dnsmark's pins would
 		# be kept, and nothing marked from them for a timeout.
 		qps_fast=
-		if [ "$(qps_mode_field "$qps_mode" 6)" = fast ]; then
+		if [ "$(qps_mode_field "$qps_mode" 6)" != - ]; then
 			QPS_FAST_N=$((QPS_FAST_N + 1))
 			qps_fast=$QPS_BPFFS/dnsmark-$QPS_FAST_N
 			set -- "$@" --fast-path "$qps_fast"
@@ -357,7 +360,8 @@ qps_program_start() {
 	if [ "$qps_kind" = dnsmark ] && [ -n "$qps_fast" ]; then
 		grep -q 'fast path: programs and maps pinned' "$QPS_PROG_LOG" ||
 		    e2e_die "dnsmark ($qps_mode mode) did not pin its fast path: $(grep -i 'fast path' "$QPS_PROG_LOG")"
-		qps_fast_rules "$qps_fast"
+		[ "$(qps_mode_field "$qps_mode" 6)" != fast ] ||
+		    qps_fast_rules "$qps_fast"
 	fi
 }
 

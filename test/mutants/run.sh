@@ -211,6 +211,7 @@ for i in "${selected[@]}"; do
 	line=$(cat "$work/line")
 	module=${file##*/}
 	module=${module%.c}
+	module=${module%.h}
 	mirror=
 	for t in $UNIT_TESTS; do
 		[ "$t" = "test/unit/test_$module" ] && mirror=$t

@@ -226,7 +226,9 @@ lane_rules() {
 			$t -t mangle $rule
 		done
 		for chain in DNSMARK_IN DNSMARK_OUT DNSMARK_POST DNSMARK_FAST \
-		    DNSMARK_HIT; do
+		    DNSMARK_HIT DNSMARK_BYTE0 DNSMARK_BYTE1 DNSMARK_BYTE2 \
+		    DNSMARK_BYTE3 DNSMARK_UNDO0 DNSMARK_UNDO1 DNSMARK_UNDO2 \
+		    DNSMARK_UNDO3; do
 			$t -t mangle -F "$chain" 2>/dev/null &&
 			    $t -t mangle -X "$chain"
 		done
