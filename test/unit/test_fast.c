@@ -234,10 +234,10 @@ Test(fast, label_step_moves_past_a_label_then_ends_at_root)
 	uint8_t raw[FAST_QUESTION_MAX + 1] = { 3, 'c', 'o', 'm', 0 };
 	uint32_t pos = 0, end = 99;
 
-	cr_assert_eq(fast_label_step(raw, &pos, &end), 0);
+	cr_assert_eq(fast_label_step(raw[pos], &pos, &end), 0);
 	cr_assert_eq(pos, 4);
 	cr_assert_eq(end, 99);
-	cr_assert_eq(fast_label_step(raw, &pos, &end), 1);
+	cr_assert_eq(fast_label_step(raw[pos], &pos, &end), 1);
 	cr_assert_eq(pos, 4);
 	cr_assert_eq(end, 5);
 }
