@@ -118,15 +118,23 @@ struct {
  * BPFRECORD_RESPONSE_MAX.  A function of its own: the walk's stack is
  * nearly full.
  */
+/* The buffer: a function of its own, as fast_config(). */
+static __noinline struct bpfrecord_response *
+response_buffer(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&responses, &zero);
+}
+
 static __noinline int
 response_record(struct __sk_buff *skb, const struct bpfparse_flow *flow,
     __u32 offset, __u32 len, __u32 present)
 {
 	struct bpfrecord_response *record;
-	__u32 zero = 0;
 	__u64 copy = present;
 
-	record = bpf_map_lookup_elem(&responses, &zero);
+	record = response_buffer();
 	if (record == NULL)
 		return 0;
 	if (copy > BPFRECORD_RESPONSE_MAX)

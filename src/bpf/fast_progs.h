@@ -99,7 +99,13 @@ struct {
 	__type(value, struct fast_scratch);
 } fast_scratch SEC(".maps");
 
-static __always_inline struct fastconf *
+/*
+ * The lookups with a key on the stack are functions of their own, here
+ * and below: inlined into a larger function, clang put the 4-byte key in a
+ * stack slot that had held a spilled pointer, which Linux 6.1's verifier
+ * refuses to a loader without CAP_PERFMON (dnsmark-bpf@.service).
+ */
+static __noinline struct fastconf *
 fast_config(void)
 {
 	__u32 zero = 0;
@@ -133,34 +139,12 @@ fast_doubt(struct fastconf *conf, __u64 now)
 		conf->doubt_until_ns = now + conf->timeout_ns;
 }
 
-/* The walk over a question's labels, in the packet: the name starts at
- * name; each step reads one label's length byte. */
-struct fast_walk {
-	struct __sk_buff *skb;
-	__u32 name;
-	__u32 pos;
-	__u32 end;
-};
-
-static long
-fast_walk_step(__u32 index, void *arg)
-{
-	struct fast_walk *walk = arg;
-	__u8 label = 0xff;
-
-	(void)index;
-	if (walk->pos < FAST_NAME_MAX &&
-	    bpf_skb_load_bytes(walk->skb, walk->name + walk->pos, &label, 1) < 0)
-		label = 0xff;
-	return fast_label_step(label, &walk->pos, &walk->end);
-}
-
 /*
  * The question of key stands aside for a timeout (its slot of the table
  * dnsmark writes TCP clients' questions to); everything does when the
  * table cannot be read.
  */
-static __always_inline void
+static __noinline void
 fast_doubt_question(struct fastconf *conf, const struct fast_key *key,
     __u64 now)
 {
@@ -174,22 +158,48 @@ fast_doubt_question(struct fastconf *conf, const struct fast_key *key,
 }
 
 /*
+ * fast_key_close() as a global function, which the verifier checks once,
+ * for any end: inlined after the label walk, it was checked again for
+ * every state the walk can end in, past the verifier's limit.
+ */
+__noinline int fast_key_set(struct fast_key *key, __u32 end,
+    __u32 type_class);
+
+__noinline int
+fast_key_set(struct fast_key *key, __u32 end, __u32 type_class)
+{
+	if (key == NULL)
+		return 0;
+	return fast_key_close(key, end, type_class);
+}
+
+/* The most labels the programs walk (an ip6.arpa name has 34). */
+#define FAST_WALK_LABELS 40
+
+/*
  * Copies the question of the DNS message at off (len bytes, present in
  * the packet) into the slot's key and finishes it.  Returns the question's
- * length, or 0 when it is no question dnsmark reads (QR as asked, opcode
- * QUERY, one question, a name it parses).  A function of its own for the
- * verifier: inlined, clang reused a stack slot of its caller's spilled
- * pointers for a 32-bit value, which is refused without CAP_PERFMON.
+ * length, 0 when it is no question dnsmark reads (QR as asked, opcode
+ * QUERY, one question, a name it parses), or -1 for a name of more labels
+ * than the programs walk (dnsmark reads it: the kernel must not decide).
+ * A function of its own for the verifier: inlined, clang reused a stack
+ * slot of its caller's spilled pointers for a 32-bit value, which is
+ * refused without CAP_PERFMON.
  */
 static __noinline int
-fast_question(struct __sk_buff *skb, __u32 off, __u32 present, __u8 qr,
+fast_question(struct __sk_buff *skb, __u64 off, __u64 present, __u64 qr,
     struct fast_slot *slot)
 {
-	struct fast_walk walk = { 0 };
 	/* The header's first six bytes (id, flags, question count), then
 	 * type and class: one buffer, for egress's stack of 512 bytes. */
 	__u8 bytes[8];
+	/* 64 bits, these: clang spills a 32-bit value with a 4-byte store,
+	 * and Linux 6.1's verifier refuses a second narrow store into a
+	 * slot that holds a spilled value to a loader without CAP_PERFMON. */
+	__u64 name = off + FAST_DNS_HEADER;
+	__u32 pos = 0, end = 0;
 	__u64 have;
+	int done = 0;
 
 	if (present < FAST_DNS_HEADER + 5 ||
 	    bpf_skb_load_bytes(skb, off, bytes, 6) < 0)
@@ -200,24 +210,44 @@ fast_question(struct __sk_buff *skb, __u32 off, __u32 present, __u8 qr,
 	have = present - FAST_DNS_HEADER;
 	if (have > FAST_QUESTION_MAX)
 		have = FAST_QUESTION_MAX;
+	if (have < 5)
+		return 0;
+	/* After the check, not before: clang spilled have before it and
+	 * passed the copy it reloaded, whose lower bound Linux 6.1's
+	 * verifier did not know (a length of 0, refused). */
 	barrier_var(have);
-	if (have < 5 || bpf_skb_load_bytes(skb, off + FAST_DNS_HEADER,
-	    &slot->key, have) < 0)
+	if (bpf_skb_load_bytes(skb, name, &slot->key, have) < 0)
 		return 0;
-	walk.skb = skb;
-	walk.name = off + FAST_DNS_HEADER;
-	if (bpf_loop(FAST_LABELS_MAX, fast_walk_step, &walk, 0) < 0 ||
-	    walk.end == 0 || walk.end > FAST_NAME_MAX ||
-	    walk.end + 4 > have ||
-	    bpf_skb_load_bytes(skb, off + FAST_DNS_HEADER + walk.end,
-	    bytes, 4) < 0)
+	/*
+	 * The labels, read from the packet at a scalar offset (no pointer
+	 * moved by a value the verifier cannot bound alike on every path),
+	 * unrolled: bpf_loop()'s callback writing its state into this
+	 * frame was refused by Linux 6.1 without CAP_PERFMON, or did not
+	 * converge on later kernels.  A name of more labels than
+	 * FAST_WALK_LABELS is not read: the caller stands aside.
+	 */
+#pragma clang loop unroll(full)
+	for (int i = 0; i < FAST_WALK_LABELS; i++) {
+		__u8 label = 0xff;
+
+		if (done)
+			break;
+		if (pos < FAST_NAME_MAX &&
+		    bpf_skb_load_bytes(skb, name + pos, &label, 1) < 0)
+			label = 0xff;
+		done = fast_label_step(label, &pos, &end);
+	}
+	if (!done)
+		return -1;
+	if (end == 0 || end > FAST_NAME_MAX || end + 4 > have ||
+	    bpf_skb_load_bytes(skb, name + end, bytes, 4) < 0)
 		return 0;
-	return fast_key_close(&slot->key, walk.end,
+	return fast_key_set(&slot->key, end,
 	    (__u32)bytes[0] << 24 | (__u32)bytes[1] << 16 |
 	    (__u32)bytes[2] << 8 | bytes[3]);
 }
 
-static __always_inline struct fast_slot *
+static __noinline struct fast_slot *
 fast_slot(__u32 which, __u64 *seq)
 {
 	struct fast_slot *slot = bpf_map_lookup_elem(&fast_slots, &which);
@@ -264,7 +294,7 @@ fast_file(struct __sk_buff *skb, __u32 off, __u32 present)
 	struct fastconf *conf = fast_config();
 	struct fast_slot *slot;
 	__u64 now = bpf_ktime_get_ns(), seq = 0, units, timeout;
-	int filed = 0;
+	int filed = 0, question;
 
 	if (conf == NULL)
 		return 0;
@@ -273,8 +303,15 @@ fast_file(struct __sk_buff *skb, __u32 off, __u32 present)
 		fast_doubt(conf, now);
 		return 0;
 	}
-	if (fast_question(skb, off, present, 0, slot) == 0)
+	question = fast_question(skb, off, present, 0, slot);
+	if (question == 0)
 		return 0;
+	if (question < 0) {
+		/* A question dnsmark reads and the programs cannot file. */
+		fast_count(FAST_FILE_FAILED);
+		fast_doubt(conf, now);
+		return 0;
+	}
 	units = fast_time_units(now);
 	timeout = conf->timeout_units;
 	/* Four tries, written out: a loop clang left with a back-edge
@@ -329,7 +366,7 @@ fast_answered(struct __sk_buff *skb, __u32 off, __u32 present)
 		fast_doubt(conf, now);
 		return 0;
 	}
-	if (fast_question(skb, off, present, 0x80, slot) == 0)
+	if (fast_question(skb, off, present, 0x80, slot) <= 0)
 		return 0;
 	units = fast_time_units(now);
 	timeout = conf->timeout_units;
@@ -397,7 +434,7 @@ fast_fingerprint(struct __sk_buff *skb, __u32 *dns_off)
 	return fp | 1;
 }
 
-static __always_inline struct fast_scratch *
+static __noinline struct fast_scratch *
 fast_scratch_get(void)
 {
 	__u32 zero = 0;
@@ -437,7 +474,7 @@ dnsmark_fast_classify(struct __sk_buff *skb)
 	fp = fast_fingerprint(skb, &dns_off);
 	slot = fast_slot(FAST_SLOT_OUTPUT, &seq);
 	if (fp == 0 || slot == NULL || dns_off >= skb->len ||
-	    fast_question(skb, dns_off, skb->len - dns_off, 0, slot) == 0) {
+	    fast_question(skb, dns_off, skb->len - dns_off, 0, slot) <= 0) {
 		fast_count(FAST_PACKET);
 		return 0;
 	}

@@ -69,13 +69,14 @@ BPF_CGROUP=$E2E_CGROUP
 dnsmark_wrapper=$E2E_TMP/dnsmark-in-host-mounts
 e2e_host_mounts_wrapper "$dnsmark_wrapper" "$DNSMARK"
 # The same, started as dnsmark-bpf@.service starts it: a user of its own
-# (nobody here, a dynamic user there) with CAP_NET_ADMIN and CAP_BPF as
-# ambient capabilities, and nothing else in its bounding set.
+# (nobody here, a dynamic user there) with CAP_NET_ADMIN, CAP_BPF and
+# CAP_PERFMON as ambient capabilities, and nothing else in its bounding set.
 unit_wrapper=$E2E_TMP/dnsmark-as-unit
 e2e_host_mounts_wrapper "$unit_wrapper" setpriv --reuid="$(id -u nobody)" \
     --regid="$(id -g nobody)" --clear-groups \
-    --inh-caps=-all,+net_admin,+bpf --ambient-caps=-all,+net_admin,+bpf \
-    --bounding-set=-all,+net_admin,+bpf -- "$DNSMARK"
+    --inh-caps=-all,+net_admin,+bpf,+perfmon \
+    --ambient-caps=-all,+net_admin,+bpf,+perfmon \
+    --bounding-set=-all,+net_admin,+bpf,+perfmon -- "$DNSMARK"
 
 mkdir "$E2E_TMP/bpffs" && mount -t bpf -o mode=0755 bpf "$E2E_TMP/bpffs" ||
     e2e_die "cannot mount a bpf file system on $E2E_TMP/bpffs"
