@@ -370,7 +370,7 @@ fastpath_counters(const struct fastpath *fast, struct stats *stats)
 		    &fast->conf->counters[i], __ATOMIC_RELAXED);
 	stats->counter[STATS_FAST_SWEPT] = __atomic_load_n(
 	    &fast->conf->swept, __ATOMIC_RELAXED);
-	stats->counter[STATS_FAST_SWEEP_US] = __atomic_load_n(
+	stats->counter[STATS_FAST_SWEEP_TIME] = __atomic_load_n(
 	    &fast->conf->sweep_ns, __ATOMIC_RELAXED) / 1000;
 }
 

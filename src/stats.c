@@ -76,7 +76,7 @@ static const struct {
 	[STATS_FAST_FILE_FAILED] = { "fastpath_file_failed", "Client questions the kernel could not file (its map full, or a slot shared): the fast path stood aside for a timeout." },
 	[STATS_FAST_UNDONE] = { "fastpath_undone", "Marks the fast path's rules built and then undid because another packet used the programs' scratch meanwhile: those queries went to dnsmark." },
 	[STATS_FAST_SWEPT] = { "fastpath_swept", "Questions the kernel's sweeper deleted from the fast path's map, a timeout after their last ask." },
-	[STATS_FAST_SWEEP_US] = { "fastpath_sweep_us", "Microseconds the kernel's sweeper of the fast path's map took, in all (one sweep a second, in softirq context)." },
+	[STATS_FAST_SWEEP_TIME] = { "fastpath_sweep_time", "Microseconds the kernel's sweeper of the fast path's map took, in all (one sweep a second, in softirq context)." },
 	[STATS_NETLINK_TRUNCATED] = { "netlink_truncated", "Queue datagrams longer than the receive buffer (MSG_TRUNC): their whole messages are judged, the cut one accepted unchanged when its id is there." },
 	[STATS_NETLINK_NO_ID] = { "netlink_no_id", "Queue messages whose packet id could not be read: their packets wait for the final sweep at the stop." },
 	[STATS_VERDICT_SEND_RETRIES] = { "verdict_send_retries", "Sends of verdicts tried again after EINTR, ENOBUFS, ENOMEM or EAGAIN." },
