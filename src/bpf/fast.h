@@ -27,6 +27,9 @@
 #define FAST_DNS_HEADER 12
 /* The most labels of a name of 255 bytes (each a length byte and one). */
 #define FAST_LABELS_MAX 128
+/* The most labels the programs walk (an ip6.arpa name has 34): a name of
+ * more is one they cannot file, and the fast path stands aside. */
+#define FAST_WALK_LABELS 40
 
 /* A question's key: the name lowercased and zero-padded, then type and
  * class in network byte order, as they were on the wire. */
@@ -239,8 +242,8 @@ fast_lower8(__u64 word)
  * walk ends: *end is then the name's length, root label included, or 0
  * for a name dnsmark's own parser rejects too (a compressed label, a name
  * over FAST_NAME_MAX bytes).  A step, not a loop: the BPF programs run it
- * under bpf_loop(), which the verifier checks once whatever the number of
- * labels, reading each label byte from the packet.
+ * at most FAST_WALK_LABELS times, unrolled, reading each label byte from
+ * the packet.
  */
 static __always_inline int
 fast_label_step(__u8 label, __u32 *pos, __u32 *end)
@@ -370,14 +373,17 @@ fast_name_length(const __u8 *raw)
  * bytes, in plain C, for the tests and the fuzz target that hold it
  * against dnsmark's own parser: the key of its question when the message
  * is one the programs read (QR as qr says, opcode QUERY, one question, a
- * name the walk takes, type and class inside the message), or 0.  Bytes
- * past the message read as 0xff, as a failed bpf_skb_load_bytes() does.
+ * name the walk takes, type and class inside the message), 0, or -1 for a
+ * name of more than FAST_WALK_LABELS labels (the programs stand aside).
+ * Bytes past the message read as 0xff, as a failed bpf_skb_load_bytes()
+ * does.
  */
 static inline int
 fast_key_from_message(const __u8 *msg, __u32 len, __u8 qr,
     struct fast_key *key)
 {
 	__u32 have, pos = 0, end = 0, at;
+	int done = 0;
 	__u8 label;
 
 	if (len < FAST_DNS_HEADER + 5 || (msg[2] & 0x80) != qr ||
@@ -388,12 +394,13 @@ fast_key_from_message(const __u8 *msg, __u32 len, __u8 qr,
 		have = FAST_QUESTION_MAX;
 	__builtin_memset(key, 0xa5, sizeof(*key));
 	__builtin_memcpy(key, msg + FAST_DNS_HEADER, have);
-	for (int i = 0; i < FAST_LABELS_MAX; i++) {
+	for (int i = 0; i < FAST_WALK_LABELS && !done; i++) {
 		at = FAST_DNS_HEADER + pos;
 		label = pos < FAST_NAME_MAX && at < len ? msg[at] : 0xff;
-		if (fast_label_step(label, &pos, &end))
-			break;
+		done = fast_label_step(label, &pos, &end);
 	}
+	if (!done)
+		return -1;
 	if (end == 0 || end > FAST_NAME_MAX || end + 4 > have)
 		return 0;
 	at = FAST_DNS_HEADER + end;

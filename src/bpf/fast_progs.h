@@ -173,9 +173,6 @@ fast_key_set(struct fast_key *key, __u32 end, __u32 type_class)
 	return fast_key_close(key, end, type_class);
 }
 
-/* The most labels the programs walk (an ip6.arpa name has 34). */
-#define FAST_WALK_LABELS 40
-
 /*
  * Copies the question of the DNS message at off (len bytes, present in
  * the packet) into the slot's key and finishes it.  Returns the question's

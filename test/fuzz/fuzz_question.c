@@ -80,9 +80,14 @@ check_kernel(const uint8_t *msg, size_t len, enum dns_status status,
 
 	if (len > UINT32_MAX)
 		return;
-	filed = fast_key_from_message(msg, (uint32_t)len, qr, &kernel) > 0;
-	check(filed == (status == DNS_OK), "the kernel files what dnsmark reads");
-	if (!filed)
+	filed = fast_key_from_message(msg, (uint32_t)len, qr, &kernel);
+	/* -1: a name of more labels than the programs walk; they stand
+	 * aside for a timeout, which is safe whatever dnsmark reads. */
+	if (filed < 0)
+		return;
+	check((filed > 0) == (status == DNS_OK),
+	    "the kernel files what dnsmark reads");
+	if (filed == 0)
 		return;
 	fastkey_from_question(q, &parsed);
 	check(memcmp(&kernel, &parsed, sizeof(kernel)) == 0,
