@@ -338,6 +338,7 @@ lane_drain() {
 	lane_perf=$!
 	sleep 4
 	lane_queue=$(awk '$1 == 53' /proc/net/netfilter/nfnetlink_queue)
+	lane_kernel=$(lane_fast_accepted)
 	lane_t=$(date +%s.%N)
 	systemctl stop "$1"
 	lane_stop=$(awk -v t="$lane_t" -v n="$(date +%s.%N)" 'BEGIN { printf "%.2f", n - t }')
@@ -356,10 +357,13 @@ lane_drain() {
 	lane_unit=$1
 	# shellcheck disable=SC2086 # the queue's fields
 	set -- $lane_queue
-	if [ "$(lane_counter upstream_post)" -eq 0 ] || [ "${8:-0}" -eq 0 ]; then
-		fail "$lane_unit: no upstream query went through the queue"
+	# The bpf unit's kernel fast path may mark every query itself: then
+	# none went through the queue, and stopping dnsmark cannot drop one.
+	if [ "$(lane_counter upstream_post)" -eq 0 ] ||
+	    { [ "${8:-0}" -eq 0 ] && [ "${lane_kernel:-0}" -eq 0 ]; }; then
+		fail "$lane_unit: no upstream query went through the queue or the kernel fast path"
 	elif [ "$lane_drop" -eq 0 ] && [ "$6" = 0 ] && [ "$7" = 0 ]; then
-		ok "$lane_unit stopped under load: nothing dropped"
+		ok "$lane_unit stopped under load: nothing dropped (queue ids ${8:-0}, kernel-marked ${lane_kernel:-0} before the stop)"
 	else
 		fail "$lane_unit stopped under load: packets dropped"
 	fi
