@@ -408,19 +408,29 @@ judge_one(struct judge *judge, const struct judge_packet *pkt,
 	return judge_upstream_query(judge, pkt, &info, &q, now_ms);
 }
 
+/* Parses the question of a message dnsmark was told of (not queued);
+ * returns 0, or -1 with it counted as bad DNS, reason and all. */
+static int
+parse_question(struct judge *judge, const uint8_t *msg, size_t msg_len,
+    struct dns_question *q)
+{
+	enum dns_status dns_status = dns_parse_question(msg, msg_len, q);
+
+	if (dns_status == DNS_OK)
+		return 0;
+	stats_inc(judge->stats, STATS_BAD_DNS);
+	stats_inc(judge->stats, dns_counters[dns_status]);
+	return -1;
+}
+
 void
 judge_client_message(struct judge *judge, const struct packet_info *info,
     uint32_t mark, const uint8_t *msg, size_t msg_len, uint64_t now_ms)
 {
-	enum dns_status dns_status;
 	struct dns_question q;
 
-	dns_status = dns_parse_question(msg, msg_len, &q);
-	if (dns_status != DNS_OK) {
-		stats_inc(judge->stats, STATS_BAD_DNS);
-		stats_inc(judge->stats, dns_counters[dns_status]);
+	if (parse_question(judge, msg, msg_len, &q) < 0)
 		return;
-	}
 	if (client_answer(info, &q)) {
 		judge_client_answer(judge, info, &q, now_ms);
 		return;
@@ -438,15 +448,10 @@ judge_upstream_record(struct judge *judge, const struct packet_info *info,
 {
 	/* A copy, never held: nothing to defer. */
 	const struct judge_packet pkt = { .hook = JUDGE_HOOK_LOCAL_IN };
-	enum dns_status dns_status;
 	struct dns_question q;
 
-	dns_status = dns_parse_question(msg, msg_len, &q);
-	if (dns_status != DNS_OK) {
-		stats_inc(judge->stats, STATS_BAD_DNS);
-		stats_inc(judge->stats, dns_counters[dns_status]);
+	if (parse_question(judge, msg, msg_len, &q) < 0)
 		return;
-	}
 	if (!dns_is_response(&q) || misdirected(info, &q)) {
 		stats_inc(judge->stats, STATS_IGNORED_CLIENT_RESPONSE);
 		return;

@@ -111,13 +111,6 @@ struct {
 	__type(value, struct bpfrecord_response);
 } responses SEC(".maps");
 
-/*
- * Writes a BPFRECORD_RESPONSE record for the upstream response of len
- * bytes at offset of the packet of flow (present of them in it): the
- * fields, then as many bytes of it as are there, up to
- * BPFRECORD_RESPONSE_MAX.  A function of its own: the walk's stack is
- * nearly full.
- */
 /* The buffer: a function of its own, as fast_config(). */
 static __noinline struct bpfrecord_response *
 response_buffer(void)
@@ -127,6 +120,13 @@ response_buffer(void)
 	return bpf_map_lookup_elem(&responses, &zero);
 }
 
+/*
+ * Writes a BPFRECORD_RESPONSE record for the upstream response of len
+ * bytes at offset of the packet of flow (present of them in it): the
+ * fields, then as many bytes of it as are there, up to
+ * BPFRECORD_RESPONSE_MAX.  A function of its own: the walk's stack is
+ * nearly full.
+ */
 static __noinline int
 response_record(struct __sk_buff *skb, const struct bpfparse_flow *flow,
     __u32 offset, __u32 len, __u32 present)
