@@ -17,8 +17,9 @@
 #     needs the flush on demand (the copy of a client query may wait in the
 #     kernel's buffer when its upstream query arrives); the mean flush
 #     latency is printed;
-#   - the control: the same without the flush marker's rule leaves names
-#     unmarked, so the burst above really depends on the flush;
+#   - the control: the same without the flush marker's rule times its
+#     flushes out (and may leave names unmarked), so the burst above really
+#     ran on the flush;
 #   - rules/observe.nft loads here but for its queue statements (this
 #     kernel lacks nft_queue; test/qemu runs the stock kernel).
 # Needs root; exit 0 pass, 77 skip (1 under CI=true), 1 fail.
@@ -193,7 +194,11 @@ fi
 
 # The control: the flush marker's rule removed, the same burst. Copies of
 # client queries now wait in the kernel's buffer (32 copies or 10 ms) while
-# their upstream queries are judged: names leave unmarked.
+# their upstream queries are judged: every flush waits its 2 ms out and
+# times out (the burst above had none), and names may leave unmarked. How
+# many do depends on the timing (under the sanitizers dnsmark is slow
+# enough that the kernel's 10 ms batches mostly came in time: CI), so the
+# check is the timeouts, and the names are printed.
 label=control
 e2e_say "== control: the burst without the flush marker's rule"
 e2e_in "$E2E_NS_GW" iptables -t mangle -D DNSMARK_OUT -o lo -d 127.53.0.1/32 \
@@ -206,8 +211,8 @@ attribution=$(e2e_attribution "$E2E_TMP/$label-expected" 2>/dev/null)
 # shellcheck disable=SC2086 # nine numbers
 set -- $attribution
 timeouts=$(metric "$stats_file" nflog_flush_timeouts_total)
-e2e_check "control: without the flush, $8 upstream queries for the $(wc -l <"$E2E_TMP/$label-expected") client names left unmarked and $7 wrong ($6 right; ${timeouts:-?} flush timeouts)" \
-    "$([ "$(($7 + $8))" -gt 0 ] && echo 0 || echo 1)"
+e2e_check "control: without the flush marker's rule, ${timeouts:-?} flushes timed out ($8 upstream queries for the $(wc -l <"$E2E_TMP/$label-expected") client names left unmarked, $7 wrong, $6 right)" \
+    "$([ "${timeouts:-0}" -gt 0 ] && echo 0 || echo 1)"
 
 # rules/observe.nft: the syntax and everything but the queue statements,
 # which this kernel refuses (no CONFIG_NFT_QUEUE).
