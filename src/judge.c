@@ -468,11 +468,13 @@ judge_upstream_marked(struct judge *judge, const struct packet_info *info,
 	struct attrib_result result = {
 		.reason = ATTRIB_EXACT, .marked = 1, .mark = mark,
 	};
-	enum dns_status dns_status;
 	struct dns_question q;
 
-	dns_status = dns_parse_question(msg, msg_len, &q);
-	if (dns_status != DNS_OK || dns_is_response(&q)) {
+	if (parse_question(judge, msg, msg_len, &q) < 0)
+		return;
+	/* classify takes queries alone: a response here is the kernel's
+	 * reading and dnsmark's apart, counted, never learned from. */
+	if (dns_is_response(&q)) {
 		stats_inc(judge->stats, STATS_BAD_DNS);
 		return;
 	}

@@ -153,17 +153,12 @@ QPS_FAST_N=0
 # qps_fast_rules DIR|off: bpf-fast-v4.rules and bpf-fast-v6.rules loaded
 # for the pins in DIR (their one edit), or their chain emptied (off).
 qps_fast_rules() {
+	if [ "$1" != off ]; then
+		e2e_fast_rules "$1"
+		return
+	fi
 	for qps_tool in iptables ip6tables; do
-		qps_v=4
-		[ "$qps_tool" = iptables ] || qps_v=6
-		if [ "$1" = off ]; then
-			e2e_in "$E2E_NS_GW" "$qps_tool" -t mangle -F DNSMARK_FAST \
-			    2>/dev/null
-			continue
-		fi
-		sed "s|/sys/fs/bpf/dnsmark/|$1/|" "$RULES_DIR/bpf-fast-v$qps_v.rules" |
-		    e2e_in "$E2E_NS_GW" "$qps_tool-restore" --noflush ||
-		    e2e_die "bpf-fast-v$qps_v.rules failed to load"
+		e2e_in "$E2E_NS_GW" "$qps_tool" -t mangle -F DNSMARK_FAST 2>/dev/null
 	done
 }
 

@@ -88,12 +88,7 @@ FAST_RULES_LOADED=
 
 # fast_rules: load the shipped fast path rules, their directory edited.
 fast_rules() {
-	sed "s|/sys/fs/bpf/dnsmark/|$FAST_DIR/|" "$RULES_DIR/bpf-fast-v4.rules" |
-	    e2e_in "$E2E_NS_GW" iptables-restore --noflush ||
-	    e2e_die "shipped bpf-fast-v4.rules failed to load"
-	sed "s|/sys/fs/bpf/dnsmark/|$FAST_DIR/|" "$RULES_DIR/bpf-fast-v6.rules" |
-	    e2e_in "$E2E_NS_GW" ip6tables-restore --noflush ||
-	    e2e_die "shipped bpf-fast-v6.rules failed to load"
+	e2e_fast_rules "$FAST_DIR"
 	FAST_RULES_LOADED=yes
 }
 

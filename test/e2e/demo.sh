@@ -125,14 +125,7 @@ if [ "$DEMO_MODE" = bpf ]; then
 	e2e_say "   (rules: $E2E_RULES_V4; cgroup: $E2E_CGROUP):"
 	e2e_dnsmark_start demo --bpf-cgroup "$E2E_CGROUP" \
 	    --fast-path "$DEMO_BPFFS/dnsmark"
-	for demo_v in 4 6; do
-		demo_tool=iptables
-		[ "$demo_v" = 4 ] || demo_tool=ip6tables
-		sed "s|/sys/fs/bpf/dnsmark/|$DEMO_BPFFS/dnsmark/|" \
-		    "$RULES_DIR/bpf-fast-v$demo_v.rules" |
-		    e2e_in "$E2E_NS_GW" "$demo_tool-restore" --noflush ||
-		    e2e_die "bpf-fast-v$demo_v.rules failed to load"
-	done
+	e2e_fast_rules "$DEMO_BPFFS/dnsmark"
 else
 	e2e_say "2. With dnsmark bound to queue $E2E_QUEUE, in queue mode: client queries"
 	e2e_say "   and upstream queries both wait on the queue (rules: $E2E_RULES_V4):"

@@ -387,6 +387,19 @@ e2e_gw_rules() {
 	    e2e_die "observation rules failed to load"
 }
 
+# e2e_fast_rules DIR: the shipped bpf-fast-v4.rules and bpf-fast-v6.rules
+# loaded in the gateway with the one edit they ask for, their pins' directory
+# (DIR instead of /sys/fs/bpf/dnsmark). Once dnsmark has pinned there.
+e2e_fast_rules() {
+	for e2e_v in 4 6; do
+		e2e_tool=iptables
+		[ "$e2e_v" = 4 ] || e2e_tool=ip6tables
+		sed "s|/sys/fs/bpf/dnsmark/|$1/|" "$RULES_DIR/bpf-fast-v$e2e_v.rules" |
+		    e2e_in "$E2E_NS_GW" "$e2e_tool-restore" --noflush ||
+		    e2e_die "shipped bpf-fast-v$e2e_v.rules failed to load"
+	done
+}
+
 # e2e_answered: true when the dig output on stdin is NOERROR with at least
 # one answer record.
 e2e_answered() {
