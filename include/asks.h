@@ -55,11 +55,12 @@ struct asks_client {
 struct asks_marks {
 	unsigned int count;		/* entries in the set */
 	unsigned int distinct_marks;	/* 0, 1 or 2 (2 means "two or more") */
-	uint32_t first_mark;		/* mark of the oldest entry */
+	uint32_t first_mark;		/* mark whose last ask is the oldest */
 	uint32_t last_mark;		/* mark of the newest entry */
 	int id_matched;			/* an entry's DNS id equals the query's */
 	uint32_t id_mark;		/* mark of the newest such entry */
 	struct packet_endpoint id_client; /* and the address it holds */
+	uint64_t first_ms;		/* ... when it asked */
 	uint64_t last_ms;		/* when the newest entry's mark last asked */
 	uint64_t other_last_ms;		/* ... and the newest of any other mark */
 };

@@ -9,11 +9,11 @@
  * without the key can aim for (chance 2^-64 per pair).
  *
  * Small on purpose, a table per kind of evidence and up to millions of
- * entries each: an entry is 40 bytes (32-bit indices, times in 32 bits of
+ * entries each: an entry is 44 bytes (32-bit indices, times in 32 bits of
  * milliseconds), the DNS id, the ask count and the client's address live in
- * arrays of their own that only the tables using them allocate, and who
- * asked first is the order of the question's bucket chain rather than a
- * time of its own.
+ * arrays of their own that only the tables using them allocate.  A bucket's
+ * chain runs by last activity, newest first, so that the clients waiting
+ * for a question are met first however many marks asked it before.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +31,11 @@ struct asks_entry {
 	uint32_t mark;
 	uint32_t last;		/* when this mark last asked: ms, modulo 2^32 */
 	uint32_t engaged;	/* when a query for it last went upstream */
-	uint32_t chain_next;	/* next in the question's bucket, newest
-				 * created first; or next in the free list */
+	uint32_t chain_next;	/* next in the question's bucket, the most
+				 * recently active first (asked, engaged or
+				 * settled: chain_to_front()); or next in
+				 * the free list */
+	uint32_t chain_prev;	/* previous in the bucket, NIL at its head */
 	uint32_t pair_next;	/* next in the (question, mark) bucket */
 	uint32_t older;		/* neighbours by last use */
 	uint32_t newer;
@@ -250,18 +253,60 @@ age_append(struct asks *table, uint32_t i)
 	table->newest = i;
 }
 
-/* Unlinks entry i from the singly linked list at head through next. */
+/* Unlinks entry i from the (question, mark) bucket at head. */
 static void
-list_unlink(struct asks *table, uint32_t *head, uint32_t i, int pair)
+pair_unlink(struct asks *table, uint32_t *head, uint32_t i)
 {
 	uint32_t *link = head;
 
 	while (*link != NIL && *link != i)
-		link = pair ? &table->entries[*link].pair_next :
-		    &table->entries[*link].chain_next;
+		link = &table->entries[*link].pair_next;
 	if (*link == i)
-		*link = pair ? table->entries[i].pair_next :
-		    table->entries[i].chain_next;
+		*link = table->entries[i].pair_next;
+}
+
+/* Unlinks entry i from its bucket's chain: O(1), however long it is. */
+static void
+chain_unlink(struct asks *table, uint32_t i)
+{
+	struct asks_entry *e = &table->entries[i];
+
+	if (e->chain_prev != NIL)
+		table->entries[e->chain_prev].chain_next = e->chain_next;
+	else
+		*bucket_of(table, e->hash_low) = e->chain_next;
+	if (e->chain_next != NIL)
+		table->entries[e->chain_next].chain_prev = e->chain_prev;
+	e->chain_next = e->chain_prev = NIL;
+}
+
+/* Links entry i first in its bucket's chain. */
+static void
+chain_push(struct asks *table, uint32_t i)
+{
+	struct asks_entry *e = &table->entries[i];
+	uint32_t *head = bucket_of(table, e->hash_low);
+
+	e->chain_prev = NIL;
+	e->chain_next = *head;
+	if (*head != NIL)
+		table->entries[*head].chain_prev = i;
+	*head = i;
+}
+
+/*
+ * Entry i was just asked, engaged or settled: first in its bucket's chain.
+ * So a chain runs by last activity, newest first, and asks_match() knows
+ * that nobody past an entry idle for longer than any wait can be waiting
+ * (chain_waits_done()), however many marks share the question.
+ */
+static void
+chain_to_front(struct asks *table, uint32_t i)
+{
+	if (table->entries[i].chain_prev == NIL)
+		return;
+	chain_unlink(table, i);
+	chain_push(table, i);
 }
 
 static void
@@ -270,8 +315,8 @@ entry_remove(struct asks *table, uint32_t i)
 	struct asks_entry *e = &table->entries[i];
 	uint64_t hash = (uint64_t)e->hash_high << 32 | e->hash_low;
 
-	list_unlink(table, bucket_of(table, e->hash_low), i, 0);
-	list_unlink(table, pair_of(table, hash, e->mark), i, 1);
+	chain_unlink(table, i);
+	pair_unlink(table, pair_of(table, hash, e->mark), i);
 	age_unlink(table, i);
 	e->pair_next = NIL;
 	e->chain_next = table->free_list;
@@ -429,9 +474,10 @@ asks_add(struct asks *table, const struct dns_question *q,
 	asks_expire(table, now_ms);
 	i = pair_find(table, hash, client->mark);
 	if (i != NIL) {
-		/* The same mark asks again: newest again, in place in its
-		 * chain, which keeps the order in which marks first asked. */
+		/* The same mark asks again: newest again, first in its
+		 * chain. */
 		age_unlink(table, i);
+		chain_to_front(table, i);
 		if (table->refs != NULL && table->refs[i] < UINT16_MAX)
 			table->refs[i]++;
 		/* Settled, then asked again: engaged holds no engagement. */
@@ -450,8 +496,7 @@ asks_add(struct asks *table, const struct dns_question *q,
 		e->hash_low = (uint32_t)hash;
 		e->mark = client->mark;
 		e->flags = 0;
-		e->chain_next = *bucket_of(table, e->hash_low);
-		*bucket_of(table, e->hash_low) = i;
+		chain_push(table, i);
 		pair = pair_of(table, hash, e->mark);
 		e->pair_next = *pair;
 		*pair = i;
@@ -494,9 +539,13 @@ marks_add(const struct asks *table, struct asks_marks *marks, uint32_t at,
 	    asked_ms > marks->other_last_ms) {
 		marks->other_last_ms = asked_ms;
 	}
+	/* Chains run by last activity, an engagement included: who asked
+	 * longest ago is told by the ask's own time (ties: the last met). */
+	if (marks->count == 0 || asked_ms <= marks->first_ms) {
+		marks->first_ms = asked_ms;
+		marks->first_mark = mark;
+	}
 	marks->count++;
-	/* Chains run newest created first: the last met asked first. */
-	marks->first_mark = mark;
 	if (id_match && (!marks->id_matched || asked_ms >= *id_ms)) {
 		marks->id_matched = 1;
 		marks->id_mark = mark;
@@ -506,14 +555,64 @@ marks_add(const struct asks *table, struct asks_marks *marks, uint32_t at,
 	}
 }
 
-/* More entries than could be looked at: several marks, no id to go by. */
-static void
-marks_cut(struct asks_marks *marks)
+/*
+ * How long entry e has been idle at now_ms: since its last ask, or its
+ * engagement or settlement if later (negative: in the future).  What a
+ * bucket's chain is ordered by (chain_to_front()).
+ */
+static int64_t
+entry_idle(const struct asks_entry *e, uint64_t now_ms)
 {
+	int64_t idle = time_age(e->last, now_ms);
+
+	if ((e->flags & (ENTRY_ENGAGED | ENTRY_SETTLED)) &&
+	    time_age(e->engaged, now_ms) < idle)
+		idle = time_age(e->engaged, now_ms);
+	return idle;
+}
+
+/*
+ * The walk of a chain stopped at entry last, more behind it: returns 1 when
+ * no entry behind it can count as waiting.  Chains run by last activity
+ * (chain_to_front()), so every entry behind last was idle at least as long
+ * as last: when that is longer than the table's waits (asked, engaged,
+ * answered a moment ago), the waiting sets are whole and only the set of
+ * all askers is cut.  This is what lets one waiting client stand out among
+ * the hundreds of marks that asked names below a shared ancestor.
+ */
+static int
+chain_waits_done(const struct asks *table, const struct asks_entry *last,
+    uint64_t now_ms)
+{
+	uint64_t wait = table->ask_ms;
+	int64_t idle = entry_idle(last, now_ms);
+
+	if (table->engaged_ms > wait)
+		wait = table->engaged_ms;
+	if (table->grace_ms > wait)
+		wait = table->grace_ms;
+	return idle >= 0 && (uint64_t)idle >= wait;
+}
+
+/*
+ * More entries than could be looked at: several marks, no id to go by, and
+ * one of those not seen may have asked as late as last's last activity
+ * (the bucket's chain runs by it), which only_the_last_moment() and the
+ * like must not take for nobody.
+ */
+static void
+marks_cut(struct asks_marks *marks, const struct asks_entry *last,
+    uint64_t now_ms)
+{
+	int64_t idle = entry_idle(last, now_ms);
+	uint64_t unseen_ms = idle > 0 ? now_ms - (uint64_t)idle : now_ms;
+
 	if (marks->count == 0)
 		marks->count = 1;
 	marks->distinct_marks = 2;
 	marks->id_matched = 0;
+	if (marks->other_last_ms < unseen_ms)
+		marks->other_last_ms = unseen_ms;
 }
 
 unsigned int
@@ -522,7 +621,7 @@ asks_match(struct asks *table, const struct dns_question *q,
 {
 	uint64_t hash = question_hash(table, q);
 	uint64_t all_id_ms = 0, waiting_id_ms = 0, unanswered_id_ms = 0;
-	uint32_t i = *bucket_of(table, (uint32_t)hash);
+	uint32_t i = *bucket_of(table, (uint32_t)hash), walked_to = NIL;
 	int walked;
 
 	memset(match, 0, sizeof(*match));
@@ -535,6 +634,7 @@ asks_match(struct asks *table, const struct dns_question *q,
 		int id_match;
 		enum waits waits;
 
+		walked_to = i;
 		i = e->chain_next;
 		if (!hash_is(e, hash) || !entry_live(table, e, now_ms))
 			continue;
@@ -551,9 +651,13 @@ asks_match(struct asks *table, const struct dns_question *q,
 			    id_match, &unanswered_id_ms);
 	}
 	if (i != NIL) {
-		marks_cut(&match->all);
-		marks_cut(&match->waiting);
-		marks_cut(&match->unanswered);
+		const struct asks_entry *last = &table->entries[walked_to];
+
+		marks_cut(&match->all, last, now_ms);
+		if (!chain_waits_done(table, last, now_ms)) {
+			marks_cut(&match->waiting, last, now_ms);
+			marks_cut(&match->unanswered, last, now_ms);
+		}
 	}
 	return match->all.count;
 }
@@ -568,6 +672,7 @@ asks_engage(struct asks *table, const struct dns_question *q, uint32_t mark,
 		return 0;
 	table->entries[i].engaged = (uint32_t)now_ms;
 	table->entries[i].flags |= ENTRY_ENGAGED;
+	chain_to_front(table, i);
 	return 1;
 }
 
@@ -601,6 +706,7 @@ asks_settle(struct asks *table, const struct dns_question *q,
 	e = &table->entries[i];
 	e->engaged = (uint32_t)now_ms;
 	e->flags = (uint8_t)((e->flags & ~ENTRY_ENGAGED) | ENTRY_SETTLED);
+	chain_to_front(table, i);
 	return 1;
 }
 
