@@ -155,6 +155,13 @@ int asks_release(struct asks *table, const struct dns_question *q,
     uint32_t mark);
 
 /*
+ * Removes every entry asking q, whatever its mark or ask count (what they
+ * stood for is over: a truncated question's retry was seen).  Looks at
+ * ASKS_MAX_WALK entries of q's chain at most.  Returns how many it removed.
+ */
+size_t asks_forget(struct asks *table, const struct dns_question *q);
+
+/*
  * Settles one ask of q by mark at now_ms (its client was answered): the
  * entry stays, and counts among those who asked, but once every ask it
  * counts is settled it counts as waiting only for the table's grace

@@ -83,7 +83,8 @@ struct evidence {
 	struct asks *learned;
 	struct asks *inflight;
 	struct asks *recent;
-	struct asks *truncated;
+	struct asks *truncated;	/* questions answered truncated, by mark,
+				 * until their TCP retry is seen */
 	struct asks *truncating; /* servers that sent a truncated answer */
 	struct asks *tcp_clients;
 	struct asks *askers;
@@ -183,10 +184,18 @@ enum evidence_response evidence_response(struct evidence *ev,
     uint32_t *mark, int *truncated);
 
 /*
+ * An upstream TCP query for q left (on a new connection or one already
+ * open): the retry of q's truncated answers is out, and they name no
+ * further SYN.
+ */
+void evidence_retried(struct evidence *ev, const struct dns_question *q);
+
+/*
  * Names the client behind an upstream SYN to server from what it has apart
- * from the hold: the marks whose answers came truncated (only when server
- * itself sent a truncated answer: a resolver opens connections for other
- * reasons too, Knot Resolver to a server that answered nothing truncated)
+ * from the hold: the marks whose answers came truncated and whose retry
+ * was not seen yet (only when server itself sent a truncated answer: a
+ * resolver opens connections for other reasons too, Knot Resolver to a
+ * server that answered nothing truncated, or that truncated before)
  * and, with tcp_clients, the marks that asked over TCP, together (one
  * mark, or the conflict policy), or else the only mark.  The caller leaves
  * tcp_clients 0 where client TCP queries were found not followed by SYNs

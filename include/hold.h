@@ -8,8 +8,10 @@
  * another mark is held until the SYN (or a query on a connection already
  * open) of the open one shows up, for as long as the kind's SYNs have
  * lately taken (hold_wait()), at most hold_ms.  The SYN then belongs
- * to the open cause alone, and so do further SYNs until another mark's
- * cause takes its place; a cause of the same client and kind joins the
+ * to the open cause alone; a further SYN is not the hold's to name (a
+ * resolver that knows a server truncates sends other clients' questions
+ * over TCP at once, no truncated answer before them: Knot Resolver).  A
+ * cause of the same client and kind joins the
  * open one, which then waits for one SYN more before giving way.  Without
  * a cause waiting behind it, the open cause stays open longer
  * (HOLD_STALE_MS), for a SYN that comes late.

@@ -690,6 +690,25 @@ asks_release(struct asks *table, const struct dns_question *q,
 	return 1;
 }
 
+size_t
+asks_forget(struct asks *table, const struct dns_question *q)
+{
+	uint64_t hash = question_hash(table, q);
+	uint32_t i = *bucket_of(table, (uint32_t)hash);
+	size_t removed = 0;
+
+	for (int walked = 0; i != NIL && walked < ASKS_MAX_WALK; walked++) {
+		uint32_t at = i;
+
+		i = table->entries[at].chain_next;
+		if (hash_is(&table->entries[at], hash)) {
+			entry_remove(table, at);
+			removed++;
+		}
+	}
+	return removed;
+}
+
 int
 asks_settle(struct asks *table, const struct dns_question *q,
     uint32_t mark, uint64_t now_ms)

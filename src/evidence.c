@@ -19,7 +19,6 @@
 
 /* Pseudo question types for the keys that stand for a mark. */
 #define KEY_TCP_CLIENT 0xff01
-#define KEY_TRUNCATED 0xff02
 #define KEY_ASKER 0xff03
 #define KEY_UNANSWERED 0xff04
 #define KEY_SERVER 0xff05
@@ -84,9 +83,11 @@ evidence_init(struct evidence *ev, size_t max_pending, uint64_t timeout_ms,
 	 * every question of the cap, recent_ms long. */
 	if (recent_ms > 0)
 		ev->recent = asks_new(max, recent_ms, 0, key);
+	/* Truncated questions, one entry a mark each, until their retry:
+	 * a quarter of the cap, truncated_ms long. */
+	ev->truncated = asks_new(marks, truncated_ms, 0, key);
 	/* One entry a mark: a quarter of the cap is a mark for every four
 	 * questions pending, each table's own window long. */
-	ev->truncated = asks_new(marks, truncated_ms, 0, key);
 	/* The servers of those truncated answers: a few a second. */
 	ev->truncating = asks_new(max / 64 + 64, truncated_ms, 0, key);
 	ev->tcp_clients = asks_new(marks, timeout_ms < EVIDENCE_TCP_CLIENT_MS ?
@@ -728,7 +729,7 @@ evidence_response(struct evidence *ev, const struct packet_info *info,
 		struct dns_question key;
 
 		*truncated = 1;
-		if (add_mark(ev->truncated, KEY_TRUNCATED, &client, now_ms))
+		if (asks_add(ev->truncated, q, &client, now_ms))
 			count_eviction(ev);
 		server_key(&info->src, &key);
 		if (asks_add(ev->truncating, &key, &server, now_ms))
@@ -789,6 +790,12 @@ join_marks(struct asks_marks *into, const struct asks_marks *set)
 		into->other_last_ms = set->other_last_ms;
 }
 
+void
+evidence_retried(struct evidence *ev, const struct dns_question *q)
+{
+	asks_forget(ev->truncated, q);
+}
+
 struct attrib_result
 evidence_syn(struct evidence *ev, const struct packet_endpoint *server,
     int tcp_clients_cause, uint64_t now_ms)
@@ -802,7 +809,12 @@ evidence_syn(struct evidence *ev, const struct packet_endpoint *server,
 	 * truncated answer: a resolver opens connections for other reasons
 	 * too (Knot Resolver to a server that truncated nothing, while a
 	 * client's truncated question was retried on a connection it held),
-	 * and such a SYN is nobody's retry.  Then all of them, not the
+	 * and such a SYN is nobody's retry.  Nor once their retry was seen
+	 * (evidence_retried()): Knot Resolver retried one client's truncated
+	 * question on a connection it held, then opened one to the same
+	 * server for another client's question that it sent over TCP at once
+	 * (it knew the server truncates), and that SYN took the first
+	 * client's mark (accuracy phase B, queue mode).  Then all of them, not the
 	 * server's alone: several clients may have been truncated by
 	 * several addresses of one server, and one address's single mark
 	 * would be a guess (a resolver that retries at another address of

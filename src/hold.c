@@ -1,9 +1,11 @@
 /*
  * One open cause at a time, the others of other marks waiting in a small
- * ring (hold.h).  The open cause owns the SYNs that come until another
- * mark's cause takes its place: at once when it has had its SYN, after the
- * kind's wait (hold_wait()) when it has not, and in any case after
- * HOLD_STALE_MS.  Each SYN named tells how long its kind's SYNs take.
+ * ring (hold.h).  The open cause names the SYNs it waits for (one, and one
+ * more for each cause of its client and kind that joined it) and no
+ * further one; it gives way to another mark's cause at once when they
+ * came, after the kind's wait (hold_wait()) when they did not, and in any
+ * case after HOLD_STALE_MS.  Each SYN named tells how long its kind's SYNs
+ * take.
  *
  * A cause that gave way without its SYN may still send it, late, so from
  * then on SYNs are counted, not named (owed), until every cause let through
@@ -315,6 +317,14 @@ hold_syn(struct hold *hold, uint64_t now_ms, uint32_t *mark)
 		syn_seen(hold, now_ms);
 		return -1;
 	}
+	/* Its SYNs (or reused connections) all came: a further SYN is not
+	 * the hold's to name.  Knot Resolver retried one client's truncated
+	 * question on a connection it held, then opened one to the same
+	 * server for another client's question, sent over TCP at once (it
+	 * knew the server truncates), which took the first client's mark
+	 * (accuracy phase B).  Other evidence decides (evidence_syn()). */
+	if (named(hold))
+		return 0;
 	*mark = hold->current.mark;
 	name_current(hold, now_ms);
 	return 1;

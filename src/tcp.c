@@ -117,6 +117,7 @@ segment_query(struct judge *judge, const struct packet_info *info,
 
 	hold_query(&judge->hold, q, now_ms);
 	result = evidence_attribute(&judge->evidence, q, now_ms);
+	evidence_retried(&judge->evidence, q);
 	stats_inc(judge->stats, STATS_UPSTREAM_QUERIES);
 	judge_count(judge, &result);
 	if (result.marked) {

@@ -1182,6 +1182,48 @@ Test(asks, names_the_one_waiting_mark_among_a_thousand_askers)
 	asks_free(table);
 }
 
+/* Marks 1 and 2 are still waiting for some answer; the others are not. */
+static int
+marks_one_and_two_wait(void *arg, uint32_t mark, uint64_t now_ms)
+{
+	(void)arg;
+	(void)now_ms;
+	return mark == 1 || mark == 2;
+}
+
+/*
+ * Past the walk, a client that may still wait is not left out: the one
+ * waiting client met in the walk is not the only one while the last entry
+ * walked was active within the waits.
+ */
+Test(asks, cuts_the_waiting_set_while_an_unseen_client_may_wait)
+{
+	struct asks *table = table_new(4096, 30000);
+	struct dns_question q = question_a("com", 0);
+	struct asks_match m;
+
+	asks_set_waiting(table, 500, 0);
+	asks_set_waiting_check(table, marks_one_and_two_wait, NULL);
+	/* Mark 2 first, then 300 marks that no longer wait, then mark 1:
+	 * all within the ask window. */
+	for (uint32_t mark = 2; mark <= 302; mark++) {
+		struct asks_client c = client(mark, 0, mark);
+
+		asks_add(table, &q, &c, 1000);
+	}
+	{
+		struct asks_client c = client(1, 0, 1);
+
+		asks_add(table, &q, &c, 1001);
+	}
+	cr_assert_eq(match_at(table, &q, 1002, &m), ASKS_MAX_WALK);
+	cr_assert_eq(m.waiting.distinct_marks, 2, "mark 2 may wait, unseen");
+	/* Past the ask window the walk's waiting set is whole: none. */
+	cr_assert_eq(match_at(table, &q, 1600, &m), ASKS_MAX_WALK);
+	cr_assert_eq(m.waiting.count, 0);
+	asks_free(table);
+}
+
 /*
  * Past the walk, the set of all askers cannot say that only its newest mark
  * asked in the last moment: one not seen may have asked as late as the
@@ -1212,6 +1254,34 @@ Test(asks, cut_set_keeps_the_unseen_askers_time)
 	/* The last walked was engaged at 2000 + 12: another mark may have
 	 * asked then. */
 	cr_assert_eq(m.all.other_last_ms, 2000 + 11 + 1);
+	asks_free(table);
+}
+
+/* Forgetting a question removes every mark's entry of it, and no other. */
+Test(asks, forgets_every_mark_of_a_question)
+{
+	struct asks *table = table_new(64, 5000);
+	struct dns_question q = question_a("big.example", 1);
+	struct dns_question other = question_a("other.example", 2);
+	struct asks_match m;
+
+	for (uint32_t mark = 1; mark <= 3; mark++) {
+		struct asks_client c = client(mark, 0, mark);
+
+		asks_add(table, &q, &c, 10);
+		asks_add(table, &other, &c, 10);
+	}
+	/* Asked twice by mark 2: forgotten all the same. */
+	{
+		struct asks_client c = client(2, 0, 2);
+
+		asks_add(table, &q, &c, 11);
+	}
+	cr_assert_eq(asks_forget(table, &q), 3);
+	cr_assert_eq(match_at(table, &q, 12, &m), 0);
+	cr_assert_eq(match_at(table, &other, 12, &m), 3);
+	cr_assert_eq(asks_count(table), 3);
+	cr_assert_eq(asks_forget(table, &q), 0);
 	asks_free(table);
 }
 

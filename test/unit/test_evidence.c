@@ -344,6 +344,35 @@ Test(evidence, names_no_syn_to_a_server_that_truncated_nothing)
 	evidence_free(&bed.ev);
 }
 
+/*
+ * A truncated answer names the SYN of its retry, not a SYN after its retry
+ * was seen: Knot Resolver retried client 4's truncated question on a
+ * connection it held, then opened one to the same server for client 1's
+ * question, sent over TCP at once, and that SYN took mark 4 (accuracy
+ * phase B, queue mode, 2 runs of 3).
+ */
+Test(evidence, names_no_syn_with_a_truncated_answer_already_retried)
+{
+	struct bed bed;
+	struct dns_question retry = question("BIG.four.EXAMPLE", TYPE_A, 7);
+
+	bed_init(&bed, ATTRIB_CONFLICT_NONE);
+	ask(&bed, 1, 0, "host.one.example", 0x1, 0);
+	ask(&bed, 4, 0, "big.four.example", 0x4, 0);
+	truncated_answer(&bed, "big.four.example", 0x4242, 0x4, 10);
+	assert_result(syn(&bed, 11), 1, 0x4, ATTRIB_TCP,
+	    "its retry not seen: the truncated mark's");
+	/* The retry left on a connection already open (0x20 case). */
+	evidence_retried(&bed.ev, &retry);
+	assert_result(syn_to(&bed, 53, 0, 12), 0, 0, ATTRIB_NONE,
+	    "retried: two marks asked, nothing names it");
+	/* Another truncated answer names the next SYN again. */
+	truncated_answer(&bed, "host.one.example", 0x4343, 0x1, 13);
+	assert_result(syn_to(&bed, 53, 0, 14), 1, 0x1, ATTRIB_TCP,
+	    "the one not yet retried");
+	evidence_free(&bed.ev);
+}
+
 /* A client's TCP query names no SYN where such queries cause none. */
 Test(evidence, names_no_syn_for_a_tcp_client_where_they_cause_none)
 {

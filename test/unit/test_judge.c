@@ -2080,6 +2080,29 @@ Test(judge, marks_a_tcp_retry_on_another_clients_connection)
 }
 
 /*
+ * Once the retry of a truncated answer left on a connection already open,
+ * neither the hold nor the truncated answer names a later SYN: Knot
+ * Resolver then opened a connection to the same server for another
+ * client's question, sent over TCP at once, and the SYN took the mark of
+ * the client whose retry was out (accuracy phase B, queue mode).
+ */
+Test(judge, names_no_syn_after_the_retry_left_on_an_open_connection)
+{
+	struct bed bed;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	ask_marked_upstream(&bed);
+	upstream_response(&bed, 0x7777, FLAGS_RESPONSE | DNS_FLAG_TC, NULL, 0,
+	    20);
+	assert_segment_mark(upstream_tcp_query(&bed, 52000, "www.example.com",
+	    0x6, 21), 0x5, "the retry, on a connection already open");
+	assert_unchanged(upstream_syn(&bed, SERVER4, 22),
+	    "a SYN after it: 0x5's retry is out, two marks asked");
+	cr_assert_eq(count(&bed, STATS_ATTRIB_TCP), 0);
+	bed_fini(&bed);
+}
+
+/*
  * Thousands of marks, one per client: each asks its own name below a
  * shared zone and a shared popular name within a second.  Nothing is
  * evicted at the default cap, each own name is marked for its client, and
