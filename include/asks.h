@@ -206,6 +206,16 @@ int asks_find_client(struct asks *table, const struct dns_question *q,
 void asks_summary(struct asks *table, uint64_t now_ms,
     struct asks_marks *marks);
 
+/*
+ * For a table made with ASKS_REFS: how many marks have asks not yet
+ * released or settled at now_ms, 0, 1 (that mark in *mark) or 2 for two or
+ * more, or when more than ASKS_OPEN_WALK entries would have to be walked
+ * to tell.  Expires first.
+ */
+#define ASKS_OPEN_WALK (16 * ASKS_MAX_WALK)
+unsigned int asks_open_marks(struct asks *table, uint64_t now_ms,
+    uint32_t *mark);
+
 /* Drops every entry older than the timeout at now_ms; returns how many. */
 size_t asks_expire(struct asks *table, uint64_t now_ms);
 

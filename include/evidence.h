@@ -197,11 +197,16 @@ void evidence_retried(struct evidence *ev, const struct dns_question *q);
  * resolver opens connections for other reasons too, Knot Resolver to a
  * server that answered nothing truncated, or that truncated before)
  * and, with tcp_clients, the marks that asked over TCP, together (one
- * mark, or the conflict policy), or else the only mark.  The caller leaves
- * tcp_clients 0 where client TCP queries were found not followed by SYNs
- * (a recursive resolver: hold.h).
+ * mark, or the conflict policy).  Without them, the mark of the hold's
+ * open cause (worked_for, or NULL) when its clients are the only ones
+ * whose questions are not answered (nor timed out) yet: its retry went on
+ * a connection held, and the resolver opens another for the same client's
+ * next question, over TCP at once (Knot Resolver).  Or else the only mark.
+ * The caller leaves tcp_clients 0 where client TCP queries were found not
+ * followed by SYNs (a recursive resolver: hold.h).
  */
 struct attrib_result evidence_syn(struct evidence *ev,
-    const struct packet_endpoint *server, int tcp_clients, uint64_t now_ms);
+    const struct packet_endpoint *server, int tcp_clients,
+    const uint32_t *worked_for, uint64_t now_ms);
 
 #endif

@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include "dns.h"
+#include "packet.h"
 
 /* Causes held at most; beyond, a cause passes and the SYN stays unnamed. */
 #define HOLD_MAX 8
@@ -62,6 +63,15 @@
 #define HOLD_DELAYS 8
 #define HOLD_WAIT_MIN_MS 10
 #define HOLD_WAIT_MARGIN_MS 2
+/*
+ * The servers a cause's truncated answers came from, at most: the hold
+ * names a SYN to one of them only (unbound, BIND and PowerDNS Recursor
+ * retry at the address that truncated; Knot Resolver picks an address of
+ * the server anew, and opens connections for other clients' questions
+ * too, so a SYN elsewhere is left to other evidence).  Beyond, any
+ * server's SYN may be its.
+ */
+#define HOLD_SERVERS 4
 
 enum hold_kind {
 	HOLD_TRUNCATED = 0,	/* a truncated answer to the resolver */
@@ -80,6 +90,10 @@ struct hold_cause {
 	int ambiguous;		/* another mark's cause passed meanwhile */
 	uint64_t since_ms;	/* when it arrived, then when let through */
 	struct dns_question question;
+	/* Truncated answers: the servers they came from, where the SYNs
+	 * go; 0 servers (a client's TCP query): any server. */
+	unsigned int servers;
+	struct packet_endpoint server[HOLD_SERVERS];
 };
 
 struct hold_counts {
@@ -122,19 +136,30 @@ struct hold {
 void hold_init(struct hold *hold, uint64_t hold_ms);
 
 /*
- * A cause for mark arrived as packet id.  Returns 1 when it is held (the
- * caller defers its verdict: hold_next_release() hands the id back), 0
- * when it passes now.
+ * A cause for mark arrived as packet id: a truncated answer for q from
+ * server, or a client's TCP query for q (server NULL: its SYN may go to any
+ * server).  Returns 1 when it is held (the caller defers its verdict:
+ * hold_next_release() hands the id back), 0 when it passes now.
  */
 int hold_cause(struct hold *hold, enum hold_kind kind, uint32_t id,
-    uint32_t mark, const struct dns_question *q, uint64_t now_ms);
+    uint32_t mark, const struct dns_question *q,
+    const struct packet_endpoint *server, uint64_t now_ms);
 
 /*
- * An upstream SYN left.  Returns 1 with its mark in *mark when the open
- * cause names it, -1 when it may be any of several causes' (no other
- * evidence may name it then), else 0.
+ * An upstream SYN to server left.  Returns 1 with its mark in *mark when
+ * the open cause names it, -1 when it may be any of several causes' (no
+ * other evidence may name it then), else 0.  A SYN to a server none of
+ * the open cause's truncated answers came from is not the cause's (0).
  */
-int hold_syn(struct hold *hold, uint64_t now_ms, uint32_t *mark);
+int hold_syn(struct hold *hold, const struct packet_endpoint *server,
+    uint64_t now_ms, uint32_t *mark);
+
+/*
+ * Returns 1 and sets *mark to the open cause's mark when a cause is open
+ * and no SYN is in doubt (whether its SYNs came or not), else 0: whom the
+ * resolver works for over TCP at the moment, after hold_syn().
+ */
+int hold_open_mark(const struct hold *hold, uint32_t *mark);
 
 /*
  * A TCP query for q left on a connection already open (a resolver that

@@ -797,6 +797,30 @@ asks_summary(struct asks *table, uint64_t now_ms, struct asks_marks *marks)
 	}
 }
 
+unsigned int
+asks_open_marks(struct asks *table, uint64_t now_ms, uint32_t *mark)
+{
+	unsigned int marks = 0;
+	uint32_t i;
+	int walked;
+
+	asks_expire(table, now_ms);
+	if (table->refs == NULL)
+		return 2;
+	i = table->newest;
+	for (walked = 0; i != NIL && walked < ASKS_OPEN_WALK; walked++) {
+		const struct asks_entry *e = &table->entries[i];
+
+		if (table->refs[i] > 0 && (marks == 0 || e->mark != *mark)) {
+			if (++marks > 1)
+				return 2;
+			*mark = e->mark;
+		}
+		i = e->older;
+	}
+	return i == NIL ? marks : 2;
+}
+
 int
 asks_single_mark(const struct asks *table, uint32_t *mark)
 {

@@ -798,7 +798,7 @@ evidence_retried(struct evidence *ev, const struct dns_question *q)
 
 struct attrib_result
 evidence_syn(struct evidence *ev, const struct packet_endpoint *server,
-    int tcp_clients_cause, uint64_t now_ms)
+    int tcp_clients_cause, const uint32_t *worked_for_mark, uint64_t now_ms)
 {
 	struct asks_marks set, tcp_clients;
 	struct asks_match match;
@@ -836,8 +836,27 @@ evidence_syn(struct evidence *ev, const struct packet_endpoint *server,
 	asks_summary(ev->tcp_clients, now_ms, &tcp_clients);
 	if (tcp_clients_cause || set.count > 0)
 		join_marks(&set, &tcp_clients);
-	if (set.count == 0)
+	if (set.count == 0) {
+		struct attrib_result result = { .reason = ATTRIB_TCP };
+		uint32_t waiting;
+
+		/*
+		 * Nothing truncated to retry there, no TCP client: the hold's
+		 * open cause, when its clients alone are not answered yet.
+		 * Knot Resolver retried a client's truncated question on a
+		 * connection it held, then opened one to the server's other
+		 * address for that client's next question, over TCP at once
+		 * (accuracy phase B, about one run in two).
+		 */
+		if (worked_for_mark != NULL &&
+		    asks_open_marks(ev->unanswered, now_ms, &waiting) == 1 &&
+		    waiting == *worked_for_mark) {
+			result.marked = 1;
+			result.mark = waiting;
+			return worked_for(ev, result, now_ms);
+		}
 		return worked_for(ev, single_mark(ev, now_ms), now_ms);
+	}
 	only_the_last_moment(&set, now_ms);
 	return worked_for(ev, decide(ev, &set, 0, ATTRIB_TCP), now_ms);
 }

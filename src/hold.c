@@ -18,6 +18,7 @@
  * opened nor held (its causes pass at once) until HOLD_RETRY_MS later.
  */
 #include <string.h>
+#include <sys/socket.h>
 
 #include "hold.h"
 
@@ -37,6 +38,54 @@ same_question(const struct dns_question *a, const struct dns_question *b)
 	return a->qtype == b->qtype && a->qclass == b->qclass &&
 	    a->name_len == b->name_len &&
 	    memcmp(a->name, b->name, a->name_len) == 0;
+}
+
+static int
+same_server(const struct packet_endpoint *a, const struct packet_endpoint *b)
+{
+	size_t len = a->family == AF_INET ? 4 : 16;
+
+	return a->family == b->family && a->port == b->port &&
+	    memcmp(a->addr, b->addr, len) == 0;
+}
+
+/*
+ * Adds a server the cause's SYN may go to: a truncated answer's, or NULL
+ * for any (a client's TCP query).  Past HOLD_SERVERS, any server too.
+ */
+static void
+add_server(struct hold_cause *cause, const struct packet_endpoint *server)
+{
+	if (cause->servers > HOLD_SERVERS)
+		return;
+	if (server == NULL) {
+		cause->servers = HOLD_SERVERS + 1;
+		return;
+	}
+	for (unsigned int i = 0; i < cause->servers; i++)
+		if (same_server(&cause->server[i], server))
+			return;
+	if (cause->servers < HOLD_SERVERS)
+		cause->server[cause->servers] = *server;
+	cause->servers++;
+}
+
+/*
+ * Whether a SYN to server may be cause's: its truncated answers' servers,
+ * any server for a client's TCP query (or a cause of more servers than it
+ * keeps).
+ */
+static int
+syn_server_fits(const struct hold_cause *cause,
+    const struct packet_endpoint *server)
+{
+	if (server == NULL || cause->servers == 0 ||
+	    cause->servers > HOLD_SERVERS)
+		return 1;
+	for (unsigned int i = 0; i < cause->servers; i++)
+		if (same_server(&cause->server[i], server))
+			return 1;
+	return 0;
 }
 
 static void
@@ -223,9 +272,13 @@ advance(struct hold *hold, uint64_t now_ms)
 
 int
 hold_cause(struct hold *hold, enum hold_kind kind, uint32_t id,
-    uint32_t mark, const struct dns_question *q, uint64_t now_ms)
+    uint32_t mark, const struct dns_question *q,
+    const struct packet_endpoint *server, uint64_t now_ms)
 {
-	struct hold_cause *slot;
+	struct hold_cause *slot, cause = {
+		.id = id, .mark = mark, .kind = kind, .since_ms = now_ms,
+		.question = *q,
+	};
 
 	advance(hold, now_ms);
 	if (hold->hold_ms == 0)
@@ -254,12 +307,14 @@ hold_cause(struct hold *hold, enum hold_kind kind, uint32_t id,
 	    (!named(hold) || hold->current.kind == kind)) {
 		if (!named(hold) && hold->current.kind != kind) {
 			score_down(hold, hold->current.kind, now_ms);
+			hold->current.servers = 0;
 		} else {
 			hold->current.waiting++;
 			hold->current.since_ms = now_ms;
 		}
 		hold->current.kind = kind;
 		hold->current.question = *q;
+		add_server(&hold->current, server);
 		return 0;
 	}
 	/* An open cause that had its SYN gives way at once (to the same
@@ -267,10 +322,9 @@ hold_cause(struct hold *hold, enum hold_kind kind, uint32_t id,
 	 * by a SYN of its own is for its kind's score to learn). */
 	if (hold->open && named(hold))
 		close_current(hold, 0, now_ms);
+	add_server(&cause, server);
 	if (!hold->open) {
-		open_cause(hold, &(struct hold_cause){
-			.id = id, .mark = mark, .kind = kind, .question = *q,
-		}, now_ms);
+		open_cause(hold, &cause, now_ms);
 		return 0;
 	}
 	if (hold->count + hold->release_count >= HOLD_MAX) {
@@ -284,17 +338,15 @@ hold_cause(struct hold *hold, enum hold_kind kind, uint32_t id,
 		return 0;
 	}
 	slot = &hold->held[(hold->head + hold->count) % HOLD_MAX];
-	*slot = (struct hold_cause){
-		.id = id, .mark = mark, .kind = kind, .since_ms = now_ms,
-		.question = *q,
-	};
+	*slot = cause;
 	hold->count++;
 	hold->counts.held++;
 	return 1;
 }
 
 int
-hold_syn(struct hold *hold, uint64_t now_ms, uint32_t *mark)
+hold_syn(struct hold *hold, const struct packet_endpoint *server,
+    uint64_t now_ms, uint32_t *mark)
 {
 	advance(hold, now_ms);
 	if (hold->owed > 0) {
@@ -325,8 +377,28 @@ hold_syn(struct hold *hold, uint64_t now_ms, uint32_t *mark)
 	 * (accuracy phase B).  Other evidence decides (evidence_syn()). */
 	if (named(hold))
 		return 0;
+	/* Nor a SYN to a server that did not truncate its answers: it may
+	 * be a retry at another address of the server, or a connection for
+	 * another client's question.  Knot Resolver, which knows a server
+	 * truncates, sends other clients' questions there over TCP at once,
+	 * on connections it opens to any of the server's addresses, while
+	 * the open cause may still be retried on a connection it holds
+	 * (accuracy phase B: a SYN to the IPv4 address for one client, the
+	 * open cause another's answer truncated by the IPv6 one).  Other
+	 * evidence decides (evidence_syn()). */
+	if (!syn_server_fits(&hold->current, server))
+		return 0;
 	*mark = hold->current.mark;
 	name_current(hold, now_ms);
+	return 1;
+}
+
+int
+hold_open_mark(const struct hold *hold, uint32_t *mark)
+{
+	if (!hold->open || hold->current.ambiguous || hold->owed > 0)
+		return 0;
+	*mark = hold->current.mark;
 	return 1;
 }
 

@@ -308,7 +308,8 @@ judge_upstream_response(struct judge *judge, const struct judge_packet *pkt,
 	case EVIDENCE_LEARNED:
 		if (truncated && pkt->can_defer)
 			verdict.defer = hold_cause(&judge->hold,
-			    HOLD_TRUNCATED, pkt->id, mark, q, now_ms);
+			    HOLD_TRUNCATED, pkt->id, mark, q, &info->src,
+			    now_ms);
 		break;
 	}
 	return verdict;

@@ -23,7 +23,7 @@ tcp_client_query(struct judge *judge, const struct judge_packet *pkt,
 	if (!pkt->can_defer)
 		return 0;	/* a copy: it went on its way already */
 	return hold_cause(&judge->hold, HOLD_TCP_CLIENT, pkt->id,
-	    judge_client_mark(pkt), q, now_ms);
+	    judge_client_mark(pkt), q, NULL, now_ms);
 }
 
 void
@@ -58,7 +58,7 @@ tcp_upstream_syn(struct judge *judge, const struct judge_packet *pkt,
 	char dst[64];
 
 	judge_expire(judge, now_ms);
-	switch (hold_syn(&judge->hold, now_ms, &result.mark)) {
+	switch (hold_syn(&judge->hold, &info->dst, now_ms, &result.mark)) {
 	case 1:
 		/* The one truncated answer or TCP retry let through names it. */
 		result.marked = 1;
@@ -69,17 +69,23 @@ tcp_upstream_syn(struct judge *judge, const struct judge_packet *pkt,
 		 * guess among them. */
 		result.reason = ATTRIB_CONFLICT_UNMARKED;
 		break;
-	default:
-		log_debug("SYN not named by the hold: open %d ambiguous %d "
-		    "kind %d age %llu ms, %zu held, scores %d %d",
-		    judge->hold.open, judge->hold.current.ambiguous,
+	default: {
+		uint32_t open_mark;
+		int open = hold_open_mark(&judge->hold, &open_mark);
+
+		log_debug("SYN not named by the hold: open %d mark 0x%x "
+		    "ambiguous %d kind %d age %llu ms, %zu held, scores %d %d",
+		    judge->hold.open, judge->hold.current.mark,
+		    judge->hold.current.ambiguous,
 		    (int)judge->hold.current.kind,
 		    (unsigned long long)(now_ms - judge->hold.current.since_ms),
 		    judge->hold.count, judge->hold.score[0],
 		    judge->hold.score[1]);
 		result = evidence_syn(&judge->evidence, &info->dst,
-		    judge->hold.score[HOLD_TCP_CLIENT] >= 0, now_ms);
+		    judge->hold.score[HOLD_TCP_CLIENT] >= 0,
+		    open ? &open_mark : NULL, now_ms);
 		break;
+	}
 	}
 	stats_inc(judge->stats, STATS_UPSTREAM_SYN);
 	verdict = judge_apply(judge, pkt, &result);

@@ -28,6 +28,11 @@ NFULA_PAYLOAD = 9
 NLA_TYPE_MASK = 0x3FFF
 
 DNS_PORT = 53
+# A TCP handshake belongs to the queries the resolver wrote on the new
+# connection within this many seconds of the first one (Knot Resolver opens
+# one for several clients' questions at once): with several clients among
+# them, it is scored like a shared name.
+OPENING_BURST = 0.020
 DNS_TYPES = {
     1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT",
     28: "AAAA", 33: "SRV", 41: "OPT", 43: "DS", 46: "RRSIG", 47: "NSEC",
@@ -233,9 +238,14 @@ def tcp_question_of_segments(packets):
             continue
         queries = by_flow.get(id(packet["flow"]), [])
         before = [q for t, q in queries if t <= packet["time"]]
-        after = [q for t, q in queries if t > packet["time"]]
-        packet["question"] = before[-1] if before else (after[0] if after else None)
+        after = [(t, q) for t, q in queries if t > packet["time"]]
+        packet["question"] = before[-1] if before else (after[0][1] if after else None)
         packet["via"] = True
+        if not before and after:
+            # The handshake: the connection was opened for the queries
+            # the resolver wrote on it at once.
+            packet["opening"] = [q for t, q in after
+                                 if t - after[0][0] <= OPENING_BURST]
 
 
 def owner_of(name, owners):
@@ -281,7 +291,8 @@ def kind_of(packet, asked):
 
 def new_row(phase):
     return {"phase": phase, "packets": 0, "correct": 0, "wrong": 0,
-            "unmarked": 0, "shared": 0, "shared_marked": 0, "tc": 0,
+            "unmarked": 0, "shared": 0, "shared_marked": 0, "several": 0,
+            "tc": 0,
             "tcp_queries": 0, "lookups_ok": 0, "lookups": 0,
             "missed": collections.Counter(),
             "missed_kinds": collections.Counter()}
@@ -334,6 +345,16 @@ def analyse(args):
         if want is None:
             question = packet.get("question")
             want = owner_of(question[0], owners) if question else None
+            opened_for = set(owner_of(q[0], owners) for q in packet.get("opening", []))
+            if len(opened_for) > 1 and (packet["mark"] == 0 or packet["mark"] in opened_for):
+                # A handshake of a connection opened for several
+                # clients' queries at once: no mark is right, and any of
+                # theirs is plausible (as for a shared name); another
+                # mark is wrong.
+                row["shared"] += 1
+                row["shared_marked"] += packet["mark"] != 0
+                row["several"] += 1
+                continue
             if want is None:
                 row["shared"] += 1
                 row["shared_marked"] += packet["mark"] != 0
@@ -414,7 +435,9 @@ def report(args):
                 failures.append(f"TARGET: {where}: {wrong:.2f}% wrong > {most}%")
     print()
     print("tc: truncated UDP answers from upstream; tcpq: queries sent upstream over"
-          " TCP; phase B counts client-owned packets, shared(marked) the others.")
+          " TCP; phase B counts client-owned packets, shared(marked) the others:"
+          " shared names, and the handshakes of connections opened for several"
+          " clients' queries at once (unmarked or one of theirs).")
     print("Missed packets by kind: exact (the client's own question), ancestor (of"
           " one: minimisation), other-name (CNAME targets, name server names),"
           " tcp-no-query (SYN, ACK, FIN).")

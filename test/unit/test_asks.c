@@ -1632,3 +1632,75 @@ Test(asks, keeps_a_settled_entry_waiting_for_its_grace)
 	cr_assert_eq(m.waiting.count, 0);
 	asks_free(table);
 }
+
+/* Which marks have asks not answered yet, across every question. */
+Test(asks, counts_the_marks_not_answered)
+{
+	struct asks *table = table_new(64, 5000);
+	struct dns_question qa = question_a("a.example", 0);
+	struct dns_question qb = question_a("b.example", 0);
+	struct asks_client a = client(1, 0, 0xa), b = client(2, 0, 0xb);
+	uint32_t mark = 0;
+
+	cr_assert_eq(asks_open_marks(table, 0, &mark), 0);
+	cr_assert_eq(asks_add(table, &qa, &a, 0), 0);
+	cr_assert_eq(asks_open_marks(table, 1, &mark), 1);
+	cr_assert_eq(mark, 0xa);
+	cr_assert_eq(asks_add(table, &qb, &b, 2), 0);
+	cr_assert_eq(asks_add(table, &qb, &a, 3), 0);
+	cr_assert_eq(asks_open_marks(table, 4, &mark), 2);
+	cr_assert_eq(asks_settle(table, &qb, 0xb, 5), 1);
+	mark = 0;
+	cr_assert_eq(asks_open_marks(table, 6, &mark), 1, "0xb answered");
+	cr_assert_eq(mark, 0xa);
+	cr_assert_eq(asks_settle(table, &qa, 0xa, 7), 1);
+	mark = 0;
+	cr_assert_eq(asks_open_marks(table, 8, &mark), 1,
+	    "0xa still waits for b.example");
+	cr_assert_eq(mark, 0xa);
+	cr_assert_eq(asks_settle(table, &qb, 0xa, 9), 1);
+	cr_assert_eq(asks_open_marks(table, 10, &mark), 0);
+	/* An ask the timeout ended waits no more. */
+	cr_assert_eq(asks_add(table, &qa, &b, 20), 0);
+	cr_assert_eq(asks_open_marks(table, 21, &mark), 1);
+	cr_assert_eq(asks_open_marks(table, 20 + 5000, &mark), 0);
+	asks_free(table);
+}
+
+/* Past ASKS_OPEN_WALK entries it cannot tell: two or more, it says. */
+Test(asks, says_several_marks_past_the_open_walk)
+{
+	struct asks *table = table_new(2 * ASKS_OPEN_WALK, 5000);
+	struct asks *plain = asks_new(64, 5000, 0, test_key);
+	struct dns_question q = question_a("waiting.example", 0);
+	struct asks_client a = client(1, 0, 0xa), b = client(2, 0, 0xb);
+	uint32_t mark = 0;
+	char name[32];
+
+	cr_assert_not_null(plain);
+	cr_assert_eq(asks_add(table, &q, &a, 0), 0);
+	for (unsigned int i = 0; i < ASKS_OPEN_WALK - 1; i++) {
+		struct dns_question other;
+
+		snprintf(name, sizeof(name), "n%u.example", i);
+		other = question_a(name, 0);
+		cr_assert_eq(asks_add(table, &other, &b, 1), 0);
+		cr_assert_eq(asks_settle(table, &other, 0xb, 1), 1);
+	}
+	cr_assert_eq(asks_open_marks(table, 2, &mark), 1,
+	    "the open one is the walk's last");
+	cr_assert_eq(mark, 0xa);
+	{
+		struct dns_question other = question_a("last.example", 0);
+
+		cr_assert_eq(asks_add(table, &other, &b, 1), 0);
+		cr_assert_eq(asks_settle(table, &other, 0xb, 1), 1);
+	}
+	cr_assert_eq(asks_open_marks(table, 2, &mark), 2,
+	    "one entry past the walk");
+	/* Without ASKS_REFS nothing says who was answered. */
+	cr_assert_eq(asks_add(plain, &q, &a, 0), 0);
+	cr_assert_eq(asks_open_marks(plain, 1, &mark), 2);
+	asks_free(plain);
+	asks_free(table);
+}

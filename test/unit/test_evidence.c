@@ -313,7 +313,7 @@ syn_to(struct bed *bed, uint8_t server, int tcp_clients, uint64_t now_ms)
 {
 	struct packet_endpoint dst = server_at(server);
 
-	return evidence_syn(&bed->ev, &dst, tcp_clients, now_ms);
+	return evidence_syn(&bed->ev, &dst, tcp_clients, NULL, now_ms);
 }
 
 /* A SYN to the server of upstream_answer(), client TCP queries causes. */
@@ -696,5 +696,39 @@ Test(evidence, names_no_syn_for_an_answered_tcp_client)
 	client_answer_over(&bed, 3, 1, "a.three.example", 3, 52);
 	assert_result(syn(&bed, 60), 1, 0x3, ATTRIB_TCP,
 	    "one of its TCP questions is not answered");
+	evidence_free(&bed.ev);
+}
+
+/*
+ * Nothing truncated there, no TCP client: the hold's open cause names a
+ * SYN where its clients are the only ones not answered yet (Knot Resolver
+ * sends that client's next question over TCP at once, on a connection to
+ * another address of the server), and only then.
+ */
+Test(evidence, names_a_syn_for_the_open_cause_whose_clients_alone_wait)
+{
+	struct bed bed;
+	struct packet_endpoint dst = server_at(7);
+	uint32_t four = 0x4, three = 0x3;
+
+	bed_init(&bed, ATTRIB_CONFLICT_NONE);
+	ask(&bed, 1, 0, "host.one.example", 0x1, 0);
+	ask(&bed, 4, 0, "host.four.example", 0x4, 0);
+	assert_result(evidence_syn(&bed.ev, &dst, 0, &four, 10), 0, 0,
+	    ATTRIB_NONE, "both wait");
+	client_answer(&bed, 1, "host.one.example", 1, 20);
+	assert_result(evidence_syn(&bed.ev, &dst, 0, &four, 21), 1, 0x4,
+	    ATTRIB_TCP, "0x4 alone waits, and the hold works for it");
+	assert_result(evidence_syn(&bed.ev, &dst, 0, &three, 22), 0, 0,
+	    ATTRIB_NONE, "the hold works for a mark that does not wait");
+	assert_result(evidence_syn(&bed.ev, &dst, 0, NULL, 23), 0, 0,
+	    ATTRIB_NONE, "no open cause: two marks asked");
+	ask(&bed, 3, 0, "host.three.example", 0x3, 30);
+	assert_result(evidence_syn(&bed.ev, &dst, 0, &four, 31), 0, 0,
+	    ATTRIB_NONE, "0x3 waits too");
+	client_answer(&bed, 3, "host.three.example", 3, 40);
+	client_answer(&bed, 4, "host.four.example", 4, 41);
+	assert_result(evidence_syn(&bed.ev, &dst, 0, &four, 42), 0, 0,
+	    ATTRIB_NONE, "nobody waits: a refresh, anyone's");
 	evidence_free(&bed.ev);
 }

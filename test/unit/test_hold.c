@@ -4,6 +4,7 @@
  */
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <criterion/criterion.h>
 
@@ -40,9 +41,13 @@ q_named(const char *label)
  * cause), and writes mark when, and only when, it names the SYN.
  */
 #define EXPECT_SYN(hold, now, ret, mark, what)				\
+	EXPECT_SYN_TO(hold, NULL, now, ret, mark, what)
+/* The same for a SYN to server (NULL: a server the hold takes for any). */
+#define EXPECT_SYN_TO(hold, server, now, ret, mark, what)		\
 	do {								\
 		uint32_t syn_mark_ = SYN_UNSET;				\
-		int syn_ret_ = hold_syn((hold), (now), &syn_mark_);	\
+		int syn_ret_ = hold_syn((hold), (server), (now),	\
+		    &syn_mark_);					\
 									\
 		cr_assert_eq(syn_ret_, (ret),				\
 		    "SYN at %llu returned %d, want %d: %s",		\
@@ -104,11 +109,11 @@ Test(hold, four_truncated_answers_name_four_syns_in_turn)
 	uint32_t ids[HOLD_MAX];
 
 	hold_init(&hold, 2);
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 10, 1, &q[0], 100), 0,
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 10, 1, &q[0], NULL, 100), 0,
 	    "the first cause passes at once");
 	for (uint32_t k = 1; k < 4; k++)
 		cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 10 + k, k + 1,
-		    &q[k], 100), 1, "another mark's cause waits");
+		    &q[k], NULL, 100), 1, "another mark's cause waits");
 	cr_assert_eq(released(&hold, 100, ids, HOLD_MAX), 0);
 	for (uint32_t k = 0; k < 4; k++) {
 		SYN_NAMED(&hold, 100, k + 1, "SYN k carries mark k + 1");
@@ -131,8 +136,8 @@ Test(hold, same_mark_causes_pass_together)
 	struct dns_question a = q_named("a"), b = q_named("b");
 
 	hold_init(&hold, 2);
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 1, 7, &a, 0), 0);
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 2, 7, &b, 0), 0,
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 1, 7, &a, NULL, 0), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 2, 7, &b, NULL, 0), 0,
 	    "a second SYN of the same mark needs no turn of its own");
 	SYN_NAMED(&hold, 0, 7, "the first SYN");
 	SYN_NAMED(&hold, 1, 7, "the second SYN");
@@ -147,8 +152,8 @@ Test(hold, a_wait_ends_after_hold_ms_and_the_syns_in_doubt_are_nobodys)
 	uint32_t id;
 
 	hold_init(&hold, 2);
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 1, 1, &a, 50), 0);
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 2, 2, &b, 50), 1);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 1, 1, &a, NULL, 50), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 2, 2, &b, NULL, 50), 1);
 	cr_assert_eq(hold_deadline(&hold), 52);
 	cr_assert_eq(hold_next_release(&hold, 51, &id), 0, "not yet");
 	EXPECT_RELEASE(&hold, 52, 2);
@@ -160,7 +165,7 @@ Test(hold, a_wait_ends_after_hold_ms_and_the_syns_in_doubt_are_nobodys)
 	SYN_IN_DOUBT(&hold, 54, "the other one");
 	cr_assert_eq(hold.owed, 0);
 	/* Both came: the next cause names its SYN again. */
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 3, 3, &a, 60), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 3, 3, &a, NULL, 60), 0);
 	SYN_NAMED(&hold, 60, 3, "out of doubt");
 	cr_assert_eq(hold.score[HOLD_TRUNCATED], 1,
 	    "a late SYN is no sign that the kind has none");
@@ -174,16 +179,16 @@ Test(hold, the_syns_in_doubt_are_forgotten_after_hold_owed_ms)
 	uint32_t id;
 
 	hold_init(&hold, 2);
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 1, 1, &a, 0), 0);
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 2, 2, &b, 0), 1);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 1, 1, &a, NULL, 0), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 2, 2, &b, NULL, 0), 1);
 	EXPECT_RELEASE(&hold, 2, 2);
 	cr_assert_eq(hold_next_release(&hold, 2, &id), 0);
 	SYN_IN_DOUBT(&hold, 3, "mark 1's late SYN, or mark 2's");
 	/* The other SYN never came. */
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 3, 3, &a,
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 3, 3, &a, NULL,
 	    2 + HOLD_STALE_MS), 0);
 	SYN_IN_DOUBT(&hold, 2 + HOLD_STALE_MS, "still owed after HOLD_STALE_MS");
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 4, 4, &a,
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 4, 4, &a, NULL,
 	    2 + HOLD_STALE_MS + HOLD_OWED_MS), 0);
 	cr_assert_eq(hold.owed, 0, "forgotten at HOLD_OWED_MS");
 	SYN_NAMED(&hold, 2 + HOLD_STALE_MS + HOLD_OWED_MS, 4, "out of doubt");
@@ -200,7 +205,7 @@ truncated_gone_stale(struct hold *hold, const struct dns_question *a)
 	uint32_t id;
 
 	hold_init(hold, 2);
-	cr_assert_eq(hold_cause(hold, HOLD_TRUNCATED, 1, 1, a, 0), 0);
+	cr_assert_eq(hold_cause(hold, HOLD_TRUNCATED, 1, 1, a, NULL, 0), 0);
 	cr_assert_eq(hold_next_release(hold, HOLD_STALE_MS, &id), 0);
 	cr_assert_eq(hold->open, 0, "stale: closed");
 	cr_assert_eq(hold->score[HOLD_TRUNCATED], -1, "stale: no SYN came");
@@ -214,14 +219,14 @@ Test(hold, a_kind_not_followed_by_syns_is_tried_again_later)
 	uint64_t t = HOLD_STALE_MS;
 
 	truncated_gone_stale(&hold, &a);
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 3, 3, &a, t), 0);
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 4, 4, &b, t), 0,
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 3, 3, &a, NULL, t), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 4, 4, &b, NULL, t), 0,
 	    "a kind no SYN follows is not held");
 	SYN_UNCAUSED(&hold, t + 1, "not named: not held");
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 5, 4, &b,
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 5, 4, &b, NULL,
 	    t + HOLD_RETRY_MS), 0);
 	cr_assert_eq(hold.score[HOLD_TRUNCATED], 0, "tried again");
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 6, 5, &b,
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 6, 5, &b, NULL,
 	    t + HOLD_RETRY_MS), 1, "the kind is held again");
 	SYN_NAMED(&hold, t + HOLD_RETRY_MS, 4, "the open cause's");
 	EXPECT_RELEASE(&hold, t + HOLD_RETRY_MS, 6);
@@ -238,9 +243,9 @@ Test(hold, kinds_learn_apart)
 	/* A forwarder: truncated answers go back to clients, whose TCP
 	 * retries are what open connections. */
 	truncated_gone_stale(&hold, &a);
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 1, &a, t), 0);
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 2, &b, t), 1);
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 4, 3, &b, t), 0,
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 1, &a, NULL, t), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 2, &b, NULL, t), 1);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 4, 3, &b, NULL, t), 0,
 	    "truncated answers pass");
 	SYN_NAMED(&hold, t, 1, "the first TCP client's");
 	EXPECT_RELEASE(&hold, t, 3);
@@ -259,8 +264,8 @@ Test(hold, a_query_on_a_reused_connection_settles_its_cause)
 	uint32_t id;
 
 	hold_init(&hold, 2);
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 1, 1, &a, 0), 0);
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 2, 2, &b, 0), 1);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 1, 1, &a, NULL, 0), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 2, 2, &b, NULL, 0), 1);
 	hold_query(&hold, &b, 0);
 	cr_assert_eq(hold_next_release(&hold, 0, &id), 0,
 	    "another question settles nothing");
@@ -287,10 +292,10 @@ Test(hold, full_hold_passes_and_names_nobody)
 	size_t n = 0;
 
 	hold_init(&hold, 2);
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 0, 100, &a, 0), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 0, 100, &a, NULL, 0), 0);
 	for (uint32_t k = 1; k <= HOLD_MAX; k++)
-		cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, k, k, &a, 0), 1);
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 99, 99, &a, 0), 0,
+		cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, k, k, &a, NULL, 0), 1);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 99, 99, &a, NULL, 0), 0,
 	    "beyond HOLD_MAX a cause passes at once");
 	EXPECT_COUNTS(&hold, HOLD_MAX, 0, 0, 1);
 	SYN_IN_DOUBT(&hold, 0,
@@ -317,15 +322,15 @@ Test(hold, stop_releases_everything_and_holds_no_more)
 	uint32_t ids[HOLD_MAX];
 
 	hold_init(&hold, 2);
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 1, 1, &a, 0), 0);
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 2, 2, &a, 0), 1);
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 3, &a, 0), 1);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 1, 1, &a, NULL, 0), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 2, 2, &a, NULL, 0), 1);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 3, &a, NULL, 0), 1);
 	hold_stop(&hold);
 	cr_assert_eq(released(&hold, 0, ids, HOLD_MAX), 2);
 	cr_assert(ids[0] + ids[1] == 5 && ids[0] * ids[1] == 6,
 	    "ids 2 and 3 come back, not %u and %u", ids[0], ids[1]);
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 4, 4, &a, 0), 0);
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 5, 5, &a, 0), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 4, 4, &a, NULL, 0), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 5, 5, &a, NULL, 0), 0);
 	cr_assert_eq(hold_deadline(&hold), 0);
 	cr_assert_eq(released(&hold, 0, ids, HOLD_MAX), 0);
 	SYN_UNCAUSED(&hold, 0, "stopped: no cause is open");
@@ -339,8 +344,8 @@ Test(hold, off_holds_nothing)
 	uint32_t ids[HOLD_MAX];
 
 	hold_init(&hold, 0);
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 1, 1, &a, 0), 0);
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 2, 2, &a, 0), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 1, 1, &a, NULL, 0), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 2, 2, &a, NULL, 0), 0);
 	cr_assert_eq(hold_deadline(&hold), 0);
 	cr_assert_eq(released(&hold, 0, ids, HOLD_MAX), 0);
 	SYN_UNCAUSED(&hold, 0, "off: no cause is ever open");
@@ -353,11 +358,11 @@ Test(hold, a_lone_cause_names_a_late_syn_until_stale)
 	struct dns_question a = q_named("a"), b = q_named("b");
 
 	hold_init(&hold, 2);
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 1, 4, &a, 0), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 1, 4, &a, NULL, 0), 0);
 	cr_assert_eq(hold_deadline(&hold), 0, "nothing waits: no wake-up");
 	SYN_NAMED(&hold, 30, 4,
 	    "a forwarder that forked first is late, not wrong");
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 5, &b, 100), 0,
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 5, &b, NULL, 100), 0,
 	    "a named cause gives way at once");
 	SYN_UNCAUSED(&hold, 100 + HOLD_STALE_MS, "a stale cause names nothing");
 	cr_assert_eq(hold.score[HOLD_TCP_CLIENT], 0);
@@ -372,8 +377,8 @@ Test(hold, an_open_cause_gives_way_after_hold_ms_and_names_nothing_then)
 
 	hold_init(&hold, 2);
 	hold.score[HOLD_TCP_CLIENT] = 2;
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 1, 4, &a, 0), 0);
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 5, &b, 10), 1,
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 1, 4, &a, NULL, 0), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 5, &b, NULL, 10), 1,
 	    "another mark's cause waits, even behind an old one");
 	cr_assert_eq(hold_deadline(&hold), 12, "for hold_ms from its arrival");
 	cr_assert_eq(hold_next_release(&hold, 11, &id), 0);
@@ -381,7 +386,7 @@ Test(hold, an_open_cause_gives_way_after_hold_ms_and_names_nothing_then)
 	EXPECT_COUNTS(&hold, 1, 1, 0, 0);
 	SYN_IN_DOUBT(&hold, 13, "mark 4's late SYN, or mark 5's");
 	SYN_IN_DOUBT(&hold, 13, "the other one");
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 6, &a, 14), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 6, &a, NULL, 14), 0);
 	SYN_NAMED(&hold, 14, 6, "out of doubt");
 	EXPECT_COUNTS(&hold, 1, 1, 1, 0);
 }
@@ -395,7 +400,7 @@ tcp_clients_open(struct hold *hold, uint32_t mark)
 
 	hold_init(hold, 2);
 	hold->score[HOLD_TCP_CLIENT] = 2;
-	cr_assert_eq(hold_cause(hold, HOLD_TCP_CLIENT, 1, mark, &a, 0), 0);
+	cr_assert_eq(hold_cause(hold, HOLD_TCP_CLIENT, 1, mark, &a, NULL, 0), 0);
 }
 
 Test(hold, a_syn_later_than_the_owed_ones_names_no_cause_opened_in_doubt)
@@ -405,15 +410,15 @@ Test(hold, a_syn_later_than_the_owed_ones_names_no_cause_opened_in_doubt)
 	    c = q_named("c");
 
 	tcp_clients_open(&hold, 1);
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 4, &b, 0), 1);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 4, &b, NULL, 0), 1);
 	EXPECT_RELEASE(&hold, 2, 2);	/* mark 1's gave way without SYN */
 	SYN_IN_DOUBT(&hold, 5, "mark 4's, or mark 1's");
 	/* Later than HOLD_STALE_MS, within HOLD_OWED_MS: another client. */
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 5, &c, 400), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 5, &c, NULL, 400), 0);
 	SYN_IN_DOUBT(&hold, 450, "mark 1's late SYN is not mark 5's");
 	SYN_IN_DOUBT(&hold, 460,
 	    "nor is the next one: mark 5's cause opened in doubt");
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 4, 6, &a,
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 4, 6, &a, NULL,
 	    460 + HOLD_OWED_MS), 0);
 	SYN_NAMED(&hold, 461 + HOLD_OWED_MS, 6,
 	    "out of doubt, SYNs are named again");
@@ -428,9 +433,9 @@ Test(hold, a_second_cause_of_the_same_client_waits_for_its_own_syn)
 
 	tcp_clients_open(&hold, 2);
 	SYN_NAMED(&hold, 1, 2, "the first client's first SYN");
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 2, &b, 2), 0,
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 2, &b, NULL, 2), 0,
 	    "the same client passes: the open cause stands for it");
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 4, &c, 3), 1,
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 4, &c, NULL, 3), 1,
 	    "another client waits for the first client's second SYN");
 	cr_assert_eq(hold_next_release(&hold, 3, &id), 0);
 	SYN_NAMED(&hold, 4, 2,
@@ -446,9 +451,9 @@ Test(hold, a_joined_cause_whose_syn_is_late_leaves_it_owed)
 	struct dns_question b = q_named("b"), c = q_named("c");
 
 	tcp_clients_open(&hold, 2);
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 2, &b, 0), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 2, &b, NULL, 0), 0);
 	SYN_NAMED(&hold, 1, 2, "one of mark 2's two SYNs");
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 4, &c, 2), 1);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 4, &c, NULL, 2), 1);
 	EXPECT_RELEASE(&hold, 4, 3);	/* hold_ms for the second SYN */
 	cr_assert_eq(hold.owed, 2, "mark 2's second SYN and mark 4's");
 	SYN_IN_DOUBT(&hold, 5, "mark 2's late SYN, or mark 4's");
@@ -463,15 +468,15 @@ Test(hold, a_cause_that_gives_way_owes_every_syn_it_waited_for)
 	    c = q_named("c");
 
 	tcp_clients_open(&hold, 1);
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 1, &b, 0), 0,
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 1, &b, NULL, 0), 0,
 	    "mark 1 waits for two SYNs");
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 2, &c, 0), 1);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 2, &c, NULL, 0), 1);
 	EXPECT_RELEASE(&hold, 2, 3);	/* neither of mark 1's came */
 	cr_assert_eq(hold.owed, 3, "mark 1's two SYNs and mark 2's");
 	SYN_IN_DOUBT(&hold, 3, "one of three");
 	SYN_IN_DOUBT(&hold, 4, "two of three");
 	/* Mark 2's cause went stale; one SYN may still come, late. */
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 4, 3, &a, 300), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 4, 3, &a, NULL, 300), 0);
 	SYN_IN_DOUBT(&hold, 301, "the third owed SYN, or mark 3's");
 	EXPECT_COUNTS(&hold, 1, 1, 0, 0);
 }
@@ -484,8 +489,8 @@ Test(hold, a_cause_opened_in_doubt_is_owed_once)
 	uint32_t ids[HOLD_MAX];
 
 	tcp_clients_open(&hold, 1);
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 2, &b, 0), 1);
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 3, &c, 0), 1);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 2, &b, NULL, 0), 1);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 3, &c, NULL, 0), 1);
 	/* Both waited hold_ms: mark 1's cause gives way to mark 2's, which
 	 * gives way at once to mark 3's. */
 	cr_assert_eq(released(&hold, 2, ids, HOLD_MAX), 2);
@@ -495,7 +500,7 @@ Test(hold, a_cause_opened_in_doubt_is_owed_once)
 	SYN_IN_DOUBT(&hold, 5, "three of three");
 	cr_assert_eq(hold.owed, 0);
 	/* All three came: the next cause, mark 3's stale, names its SYN. */
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 4, 4, &a, 300), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 4, 4, &a, NULL, 300), 0);
 	SYN_NAMED(&hold, 301, 4, "out of doubt");
 	EXPECT_COUNTS(&hold, 2, 2, 1, 0);
 }
@@ -506,13 +511,13 @@ Test(hold, a_cause_joining_one_opened_in_doubt_stays_in_doubt)
 	struct dns_question b = q_named("b"), c = q_named("c");
 
 	tcp_clients_open(&hold, 1);
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 4, &b, 0), 1);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 4, &b, NULL, 0), 1);
 	EXPECT_RELEASE(&hold, 2, 2);
 	SYN_IN_DOUBT(&hold, 3, "mark 1's late SYN, or mark 4's");
 	SYN_IN_DOUBT(&hold, 4, "the other one");
 	/* Mark 4's cause, opened in doubt, stays open: the same client's
 	 * next one joins it, and a SYN may still be a late one of theirs. */
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 4, &c, 5), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 4, &c, NULL, 5), 0);
 	SYN_IN_DOUBT(&hold, 6, "joined a cause opened in doubt");
 	EXPECT_COUNTS(&hold, 1, 1, 0, 0);
 }
@@ -525,8 +530,8 @@ Test(hold, the_same_client_by_another_kind_first_scores_the_kind_down)
 	/* dnsmasq: the truncated answer goes to the client, whose TCP retry
 	 * is what the SYN follows. */
 	hold_init(&hold, 2);
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 1, 7, &a, 0), 0);
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 7, &a, 1), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 1, 7, &a, NULL, 0), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 7, &a, NULL, 1), 0);
 	SYN_NAMED(&hold, 2, 7, "the TCP client's");
 	cr_assert_eq(hold.score[HOLD_TRUNCATED], -1);
 	cr_assert_eq(hold.score[HOLD_TCP_CLIENT], 1);
@@ -541,9 +546,9 @@ Test(hold, another_clients_unheld_cause_ends_a_named_causes_ownership)
 	hold_init(&hold, 2);
 	hold.score[HOLD_TRUNCATED] = -1;
 	hold.negative_ms[HOLD_TRUNCATED] = 0;
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 1, 7, &a, 0), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 1, 7, &a, NULL, 0), 0);
 	SYN_NAMED(&hold, 1, 7, "the TCP client's");
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 2, 8, &b, 2), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 2, 8, &b, NULL, 2), 0);
 	SYN_UNCAUSED(&hold, 3,
 	    "a later SYN may be the other client's: not 7's any more");
 	EXPECT_COUNTS(&hold, 0, 0, 1, 0);
@@ -562,11 +567,22 @@ Test(hold, names_no_further_syn_after_an_unheld_cause_of_the_same_client)
 	hold_init(&hold, 2);
 	hold.score[HOLD_TRUNCATED] = -1;
 	hold.negative_ms[HOLD_TRUNCATED] = 0;
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 1, 7, &a, 0), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 1, 7, &a, NULL, 0), 0);
 	SYN_NAMED(&hold, 1, 7, "the TCP client's");
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 2, 7, &b, 2), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 2, 7, &b, NULL, 2), 0);
 	SYN_UNCAUSED(&hold, 3, "the same client: not the hold's to name");
 	EXPECT_COUNTS(&hold, 0, 0, 1, 0);
+	/* The hold still works for that client; another client's unheld
+	 * cause ends it. */
+	{
+		uint32_t mark = SYN_UNSET;
+
+		cr_assert_eq(hold_open_mark(&hold, &mark), 1);
+		cr_assert_eq(mark, 7);
+		cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 3, 8, &b, NULL,
+		    4), 0);
+		cr_assert_eq(hold_open_mark(&hold, &mark), 0);
+	}
 }
 
 Test(hold, a_kind_answered_from_the_cache_scores_down_after_a_named_cause)
@@ -577,15 +593,15 @@ Test(hold, a_kind_answered_from_the_cache_scores_down_after_a_named_cause)
 	/* A recursive resolver: its truncated answer's SYN comes, then the
 	 * client's own TCP retry, answered from the cache, has none. */
 	hold_init(&hold, 2);
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 1, 7, &a, 0), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 1, 7, &a, NULL, 0), 0);
 	SYN_NAMED(&hold, 0, 7, "the resolver's retry");
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 7, &a, 1), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 7, &a, NULL, 1), 0);
 	cr_assert_eq(hold.score[HOLD_TRUNCATED], 1);
 	SYN_UNCAUSED(&hold, 1 + HOLD_STALE_MS, "the TCP client's went stale");
 	cr_assert_eq(hold.score[HOLD_TCP_CLIENT], -1);
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 8, &a,
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 8, &a, NULL,
 	    2 + HOLD_STALE_MS), 0);
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 4, 9, &a,
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 4, 9, &a, NULL,
 	    2 + HOLD_STALE_MS), 0, "TCP clients pass without waiting now");
 	EXPECT_COUNTS(&hold, 0, 1, 1, 0);
 }
@@ -598,7 +614,7 @@ Test(hold, a_kinds_score_stops_at_its_most)
 
 	hold_init(&hold, 2);
 	for (uint32_t k = 0; k < 3; k++) {
-		cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, k, k + 1, &a,
+		cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, k, k + 1, &a, NULL,
 		    k), 0);
 		SYN_NAMED(&hold, k, k + 1, "named in turn");
 	}
@@ -606,13 +622,13 @@ Test(hold, a_kinds_score_stops_at_its_most)
 	/* So three causes without a SYN stop the kind being held. */
 	t = 10;
 	for (uint32_t k = 3; k < 6; k++) {
-		cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, k, k + 1, &a,
+		cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, k, k + 1, &a, NULL,
 		    t), 0, "cause %u opens", k);
 		t += HOLD_STALE_MS;
 	}
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 6, 7, &a, t), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 6, 7, &a, NULL, t), 0);
 	cr_assert_eq(hold.score[HOLD_TRUNCATED], -1);
-	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 7, 8, &a, t), 0,
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 7, 8, &a, NULL, t), 0,
 	    "not held after three causes without a SYN");
 	EXPECT_COUNTS(&hold, 0, 3, 3, 0);
 }
@@ -627,7 +643,7 @@ syn_after(struct hold *hold, enum hold_kind kind, uint32_t mark,
 {
 	struct dns_question a = q_named("a");
 
-	cr_assert_eq(hold_cause(hold, kind, mark, mark, &a, now), 0);
+	cr_assert_eq(hold_cause(hold, kind, mark, mark, &a, NULL, now), 0);
 	SYN_NAMED(hold, now + delay, mark, "the open cause's");
 }
 
@@ -659,9 +675,9 @@ Test(hold, the_wait_is_twice_the_kinds_longest_recent_syn_delay)
 		syn_after(&hold, HOLD_TCP_CLIENT, 10 + k, t += 60, 5);
 	cr_assert_eq(hold_wait(&hold, HOLD_TCP_CLIENT),
 	    2 * 5 + HOLD_WAIT_MARGIN_MS, "the slow SYNs forgotten");
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 30, 30, &b, t += 60),
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 30, 30, &b, NULL, t += 60),
 	    0);
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 31, 31, &b, t + 1), 1);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 31, 31, &b, NULL, t + 1), 1);
 	cr_assert_eq(hold_deadline(&hold), t + 1 + 12);
 	EXPECT_RELEASE(&hold, t + 1 + 12, 31);
 }
@@ -673,8 +689,8 @@ Test(hold, a_syn_in_doubt_lengthens_the_wait)
 
 	hold_init(&hold, 50);
 	syn_after(&hold, HOLD_TCP_CLIENT, 1, 0, 1);
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 2, &a, 100), 0);
-	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 3, &b, 101), 1);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 2, &a, NULL, 100), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 3, 3, &b, NULL, 101), 1);
 	EXPECT_RELEASE(&hold, 101 + HOLD_WAIT_MIN_MS, 3);
 	/* Mark 2's SYN, 30 ms after its cause: nobody's for sure, but no SYN
 	 * of the kind took longer, and the next wait allows for it. */
@@ -683,4 +699,129 @@ Test(hold, a_syn_in_doubt_lengthens_the_wait)
 	    "2 x 30 + margin, at most hold_ms");
 	SYN_IN_DOUBT(&hold, 131, "the other one");
 	cr_assert_eq(hold.owed, 0);
+}
+
+/* Server endpoints, port 53: IPv4 203.0.113.N and IPv6 2001:db8:53::N. */
+static struct packet_endpoint
+server4(uint8_t n)
+{
+	struct packet_endpoint e = { .family = AF_INET, .port = 53 };
+
+	e.addr[0] = 203, e.addr[1] = 0, e.addr[2] = 113, e.addr[3] = n;
+	return e;
+}
+
+static struct packet_endpoint
+server6(uint8_t n)
+{
+	struct packet_endpoint e = { .family = AF_INET6, .port = 53 };
+
+	e.addr[0] = 0x20, e.addr[1] = 0x01, e.addr[2] = 0x0d;
+	e.addr[3] = 0xb8, e.addr[5] = 0x53, e.addr[15] = n;
+	return e;
+}
+
+Test(hold, names_no_syn_to_a_server_that_truncated_nothing)
+{
+	struct hold hold;
+	struct dns_question a = q_named("a"), b = q_named("b");
+	struct packet_endpoint v6 = server6(7), v4 = server4(7);
+	struct packet_endpoint other_port = server6(7);
+
+	/* Knot Resolver: mark 3's answer truncated by the IPv6 address;
+	 * before its retry, a SYN to the IPv4 address, for another client's
+	 * question sent over TCP at once.  Not mark 3's: other evidence
+	 * decides, and the cause still waits for its own. */
+	hold_init(&hold, 50);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 1, 3, &a, &v6, 0), 0);
+	EXPECT_SYN_TO(&hold, &v4, 1, 0, 0, "a SYN to the IPv4 address");
+	other_port.port = 853;
+	EXPECT_SYN_TO(&hold, &other_port, 2, 0, 0, "a SYN to another port");
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 2, 4, &b, &v4, 3), 1,
+	    "mark 3's cause is still open: mark 4's waits");
+	EXPECT_SYN_TO(&hold, &v6, 4, 1, 3, "mark 3's retry");
+	EXPECT_RELEASE(&hold, 4, 2);
+	EXPECT_SYN_TO(&hold, &v4, 5, 1, 4, "mark 4's, to the IPv4 address");
+}
+
+Test(hold, a_joined_cause_names_syns_to_any_of_its_servers)
+{
+	struct hold hold;
+	struct dns_question a = q_named("a"), b = q_named("b");
+	struct packet_endpoint s1 = server4(1), s2 = server4(2),
+	    s3 = server4(3);
+
+	/* One client truncated by two servers: a SYN to each is its. */
+	hold_init(&hold, 50);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 1, 5, &a, &s1, 0), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 2, 5, &b, &s2, 1), 0);
+	EXPECT_SYN_TO(&hold, &s3, 2, 0, 0, "a third server truncated nothing");
+	EXPECT_SYN_TO(&hold, &s2, 3, 1, 5, "the second server's");
+	EXPECT_SYN_TO(&hold, &s1, 4, 1, 5, "the first server's");
+	EXPECT_SYN_TO(&hold, &s1, 5, 0, 0, "both came: no further one");
+}
+
+Test(hold, a_cause_of_more_servers_than_it_keeps_names_any)
+{
+	struct hold hold;
+	struct dns_question a = q_named("a");
+	struct packet_endpoint s;
+
+	hold_init(&hold, 50);
+	for (uint8_t k = 0; k <= HOLD_SERVERS; k++) {
+		s = server4((uint8_t)(k + 1));
+		cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, k, 6, &a, &s, k),
+		    0);
+	}
+	s = server4(100);
+	EXPECT_SYN_TO(&hold, &s, 10, 1, 6,
+	    "more servers than kept: any server's");
+	s = server4(1);
+	EXPECT_SYN_TO(&hold, &s, 11, 1, 6, "and the first one's");
+}
+
+Test(hold, a_tcp_client_cause_names_a_syn_to_any_server)
+{
+	struct hold hold;
+	struct dns_question a = q_named("a"), b = q_named("b");
+	struct packet_endpoint s1 = server6(1), s2 = server6(2);
+
+	/* A forwarder picks its server: a client's TCP query names a SYN to
+	 * any.  Joined by the same client's truncated answer, still any. */
+	hold_init(&hold, 50);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 1, 8, &a, NULL, 0), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 2, 8, &b, NULL, 1), 0);
+	EXPECT_SYN_TO(&hold, &s1, 2, 1, 8, "a SYN to one server");
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 3, 9, &a, &s1, 3), 1);
+	EXPECT_SYN_TO(&hold, &s2, 4, 1, 8, "and to another");
+	EXPECT_RELEASE(&hold, 4, 3);
+	/* Mark 9's cause, truncated by s1, then its client's TCP query:
+	 * the kind changes to a client's TCP query, any server's. */
+	cr_assert_eq(hold_cause(&hold, HOLD_TCP_CLIENT, 4, 9, &b, NULL, 5), 0);
+	EXPECT_SYN_TO(&hold, &s2, 6, 1, 9, "the TCP query's SYN, to s2");
+}
+
+/* Whom the hold works for: the open cause, unless a SYN is in doubt. */
+Test(hold, tells_the_open_causes_mark_unless_in_doubt)
+{
+	struct hold hold;
+	struct dns_question a = q_named("a"), b = q_named("b");
+	uint32_t mark = SYN_UNSET;
+
+	hold_init(&hold, 10);
+	cr_assert_eq(hold_open_mark(&hold, &mark), 0, "nothing open");
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 1, 1, &a, NULL, 0), 0);
+	cr_assert_eq(hold_open_mark(&hold, &mark), 1);
+	cr_assert_eq(mark, 1);
+	SYN_NAMED(&hold, 1, 1, "its SYN");
+	cr_assert_eq(hold_open_mark(&hold, &mark), 1, "named, still open");
+	cr_assert_eq(mark, 1);
+	/* Mark 3's cause gives way without its SYN: mark 4's, let through
+	 * meanwhile, is in doubt. */
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 2, 3, &a, NULL, 10), 0);
+	cr_assert_eq(hold_cause(&hold, HOLD_TRUNCATED, 3, 4, &b, NULL, 11), 1);
+	EXPECT_RELEASE(&hold, 11 + HOLD_WAIT_MIN_MS, 3);
+	mark = SYN_UNSET;
+	cr_assert_eq(hold_open_mark(&hold, &mark), 0, "SYNs in doubt");
+	cr_assert_eq(mark, SYN_UNSET);
 }

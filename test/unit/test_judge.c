@@ -2344,3 +2344,40 @@ Test(judge, takes_a_late_copy_for_an_earlier_answer)
 	cr_assert_eq(v.mark, 0x2, "mark 0x%x", v.mark);
 	bed_fini(&bed);
 }
+
+/*
+ * Knot Resolver retried a client's truncated question on a connection it
+ * held, then opened one to another address of the server for that
+ * client's next question, over TCP at once.  Its SYN is that client's
+ * where its clients alone are not answered yet, and nobody's while another
+ * client waits too (it may be for that one's question); a SYN to an
+ * address that truncated nothing is not the hold's to name, even before
+ * the retry.
+ */
+Test(judge, names_a_syn_for_the_only_client_not_answered)
+{
+	uint8_t pkt[PACKET_BUF];
+	struct bed bed;
+	size_t len;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xffffffff);
+	hold_init(&bed.judge.hold, 10);
+	ask_marked_upstream(&bed);
+	cr_assert_eq(response_for(&bed, 1, 0x7777,
+	    FLAGS_RESPONSE | DNS_FLAG_TC, "www.example.com", 20).defer, 0,
+	    "the truncated answer, let through: the hold's open cause");
+	assert_unchanged(upstream_syn(&bed, "203.0.113.54", 21),
+	    "a SYN elsewhere before the retry: 0x5 and 0x6 wait");
+	assert_segment_mark(upstream_tcp_query(&bed, 52000, "www.example.com",
+	    0x6, 22), 0x5, "the retry, on a connection already open");
+	assert_unchanged(upstream_syn(&bed, "203.0.113.54", 23),
+	    "0x6 is not answered yet");
+	len = build_udp_dns(pkt, RESOLVER4, 53, CLIENT4_B, 40000, 0x2222,
+	    FLAGS_RESPONSE, "mail.example.org");
+	assert_unchanged(feed(&bed, JUDGE_HOOK_LOCAL_OUT, pkt, len, 0, 24),
+	    "the answer to 0x6's client");
+	assert_marked(upstream_syn(&bed, "203.0.113.54", 25), 0x5,
+	    "0x5 alone waits, and the hold works for it");
+	cr_assert_eq(count(&bed, STATS_ATTRIB_TCP), 1);
+	bed_fini(&bed);
+}
