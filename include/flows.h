@@ -8,9 +8,12 @@
  * A connection whose last query no client could be named for is known
  * as unmarked: its segments carry no client's mark either.
  *
- * Direct-mapped and fixed in size: a connection whose slot another took
- * is simply forgotten, and its segments carry no client's mark.  Pure,
- * no allocation after flows_init().
+ * Fixed in size: FLOWS_SLOTS slots in sets of FLOWS_WAYS, a connection in
+ * the set its keyed hash picks.  A new connection takes an empty slot of
+ * its set, else the one used least recently (a connection long closed
+ * before one in use); a connection whose slot another took is forgotten,
+ * and its segments carry no client's mark.  Pure, no allocation after
+ * flows_init().
  */
 #ifndef DNSMARK_FLOWS_H
 #define DNSMARK_FLOWS_H
@@ -22,6 +25,8 @@
 #include "siphash.h"
 
 #define FLOWS_SLOTS 1024
+#define FLOWS_WAYS 4
+#define FLOWS_SETS (FLOWS_SLOTS / FLOWS_WAYS)
 /* A connection idle this long is forgotten. */
 #define FLOWS_IDLE_MS 120000
 
@@ -57,5 +62,9 @@ int flows_get(struct flows *flows, const struct packet_endpoint *src,
 /* Forgets the connection (it ends, or a new one takes its addresses). */
 void flows_forget(struct flows *flows, const struct packet_endpoint *src,
     const struct packet_endpoint *dst);
+
+/* The set (0 to FLOWS_SETS - 1) whose slots the connection may take. */
+size_t flows_set_index(const struct flows *flows,
+    const struct packet_endpoint *src, const struct packet_endpoint *dst);
 
 #endif

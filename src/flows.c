@@ -1,6 +1,6 @@
 /*
- * Per-connection marks of upstream TCP queries (flows.h): one slot per
- * keyed hash of the connection's addresses and ports.
+ * Per-connection marks of upstream TCP queries (flows.h): a slot in the set
+ * the keyed hash of the connection's addresses and ports picks.
  */
 #include <string.h>
 
@@ -32,10 +32,42 @@ flow_tag(const struct flows *flows, const struct packet_endpoint *src,
 	return tag != 0 ? tag : 1;
 }
 
+/* The first of the FLOWS_WAYS slots of tag's set. */
 static struct flows_slot *
-flow_slot(struct flows *flows, uint64_t tag)
+flow_set(struct flows *flows, uint64_t tag)
 {
-	return &flows->slot[tag % FLOWS_SLOTS];
+	return &flows->slot[(tag % FLOWS_SETS) * FLOWS_WAYS];
+}
+
+/* The slot holding tag, or NULL. */
+static struct flows_slot *
+flow_find(struct flows *flows, uint64_t tag)
+{
+	struct flows_slot *set = flow_set(flows, tag);
+
+	for (size_t way = 0; way < FLOWS_WAYS; way++)
+		if (set[way].tag == tag)
+			return &set[way];
+	return NULL;
+}
+
+/* The slot for tag: its own, else an empty one of its set, else the one
+ * used least recently there. */
+static struct flows_slot *
+flow_take(struct flows *flows, uint64_t tag)
+{
+	struct flows_slot *set = flow_set(flows, tag);
+	struct flows_slot *found = flow_find(flows, tag), *oldest = &set[0];
+
+	if (found != NULL)
+		return found;
+	for (size_t way = 0; way < FLOWS_WAYS; way++) {
+		if (set[way].tag == 0)
+			return &set[way];
+		if (set[way].last_ms < oldest->last_ms)
+			oldest = &set[way];
+	}
+	return oldest;
 }
 
 void
@@ -43,7 +75,7 @@ flows_set(struct flows *flows, const struct packet_endpoint *src,
     const struct packet_endpoint *dst, uint32_t mark, uint64_t now_ms)
 {
 	uint64_t tag = flow_tag(flows, src, dst);
-	struct flows_slot *slot = flow_slot(flows, tag);
+	struct flows_slot *slot = flow_take(flows, tag);
 
 	slot->tag = tag;
 	slot->mark = mark;
@@ -56,7 +88,7 @@ flows_set_unmarked(struct flows *flows, const struct packet_endpoint *src,
     const struct packet_endpoint *dst, uint64_t now_ms)
 {
 	uint64_t tag = flow_tag(flows, src, dst);
-	struct flows_slot *slot = flow_slot(flows, tag);
+	struct flows_slot *slot = flow_take(flows, tag);
 
 	slot->tag = tag;
 	slot->mark = 0;
@@ -68,10 +100,9 @@ int
 flows_get(struct flows *flows, const struct packet_endpoint *src,
     const struct packet_endpoint *dst, uint32_t *mark, uint64_t now_ms)
 {
-	uint64_t tag = flow_tag(flows, src, dst);
-	struct flows_slot *slot = flow_slot(flows, tag);
+	struct flows_slot *slot = flow_find(flows, flow_tag(flows, src, dst));
 
-	if (slot->tag != tag)
+	if (slot == NULL)
 		return 0;
 	if (now_ms - slot->last_ms >= FLOWS_IDLE_MS) {
 		slot->tag = 0;
@@ -88,9 +119,15 @@ void
 flows_forget(struct flows *flows, const struct packet_endpoint *src,
     const struct packet_endpoint *dst)
 {
-	uint64_t tag = flow_tag(flows, src, dst);
-	struct flows_slot *slot = flow_slot(flows, tag);
+	struct flows_slot *slot = flow_find(flows, flow_tag(flows, src, dst));
 
-	if (slot->tag == tag)
+	if (slot != NULL)
 		slot->tag = 0;
+}
+
+size_t
+flows_set_index(const struct flows *flows, const struct packet_endpoint *src,
+    const struct packet_endpoint *dst)
+{
+	return (size_t)(flow_tag(flows, src, dst) % FLOWS_SETS);
 }

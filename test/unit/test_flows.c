@@ -128,43 +128,82 @@ Test(flows, a_full_table_forgets_but_never_confuses)
 }
 
 /*
- * Finds a connection from the resolver's address that takes the slot of
- * res -> srv: the one whose flows_set() makes res unknown.
+ * Finds n connections from the resolver's address, other than res, whose
+ * slots are in the set of res -> srv.
  */
-static struct packet_endpoint
-slot_rival(const struct packet_endpoint *res,
-    const struct packet_endpoint *srv)
+static void
+set_rivals(const struct packet_endpoint *res,
+    const struct packet_endpoint *srv, struct packet_endpoint *rivals,
+    size_t n)
 {
-	for (uint32_t port = 1024; port < 65536; port++) {
+	size_t want = flows_set_index(&flows, res, srv), found = 0;
+
+	for (uint32_t port = 1024; port < 65536 && found < n; port++) {
 		struct packet_endpoint rival = endpoint(AF_INET, 1,
 		    (uint16_t)port);
-		uint32_t mark;
 
-		if (port == res->port)
-			continue;
-		flows_init(&flows, test_key);
-		flows_set(&flows, res, srv, 1, 0);
-		flows_set(&flows, &rival, srv, 2, 0);
-		if (!flows_get(&flows, res, srv, &mark, 0))
-			return rival;
+		if (port != res->port &&
+		    flows_set_index(&flows, &rival, srv) == want)
+			rivals[found++] = rival;
 	}
-	cr_assert_fail("no two connections share a slot");
-	return *res;
+	cr_assert_eq(found, n, "only %zu connections share a set", found);
 }
 
 Test(flows, forgets_only_the_connection_it_is_told)
 {
 	struct packet_endpoint res = endpoint(AF_INET, 1, 40000);
 	struct packet_endpoint srv = endpoint(AF_INET, 53, 53);
-	struct packet_endpoint rival = slot_rival(&res, &srv);
+	struct packet_endpoint rival;
 
 	flows_init(&flows, test_key);
+	set_rivals(&res, &srv, &rival, 1);
 	flows_set(&flows, &res, &srv, 1, 0);
-	EXPECT_UNKNOWN(&rival, &srv, 0, "a slot answers for its own only");
+	EXPECT_UNKNOWN(&rival, &srv, 0, "a set answers for its own only");
 	flows_forget(&flows, &rival, &srv);
 	EXPECT_MARK(&res, &srv, 0, 1,
-	    "forgetting the other connection of its slot forgets nothing");
+	    "forgetting another connection of its set forgets nothing");
 	flows_set(&flows, &rival, &srv, 2, 0);
-	EXPECT_UNKNOWN(&res, &srv, 0, "the newer connection took the slot");
-	EXPECT_MARK(&rival, &srv, 0, 2, "and answers for itself");
+	EXPECT_MARK(&res, &srv, 0, 1, "both have a slot of the set");
+	EXPECT_MARK(&rival, &srv, 0, 2, "and each answers for itself");
+	flows_forget(&flows, &rival, &srv);
+	EXPECT_UNKNOWN(&rival, &srv, 0, "forgotten");
+	EXPECT_MARK(&res, &srv, 0, 1, "the other one of its set stays");
+	flows_forget(&flows, &res, &srv);
+	EXPECT_UNKNOWN(&res, &srv, 0, "forgotten too");
+}
+
+/*
+ * A set full of connections gives the slot used least recently to a new
+ * one: a connection in use outlives those closed long ago, however many
+ * came after it.
+ */
+Test(flows, a_full_set_gives_up_the_connection_used_least_recently)
+{
+	struct packet_endpoint res = endpoint(AF_INET, 1, 40000);
+	struct packet_endpoint srv = endpoint(AF_INET, 53, 53);
+	struct packet_endpoint rivals[2 * FLOWS_WAYS];
+	uint64_t t = 0;
+
+	flows_init(&flows, test_key);
+	set_rivals(&res, &srv, rivals, 2 * FLOWS_WAYS);
+	flows_set(&flows, &res, &srv, 7, t++);
+	for (size_t k = 0; k < FLOWS_WAYS - 1; k++)
+		flows_set(&flows, &rivals[k], &srv, (uint32_t)k, t++);
+	EXPECT_MARK(&res, &srv, t++, 7, "the set is just full");
+	/* Each new connection takes the slot of the least recently used;
+	 * res is used between them. */
+	for (size_t k = FLOWS_WAYS - 1; k < 2 * FLOWS_WAYS; k++) {
+		flows_set(&flows, &rivals[k], &srv, (uint32_t)k, t++);
+		EXPECT_MARK(&res, &srv, t++, 7, "in use: kept");
+		EXPECT_UNKNOWN(&rivals[k - (FLOWS_WAYS - 1)], &srv, t,
+		    "the least recently used went");
+	}
+	/* Not used: the next FLOWS_WAYS - 1 connections leave it its slot,
+	 * the one after takes it. */
+	for (size_t k = 0; k < FLOWS_WAYS - 1; k++)
+		flows_set(&flows, &rivals[k], &srv, 100, t++);
+	EXPECT_MARK(&res, &srv, t++, 7, "used last before them");
+	for (size_t k = 0; k < FLOWS_WAYS; k++)
+		flows_set(&flows, &rivals[FLOWS_WAYS + k], &srv, 200, t++);
+	EXPECT_UNKNOWN(&res, &srv, t, "used least recently: gone");
 }
