@@ -692,11 +692,29 @@ e2e_capture_start() {
 }
 
 e2e_capture_stop() {
-	# NFLOG copies are sent as the packet leaves; give tcpdump a moment to
-	# print the last ones.
-	sleep 0.3
+	# NFLOG copies are sent as the packet leaves, but tcpdump prints them
+	# when it gets to run, and on SIGINT it leaves what it has not read
+	# yet: on a loaded machine (CI's make -j2 check, a qemu lane beside)
+	# it was still printing a burst's last 37 queries of 900 after 0.3 s.
+	# Wait until its output has not grown for half a second (15 s at
+	# most), then stop it.
+	e2e_lines=-1
+	for e2e_try in $(seq 1 30); do
+		sleep 0.5
+		e2e_now=$(cat "$E2E_CAPTURE"-*.txt 2>/dev/null | wc -l)
+		[ "$e2e_now" = "$e2e_lines" ] && break
+		e2e_lines=$e2e_now
+	done
 	for e2e_p in $E2E_CAPTURE_PIDS; do
 		e2e_stop "$e2e_p" INT
+	done
+	# What tcpdump could not take from the kernel is lost to the checks:
+	# say so.
+	for e2e_g in $E2E_NFLOG_GROUPS; do
+		e2e_lost=$(sed -n 's/^\([0-9][0-9]*\) packets dropped by kernel.*/\1/p' \
+		    "$E2E_CAPTURE-$e2e_g.err" 2>/dev/null)
+		[ "${e2e_lost:-0}" = 0 ] ||
+		    e2e_say "capture: nflog:$e2e_g lost $e2e_lost copies (tcpdump)"
 	done
 }
 
