@@ -90,8 +90,9 @@ struct hold_cause {
 	int ambiguous;		/* another mark's cause passed meanwhile */
 	uint64_t since_ms;	/* when it arrived, then when let through */
 	struct dns_question question;
-	/* Truncated answers: the servers they came from, where the SYNs
-	 * go; 0 servers (a client's TCP query): any server. */
+	/* The servers its truncated answers came from, where its SYNs
+	 * go; none, or more than HOLD_SERVERS (a client's TCP query is
+	 * counted as that many): any server. */
 	unsigned int servers;
 	struct packet_endpoint server[HOLD_SERVERS];
 };

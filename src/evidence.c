@@ -846,7 +846,7 @@ evidence_syn(struct evidence *ev, const struct packet_endpoint *server,
 		 * Knot Resolver retried a client's truncated question on a
 		 * connection it held, then opened one to the server's other
 		 * address for that client's next question, over TCP at once
-		 * (accuracy phase B, about one run in two).
+		 * (accuracy phase B).
 		 */
 		if (worked_for_mark != NULL &&
 		    asks_open_marks(ev->unanswered, now_ms, &waiting) == 1 &&
