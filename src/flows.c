@@ -57,17 +57,19 @@ static struct flows_slot *
 flow_take(struct flows *flows, uint64_t tag)
 {
 	struct flows_slot *set = flow_set(flows, tag);
-	struct flows_slot *found = flow_find(flows, tag), *oldest = &set[0];
+	struct flows_slot *empty = NULL, *oldest = &set[0];
 
-	if (found != NULL)
-		return found;
 	for (size_t way = 0; way < FLOWS_WAYS; way++) {
-		if (set[way].tag == 0)
+		if (set[way].tag == tag)
 			return &set[way];
-		if (set[way].last_ms < oldest->last_ms)
+		if (set[way].tag == 0) {
+			if (empty == NULL)
+				empty = &set[way];
+		} else if (set[way].last_ms < oldest->last_ms) {
 			oldest = &set[way];
+		}
 	}
-	return oldest;
+	return empty != NULL ? empty : oldest;
 }
 
 void

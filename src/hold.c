@@ -49,6 +49,17 @@ same_server(const struct packet_endpoint *a, const struct packet_endpoint *b)
 	    memcmp(a->addr, b->addr, len) == 0;
 }
 
+/* Whether server is one of those the cause keeps. */
+static int
+has_server(const struct hold_cause *cause,
+    const struct packet_endpoint *server)
+{
+	for (unsigned int i = 0; i < cause->servers && i < HOLD_SERVERS; i++)
+		if (same_server(&cause->server[i], server))
+			return 1;
+	return 0;
+}
+
 /*
  * Adds a server the cause's SYN may go to: a truncated answer's, or NULL
  * for any (a client's TCP query).  Past HOLD_SERVERS, any server too.
@@ -62,9 +73,8 @@ add_server(struct hold_cause *cause, const struct packet_endpoint *server)
 		cause->servers = HOLD_SERVERS + 1;
 		return;
 	}
-	for (unsigned int i = 0; i < cause->servers; i++)
-		if (same_server(&cause->server[i], server))
-			return;
+	if (has_server(cause, server))
+		return;
 	if (cause->servers < HOLD_SERVERS)
 		cause->server[cause->servers] = *server;
 	cause->servers++;
@@ -79,13 +89,8 @@ static int
 syn_server_fits(const struct hold_cause *cause,
     const struct packet_endpoint *server)
 {
-	if (server == NULL || cause->servers == 0 ||
-	    cause->servers > HOLD_SERVERS)
-		return 1;
-	for (unsigned int i = 0; i < cause->servers; i++)
-		if (same_server(&cause->server[i], server))
-			return 1;
-	return 0;
+	return server == NULL || cause->servers == 0 ||
+	    cause->servers > HOLD_SERVERS || has_server(cause, server);
 }
 
 static void

@@ -291,8 +291,7 @@ def kind_of(packet, asked):
 
 def new_row(phase):
     return {"phase": phase, "packets": 0, "correct": 0, "wrong": 0,
-            "unmarked": 0, "shared": 0, "shared_marked": 0, "several": 0,
-            "tc": 0,
+            "unmarked": 0, "shared": 0, "shared_marked": 0, "tc": 0,
             "tcp_queries": 0, "lookups_ok": 0, "lookups": 0,
             "missed": collections.Counter(),
             "missed_kinds": collections.Counter()}
@@ -345,17 +344,13 @@ def analyse(args):
         if want is None:
             question = packet.get("question")
             want = owner_of(question[0], owners) if question else None
+            # A handshake of a connection opened for several clients'
+            # queries at once: no mark is right, and any of theirs is
+            # plausible (as for a shared name); another mark is wrong.
             opened_for = set(owner_of(q[0], owners) for q in packet.get("opening", []))
-            if len(opened_for) > 1 and (packet["mark"] == 0 or packet["mark"] in opened_for):
-                # A handshake of a connection opened for several
-                # clients' queries at once: no mark is right, and any of
-                # theirs is plausible (as for a shared name); another
-                # mark is wrong.
-                row["shared"] += 1
-                row["shared_marked"] += packet["mark"] != 0
-                row["several"] += 1
-                continue
-            if want is None:
+            several = len(opened_for) > 1 and (packet["mark"] == 0 or
+                                               packet["mark"] in opened_for)
+            if want is None or several:
                 row["shared"] += 1
                 row["shared_marked"] += packet["mark"] != 0
                 continue
