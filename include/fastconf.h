@@ -20,7 +20,7 @@
 /* How long the kernel marks after dnsmark last said it runs. */
 #define FASTCONF_ALIVE_MS 3000
 /* Changes when the layout of a map the fast path pins changes. */
-#define FASTCONF_VERSION 1
+#define FASTCONF_VERSION 2
 
 struct fastconf {
 	__u64 alive_until_ns;	/* CLOCK_MONOTONIC; 0: dnsmark stopped */
@@ -31,6 +31,12 @@ struct fastconf {
 	__u32 version;		/* FASTCONF_VERSION of who set it up */
 	__u64 swept;		/* entries the sweeper deleted */
 	__u64 sweep_ns;		/* time it took, in all */
+	__u64 sweeps;		/* walks of the map it made */
+	__u64 entries;		/* entries in the map: the filers add each
+				 * one they insert, the sweeper takes off
+				 * each one it deletes */
+	__u64 sweep_above;	/* the sweeper walks the map only while it
+				 * holds more entries than this */
 	__u64 counters[FAST_REASONS];
 };
 

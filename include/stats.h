@@ -82,6 +82,7 @@ enum stats_counter {
 	STATS_FAST_FILE_FAILED,		/* ... that could not be (map full) */
 	STATS_FAST_UNDONE,		/* kernel marks built, then undone */
 	STATS_FAST_SWEPT,		/* questions the kernel's sweeper deleted */
+	STATS_FAST_SWEEPS,		/* ... its walks of the map */
 	STATS_FAST_SWEEP_TIME,		/* ... microseconds its sweeps took */
 	STATS_NETLINK_TRUNCATED,	/* queue datagrams cut by the receive buffer */
 	STATS_NETLINK_NO_ID,		/* queue messages without a readable packet id */

@@ -138,6 +138,7 @@ fastpath_prepare(struct fastpath *fast, struct dnsmark_client *skel,
 	fast->enabled = 0;
 	fast->reused = 0;
 	fast->timeout_ms = config->timeout_ms;
+	fast->max_questions = config->max_questions;
 	if (config->dir == NULL)
 		return set_autoload(skel, false);
 	if (snprintf(fast->dir, sizeof(fast->dir), "%s", config->dir) >=
@@ -300,6 +301,9 @@ fastpath_start(struct fastpath *fast, struct dnsmark_client *skel,
 	memset(fast->conf->counters, 0, sizeof(fast->conf->counters));
 	fast->conf->swept = 0;
 	fast->conf->sweep_ns = 0;
+	fast->conf->sweeps = 0;
+	/* entries stays: it counts what the (reused) map holds. */
+	fast->conf->sweep_above = fast->max_questions / 2;
 	fast->conf->timeout_ns = fast->timeout_ms * 1000000ull;
 	fast->conf->timeout_units = fast_timeout_units(fast->timeout_ms);
 	fast->conf->mask = fast->mask;
@@ -370,6 +374,8 @@ fastpath_counters(const struct fastpath *fast, struct stats *stats)
 		    &fast->conf->counters[i], __ATOMIC_RELAXED);
 	stats->counter[STATS_FAST_SWEPT] = __atomic_load_n(
 	    &fast->conf->swept, __ATOMIC_RELAXED);
+	stats->counter[STATS_FAST_SWEEPS] = __atomic_load_n(
+	    &fast->conf->sweeps, __ATOMIC_RELAXED);
 	stats->counter[STATS_FAST_SWEEP_TIME] = __atomic_load_n(
 	    &fast->conf->sweep_ns, __ATOMIC_RELAXED) / 1000;
 }

@@ -44,6 +44,7 @@ struct {
 /* The sweeper's timer (below). */
 struct fast_timer {
 	struct bpf_timer timer;
+	__u64 idle;		/* ticks since the last walk */
 };
 
 struct {
@@ -260,15 +261,19 @@ fast_slot(__u32 which, __u64 *seq)
  * deleting it) or the map is full.
  */
 static __always_inline int
-fast_file_once(struct fast_key *key, __u32 mark, __u64 units, __u64 timeout)
+fast_file_once(struct fastconf *conf, struct fast_key *key, __u32 mark,
+    __u64 units, __u64 timeout)
 {
 	__u64 *state = bpf_map_lookup_elem(&fast_questions, key);
 	__u64 old, next;
 
 	if (state == NULL) {
 		next = fast_state_ask(0, mark, units, timeout);
-		return bpf_map_update_elem(&fast_questions, key, &next,
-		    BPF_NOEXIST) == 0;
+		if (bpf_map_update_elem(&fast_questions, key, &next,
+		    BPF_NOEXIST) != 0)
+			return 0;
+		__sync_fetch_and_add(&conf->entries, 1);
+		return 1;
 	}
 	old = *state;
 	if (old == FAST_DEAD)
@@ -313,10 +318,10 @@ fast_file(struct __sk_buff *skb, __u32 off, __u32 present)
 	timeout = conf->timeout_units;
 	/* Four tries, written out: a loop clang left with a back-edge
 	 * looked infinite to the verifier. */
-	filed = fast_file_once(&slot->key, skb->mark, units, timeout) ||
-	    fast_file_once(&slot->key, skb->mark, units, timeout) ||
-	    fast_file_once(&slot->key, skb->mark, units, timeout) ||
-	    fast_file_once(&slot->key, skb->mark, units, timeout);
+	filed = fast_file_once(conf, &slot->key, skb->mark, units, timeout) ||
+	    fast_file_once(conf, &slot->key, skb->mark, units, timeout) ||
+	    fast_file_once(conf, &slot->key, skb->mark, units, timeout) ||
+	    fast_file_once(conf, &slot->key, skb->mark, units, timeout);
 	if (slot->seq != seq) {
 		/* The key may be another run's: nothing is to be trusted. */
 		fast_count(FAST_FILE_FAILED);
@@ -589,8 +594,18 @@ dnsmark_fast_verify(struct __sk_buff *skb)
  * that very moment either refreshed it first (and it stays) or finds it
  * dead and files its question anew once it is gone: a deletion never
  * loses an ask.
+ * It walks the map only while it holds more than conf->sweep_above
+ * entries (half of them: a full map would keep questions out), and once
+ * every FAST_SWEEP_IDLE ticks whatever it holds: a walk visits every
+ * bucket of the map, 65 536 at the default, and took 0.7 ms or more in
+ * softirq context with a thousand entries, a delay to the packets of its
+ * CPU each second (doc/performance.md).  An entry no client asked is read
+ * as stale, not as an ask, so a later walk costs no decision; the walk
+ * every minute keeps the times of the words from wrapping round
+ * (FAST_TIME_BITS: 78 hours) to look live again.
  */
 #define FAST_SWEEP_NS 1000000000ull
+#define FAST_SWEEP_IDLE 60
 
 struct fast_sweep {
 	__u64 now_units;
@@ -607,11 +622,10 @@ fast_sweep_question(void *map, struct fast_key *key, __u64 *state,
 	if (old != FAST_DEAD &&
 	    fast_state_live(old, sweep->now_units, sweep->timeout_units))
 		return 0;
-	if (old == FAST_DEAD ||
-	    __sync_val_compare_and_swap(state, old, FAST_DEAD) == old) {
-		bpf_map_delete_elem(map, key);
+	if ((old == FAST_DEAD ||
+	    __sync_val_compare_and_swap(state, old, FAST_DEAD) == old) &&
+	    bpf_map_delete_elem(map, key) == 0)
 		sweep->deleted++;
-	}
 	return 0;
 }
 
@@ -623,14 +637,19 @@ fast_sweep(void *map, __u32 *key, struct fast_timer *timer)
 
 	(void)map;
 	(void)key;
-	if (conf != NULL) {
+	if (conf != NULL &&
+	    ((__s64)conf->entries > (__s64)conf->sweep_above ||
+	    ++timer->idle >= FAST_SWEEP_IDLE)) {
 		__u64 start = bpf_ktime_get_ns();
 
 		sweep.now_units = fast_time_units(start);
 		sweep.timeout_units = conf->timeout_units;
 		bpf_for_each_map_elem(&fast_questions, fast_sweep_question,
 		    &sweep, 0);
+		__sync_fetch_and_sub(&conf->entries, sweep.deleted);
 		__sync_fetch_and_add(&conf->swept, sweep.deleted);
+		__sync_fetch_and_add(&conf->sweeps, 1);
+		timer->idle = 0;
 		__sync_fetch_and_add(&conf->sweep_ns,
 		    bpf_ktime_get_ns() - start);
 	}

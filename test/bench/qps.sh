@@ -675,8 +675,9 @@ qps_run_order() {
 # qps_rounds BENCH WORKLOADS CONDITIONS: QPS_RUNS runs of every condition,
 # interleaved (A B C, C B A, ...), each measuring WORKLOADS in turn
 # (WORKLOAD@rate only under "none", "user", the default mode's conditions
-# and queue mode's dnsmark: the user's rows show what their marking rules
-# and conntrack alone do to the tail).
+# and the dnsmark of queue mode and of the bpf modes, bpfqueue and bpffiled
+# when QPS_MODES names them, which split the fast path's tail: the user's
+# rows show what their marking rules and conntrack alone do to the tail).
 qps_rounds() {
 	qps_bench=$1
 	qps_workloads=$2
@@ -689,7 +690,7 @@ qps_rounds() {
 			for qps_w in $qps_workloads; do
 				case $qps_w@$qps_c in
 				*@rate@none | *@rate@user | *@rate@*-$QPS_DEFAULT_MODE) ;;
-				*@rate@dnsmark-queue) ;;
+				*@rate@dnsmark-queue | *@rate@dnsmark-bpf*) ;;
 				*@rate@*) continue ;;
 				esac
 				qps_measure "$qps_bench" "$qps_c" "$qps_w" "$qps_run"

@@ -805,3 +805,87 @@ Test(fastprog, question_asked_longer_ago_than_the_timeout_is_stale)
 	assert_mark(upstream_mark(h, "NEW.example.test", TYPE_A, 0), 0x11);
 	assert_counters(COUNTERS([FAST_STALE] = 1, [FAST_MARKED] = 1));
 }
+
+Test(fastprog, filing_counts_the_entries_it_inserts)
+{
+	const struct hosts *h = &hosts_v4;
+
+	cr_assert_eq(conf->entries, 0);
+	client_asks(h, h->client, "one.example.test", TYPE_A, 0x11);
+	client_asks(h, h->client2, "one.example.test", TYPE_A, 0x11);
+	cr_assert_eq(conf->entries, 1, "a question asked again is no entry");
+	client_asks(h, h->client, "one.example.test", TYPE_AAAA, 0x11);
+	client_asks(h, h->client, "two.example.test", TYPE_A, 0x12);
+	cr_assert_eq(conf->entries, 3);
+}
+
+/* The sweeper's ticks since its last walk (the timer's map value). */
+static uint64_t
+sweeper_idle(void)
+{
+	struct {
+		struct bpf_timer timer;
+		uint64_t idle;
+	} value;
+	uint32_t zero = 0;
+
+	cr_assert_eq(bpf_map__lookup_elem(skel->maps.fast_timers, &zero,
+	    sizeof(zero), &value, sizeof(value), 0), 0);
+	return value.idle;
+}
+
+/* Waits (up to 10 s) until what() returns at least least. */
+static int
+wait_for(uint64_t (*what)(void), uint64_t least)
+{
+	struct timespec step = { 0, 50 * 1000 * 1000 };
+
+	for (int i = 0; i < 200; i++) {
+		if (what() >= least)
+			return 1;
+		nanosleep(&step, NULL);
+	}
+	return 0;
+}
+
+static uint64_t
+sweeps(void)
+{
+	return __atomic_load_n(&conf->sweeps, __ATOMIC_ACQUIRE);
+}
+
+Test(fastprog, sweeper_walks_only_a_map_over_half_full, .timeout = 30)
+{
+	int fd = bpf_map__fd(skel->maps.fast_questions);
+	uint64_t now = fast_time_units(monotonic_ns());
+	uint64_t old = fast_state_make(0x11, now - conf->timeout_units - 16, 1);
+	uint64_t fresh = fast_state_make(0x11, now, 1);
+	struct frame any = { .len = 64 };
+	struct fast_key key;
+	uint64_t state;
+
+	question_key("old.example.test", TYPE_A, &key);
+	cr_assert_eq(bpf_map_update_elem(fd, &key, &old, BPF_NOEXIST), 0);
+	question_key("new.example.test", TYPE_A, &key);
+	cr_assert_eq(bpf_map_update_elem(fd, &key, &fresh, BPF_NOEXIST), 0);
+	conf->entries = 2;
+	conf->sweep_above = 2;
+	cr_assert_eq(prog_run(skel->progs.dnsmark_fast_start, &any, 0), 0);
+	cr_assert(wait_for(sweeper_idle, 1), "the sweeper never ticked");
+	cr_assert_eq(sweeps(), 0, "a map at its threshold is not walked");
+	question_key("old.example.test", TYPE_A, &key);
+	cr_assert_eq(bpf_map_lookup_elem(fd, &key, &state), 0);
+	/* One entry more than the threshold: the next tick walks, deletes
+	 * the stale entry alone and counts it off. */
+	conf->entries = 3;
+	cr_assert(wait_for(sweeps, 1), "the sweeper never walked");
+	cr_assert_eq(conf->swept, 1);
+	cr_assert_eq(conf->entries, 2);
+	cr_assert_eq(sweeper_idle(), 0);
+	cr_assert_neq(bpf_map_lookup_elem(fd, &key, &state), 0,
+	    "the stale entry is gone");
+	question_key("new.example.test", TYPE_A, &key);
+	cr_assert_eq(bpf_map_lookup_elem(fd, &key, &state), 0,
+	    "the live one stays");
+	cr_assert_eq(state, fresh);
+}
