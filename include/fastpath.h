@@ -32,7 +32,6 @@ struct fastpath {
 	int lock;		/* the directory, locked; -1: none */
 	uint32_t mask;
 	uint64_t timeout_ms;
-	uint32_t max_questions;	/* entries of the questions' map */
 	char dir[PATH_MAX];
 	struct fastconf *conf;	/* MAP_FAILED when not mapped */
 	size_t conf_len;

@@ -138,7 +138,6 @@ fastpath_prepare(struct fastpath *fast, struct dnsmark_client *skel,
 	fast->enabled = 0;
 	fast->reused = 0;
 	fast->timeout_ms = config->timeout_ms;
-	fast->max_questions = config->max_questions;
 	if (config->dir == NULL)
 		return set_autoload(skel, false);
 	if (snprintf(fast->dir, sizeof(fast->dir), "%s", config->dir) >=
@@ -303,7 +302,8 @@ fastpath_start(struct fastpath *fast, struct dnsmark_client *skel,
 	fast->conf->sweep_ns = 0;
 	fast->conf->sweeps = 0;
 	/* entries stays: it counts what the (reused) map holds. */
-	fast->conf->sweep_above = fast->max_questions / 2;
+	fast->conf->sweep_above =
+	    bpf_map__max_entries(skel->maps.fast_questions) / 2;
 	fast->conf->timeout_ns = fast->timeout_ms * 1000000ull;
 	fast->conf->timeout_units = fast_timeout_units(fast->timeout_ms);
 	fast->conf->mask = fast->mask;
