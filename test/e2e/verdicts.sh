@@ -4,13 +4,14 @@
 # gateway's unbound (forwarding, unique names: every query goes upstream)
 # with dnsperf while
 #   a. the bind waits: strace holds dnsmark's first sendto (the bind
-#      message, which the kernel has already carried out) for 1.5 s, so
-#      packets pile up in the bound queue, and SIGTERM comes meanwhile.
-#      dnsmark must finish starting, then drain: exit 0, nothing lost;
+#      message, which the kernel has already carried out) for 1.5 s; the
+#      load starts once the queue is seen bound, so packets pile up in the
+#      bound queue, and SIGTERM comes meanwhile. dnsmark must finish
+#      starting, then drain: exit 0, nothing lost;
 #   b. SIGTERM comes during the start, six times (as soon as the queue is
-#      seen bound, and 50 to 300 ms after the spawn): either dnsmark dies
-#      before it could block signals (nothing bound then, nothing logged)
-#      or it drains;
+#      seen bound, and 50 to 300 ms after the spawn), under load: either
+#      dnsmark dies before it could block signals (nothing bound then,
+#      nothing logged) or it drains;
 #   c. verdict sends fail: strace makes sendto calls 20 to 22 fail with
 #      ENOBUFS (dnsmark's retries must get the batch through), then, in a
 #      second run, calls 20 to 25 (all six tries of one batch: its verdicts
@@ -23,6 +24,14 @@
 # there and reaches neither; the kernel's own queue_dropped and
 # user_dropped count no such drop (and vanish with the queue), so they
 # cannot tell.
+# One loss is the kernel's own, and no daemon can prevent it: a bind
+# creates the queue with copy mode "none" and sets the copy mode it asks
+# for a moment later, in the same message; nfqnl_enqueue_packet() refuses
+# a packet that comes in between (EINVAL) and nf_queue() drops it, since
+# --queue-bypass covers only a queue that does not exist. Measured with
+# tools/nfq-bind-race.sh: 5 to 39 packets in 20 000 binds under 134 000
+# to 150 000 packets/s (dnsmark(8), LIMITS). Scenario a and c bind before the load starts and allow no loss;
+# b binds under load and allows at most one lost packet per bind.
 # Needs root, dnsperf and strace; exit 0 pass, 77 skip (1 under CI=true),
 # 1 fail. See lib.sh for the bed and its knobs.
 
@@ -92,8 +101,10 @@ counts() {
 	e2e_say "the queued count did not settle in 20 reads"
 }
 
-# loss_start / loss_check LABEL: the kernel's count of packets dropped in
-# between; to be read only with no dnsmark bound (nothing in flight).
+# loss_start / loss_check LABEL [BINDS]: the kernel's count of packets
+# dropped in between; to be read only with no dnsmark bound (nothing in
+# flight). BINDS: how many binds came under load meanwhile, each of which
+# may lose one packet to the kernel's own race (see the top); 0 by default.
 loss_start() {
 	counts
 	handed_before=$handed_now
@@ -103,8 +114,14 @@ loss_check() {
 	counts
 	h=$((handed_now - handed_before))
 	p=$((passed_now - passed_before))
-	e2e_check "$1: every packet the rules queued was accepted ($h queued, $p passed after the queue, $((h - p)) dropped)" \
-	    "$([ "$h" -gt 0 ] && [ "$h" -eq "$p" ]; echo $?)"
+	binds=${2:-0}
+	if [ "$binds" -eq 0 ]; then
+		e2e_check "$1: every packet the rules queued was accepted ($h queued, $p passed after the queue, $((h - p)) dropped)" \
+		    "$([ "$h" -gt 0 ] && [ "$h" -eq "$p" ]; echo $?)"
+	else
+		e2e_check "$1: every packet the rules queued was accepted but for at most one per bind under load, the kernel's ($h queued, $p passed after the queue, $((h - p)) dropped, $binds binds)" \
+		    "$([ "$h" -gt 0 ] && [ "$p" -le "$h" ] && [ $((h - p)) -le "$binds" ]; echo $?)"
+	fi
 }
 
 # queue_waiting: true when packets wait in the gateway's queue.
@@ -211,12 +228,13 @@ scenario_bind() {
 	e2e_say "== a: SIGTERM while the bind waits (strace holds it 1.5 s), 3000 names at 1000/s"
 	e2e_query_file "$E2E_TMP/a-queries" 3000 a
 	loss_start
-	e2e_dnsperf_start a "$LOAD_CLIENT" -d "$E2E_TMP/a-queries" -n 1 \
-	    -Q 1000 -q 500 -t 5
-	sleep 0.5
 	traced_start a sendto:delay_exit=1500000:when=1
 	e2e_wait_until 10 e2e_queue_bound
 	bound=$?
+	# The load comes after the bind, which then loses nothing (see the
+	# top); the sendto is held for the rest of the 1.5 s.
+	e2e_dnsperf_start a "$LOAD_CLIENT" -d "$E2E_TMP/a-queries" -n 1 \
+	    -Q 1000 -q 500 -t 5
 	# Packets wait in the bound queue that nobody reads yet.
 	e2e_wait_until 10 queue_waiting
 	waiting=$(e2e_queue_field 3)
@@ -278,7 +296,8 @@ scenario_early() {
 	sleep 0.5
 	e2e_check "b: at least one SIGTERM came after the start had begun ($started of 6)" \
 	    "$([ "$started" -gt 0 ]; echo $?)"
-	loss_check b
+	# Each start that drained had bound the queue under load.
+	loss_check b "$started"
 	# shellcheck disable=SC2086 # one argument per log
 	show_logs_if_failed "$failed_before" $logs
 }
