@@ -27,7 +27,11 @@ struct asks;
 #define ASKS_CLIENTS 0x4	/* the client's address: id_client */
 #define ASKS_TAGS 0x8		/* a keyed 32-bit hash of the client's address
 				 * and port: asks_find_client() */
-#define ASKS_ALL (ASKS_IDS | ASKS_REFS | ASKS_CLIENTS | ASKS_TAGS)
+#define ASKS_SINCE 0x20	/* with ASKS_REFS: when the oldest ask not yet
+				 * released was made; asked again after the
+				 * timeout, the entry's open asks are over
+				 * (the drop callback hears of them) */
+#define ASKS_ALL (ASKS_IDS | ASKS_REFS | ASKS_CLIENTS | ASKS_TAGS | ASKS_SINCE)
 /* Not a field: the DNS id is part of the key, so that each query of a
  * question and mark is an entry of its own (asks_match() finds the one
  * with the id asked for, and others only where their ids are equal). */
@@ -63,6 +67,13 @@ struct asks_marks {
 	uint64_t first_ms;		/* ... when it asked */
 	uint64_t last_ms;		/* when the newest entry's mark last asked */
 	uint64_t other_last_ms;		/* ... and the newest of any other mark */
+	/* Of entries answered a moment ago (the grace, asks_set_grace()):
+	 * how many, the mark answered (or worked for since) last, when, and
+	 * the newest such time of any other mark (0: none). */
+	unsigned int answered_count;
+	uint32_t answered_mark;
+	uint64_t answered_ms;
+	uint64_t other_answered_ms;
 };
 
 /*
@@ -116,6 +127,9 @@ void asks_set_waiting_check(struct asks *table, asks_mark_check still_waiting,
  * Called for each entry that leaves the table by expiry or eviction (not
  * by asks_release()), with its mark and the asks it still counts (1
  * without ASKS_REFS): what it stood for is over without an answer seen.
+ * With ASKS_SINCE, also for an entry asked again more than the timeout
+ * after its oldest ask not yet released: those asks are over (timed out,
+ * or their answers went unseen), the new one alone counts.
  */
 typedef void (*asks_drop_cb)(void *arg, uint32_t mark, unsigned int asks);
 void asks_set_on_drop(struct asks *table, asks_drop_cb on_drop, void *arg);

@@ -74,6 +74,9 @@
  * prefetches one, asks upstream in the moment after the answer.
  */
 #define EVIDENCE_ANSWERED_GRACE_MS 10
+/* Of clients answered a moment ago, the one answered last by this much
+ * more than any other is the one the resolver works for. */
+#define EVIDENCE_ANSWER_LEAD_MS 2
 /* After an answer, its validation's DS and DNSKEY queries follow. */
 #define EVIDENCE_VALIDATING_MS 1000
 

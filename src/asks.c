@@ -49,6 +49,8 @@ struct asks {
 				 * (saturating) */
 	struct packet_endpoint *clients; /* ASKS_CLIENTS: the last client */
 	uint32_t *tags;		/* ASKS_TAGS: the last client's address hash */
+	uint32_t *since;	/* ASKS_SINCE: when the oldest ask not yet
+				 * released was made (ms, modulo 2^32) */
 	uint32_t *buckets;	/* by question */
 	uint32_t *pairs;	/* by question and mark */
 	size_t bucket_mask;
@@ -85,6 +87,8 @@ asks_entry_size(unsigned int fields)
 		size += sizeof(struct packet_endpoint);
 	if (fields & ASKS_TAGS)
 		size += sizeof(uint32_t);
+	if ((fields & ASKS_SINCE) && (fields & ASKS_REFS))
+		size += sizeof(uint32_t);
 	return size;
 }
 
@@ -116,12 +120,16 @@ asks_new(size_t max_entries, uint64_t timeout_ms, unsigned int fields,
 		    sizeof(*table->clients));
 	if (fields & ASKS_TAGS)
 		table->tags = calloc(max_entries + 1, sizeof(*table->tags));
+	if ((fields & ASKS_SINCE) && (fields & ASKS_REFS))
+		table->since = calloc(max_entries + 1, sizeof(*table->since));
 	if (table->entries == NULL || table->buckets == NULL ||
 	    table->pairs == NULL ||
 	    ((fields & ASKS_IDS) && table->ids == NULL) ||
 	    ((fields & ASKS_REFS) && table->refs == NULL) ||
 	    ((fields & ASKS_CLIENTS) && table->clients == NULL) ||
-	    ((fields & ASKS_TAGS) && table->tags == NULL)) {
+	    ((fields & ASKS_TAGS) && table->tags == NULL) ||
+	    ((fields & ASKS_SINCE) && (fields & ASKS_REFS) &&
+	    table->since == NULL)) {
 		asks_free(table);
 		return NULL;
 	}
@@ -146,6 +154,7 @@ asks_free(struct asks *table)
 	free(table->refs);
 	free(table->clients);
 	free(table->tags);
+	free(table->since);
 	free(table);
 }
 
@@ -448,6 +457,26 @@ asks_expire(struct asks *table, uint64_t now_ms)
 	return expired;
 }
 
+/*
+ * ASKS_SINCE: entry i, asked again at now_ms, kept open asks older than the
+ * timeout (the entry lived on because its mark went on asking): they are
+ * over, as an entry's are when it expires.  Without the field, an answer
+ * never seen (a TCP answer after another that ends in a later segment)
+ * kept its mark counted waiting for as long as it asked the question again
+ * within the timeout.
+ */
+static void
+asks_timed_out(struct asks *table, uint32_t i, uint64_t now_ms)
+{
+	if (table->since == NULL || table->refs[i] == 0 ||
+	    time_age(table->since[i], now_ms) < (int64_t)table->timeout_ms)
+		return;
+	if (table->on_drop != NULL)
+		table->on_drop(table->on_drop_arg, table->entries[i].mark,
+		    table->refs[i]);
+	table->refs[i] = 0;
+}
+
 /* The keyed 32-bit hash of a client's address and port (ASKS_TAGS). */
 static uint32_t
 client_tag(const struct asks *table, const struct packet_endpoint *addr)
@@ -478,6 +507,9 @@ asks_add(struct asks *table, const struct dns_question *q,
 		 * chain. */
 		age_unlink(table, i);
 		chain_to_front(table, i);
+		asks_timed_out(table, i, now_ms);
+		if (table->since != NULL && table->refs[i] == 0)
+			table->since[i] = (uint32_t)now_ms;
 		if (table->refs != NULL && table->refs[i] < UINT16_MAX)
 			table->refs[i]++;
 		/* Settled, then asked again: engaged holds no engagement. */
@@ -502,6 +534,8 @@ asks_add(struct asks *table, const struct dns_question *q,
 		*pair = i;
 		if (table->refs != NULL)
 			table->refs[i] = 1;
+		if (table->since != NULL)
+			table->since[i] = (uint32_t)now_ms;
 	}
 	table->entries[i].last = (uint32_t)now_ms;
 	if (table->ids != NULL)
@@ -553,6 +587,31 @@ marks_add(const struct asks *table, struct asks_marks *marks, uint32_t at,
 			marks->id_client = table->clients[at];
 		*id_ms = asked_ms;
 	}
+}
+
+/*
+ * Adds to *marks that entry at, in its grace, was answered (or worked for
+ * since) at answered_ms.
+ */
+static void
+marks_answered(const struct asks *table, struct asks_marks *marks,
+    uint32_t at, uint64_t answered_ms)
+{
+	uint32_t mark = table->entries[at].mark;
+
+	if (marks->answered_count == 0 ||
+	    answered_ms >= marks->answered_ms) {
+		if (marks->answered_count > 0 &&
+		    mark != marks->answered_mark &&
+		    marks->answered_ms > marks->other_answered_ms)
+			marks->other_answered_ms = marks->answered_ms;
+		marks->answered_ms = answered_ms;
+		marks->answered_mark = mark;
+	} else if (mark != marks->answered_mark &&
+	    answered_ms > marks->other_answered_ms) {
+		marks->other_answered_ms = answered_ms;
+	}
+	marks->answered_count++;
 }
 
 /*
@@ -613,6 +672,8 @@ marks_cut(struct asks_marks *marks, const struct asks_entry *last,
 	marks->id_matched = 0;
 	if (marks->other_last_ms < unseen_ms)
 		marks->other_last_ms = unseen_ms;
+	if (marks->other_answered_ms < unseen_ms)
+		marks->other_answered_ms = unseen_ms;
 }
 
 unsigned int
@@ -646,6 +707,9 @@ asks_match(struct asks *table, const struct dns_question *q,
 		if (waits != WAITS_NOT)
 			marks_add(table, &match->waiting, at, asked_ms,
 			    id_match, &waiting_id_ms);
+		if (waits == WAITS_GRACE)
+			marks_answered(table, &match->waiting, at, now_ms -
+			    (uint64_t)time_age(e->engaged, now_ms));
 		if (waits == WAITS_UNANSWERED)
 			marks_add(table, &match->unanswered, at, asked_ms,
 			    id_match, &unanswered_id_ms);
@@ -842,7 +906,8 @@ asks_memory(const struct asks *table)
 	unsigned int fields = (table->ids ? ASKS_IDS : 0) |
 	    (table->refs ? ASKS_REFS : 0) |
 	    (table->clients ? ASKS_CLIENTS : 0) |
-	    (table->tags ? ASKS_TAGS : 0);
+	    (table->tags ? ASKS_TAGS : 0) |
+	    (table->since ? ASKS_SINCE : 0);
 
 	return sizeof(*table) + (table->max_entries + 1) *
 	    asks_entry_size(fields) +

@@ -55,7 +55,7 @@ evidence_init(struct evidence *ev, size_t max_pending, uint64_t timeout_ms,
 	ev->timeout_ms = timeout_ms;
 	/* The client's id and address: its answer names it. */
 	ev->pending = asks_new(max, timeout_ms,
-	    ASKS_IDS | ASKS_REFS | ASKS_TAGS, key);
+	    ASKS_IDS | ASKS_REFS | ASKS_TAGS | ASKS_SINCE, key);
 	/*
 	 * A question files its own name under ancestors, and ancestors (zone,
 	 * TLD) it mostly shares with other questions of its mark: about one
@@ -365,6 +365,29 @@ evidence_client_question(struct evidence *ev, const struct packet_info *info,
 }
 
 /*
+ * One ask of q by mark is over, its pending question released: the mark
+ * has one question fewer not yet ended, and the name and each ancestor one
+ * ask fewer.  Every release of an ask must come with this, whichever path
+ * releases it (the client's answer, or the upstream answer where client
+ * answers are not seen): an ask left unsettled keeps its mark waiting on
+ * the names above it for as long as the mark goes on asking below them (a
+ * client of BIND's first second, counted waiting on test. for the rest of
+ * the run, stood against the one client really waiting there).
+ */
+static void
+ask_over(struct evidence *ev, const struct dns_question *q, uint32_t mark,
+    uint64_t now_ms)
+{
+	struct dns_question key;
+
+	mark_key(KEY_UNANSWERED, mark, &key);
+	asks_settle(ev->unanswered, &key, mark, now_ms);
+	for (size_t offset = 0;
+	    next_ancestor(q->name, q->name_len, &offset, &key);)
+		asks_settle(ev->ancestors, &key, mark, now_ms);
+}
+
+/*
  * Returns 1 when the resolver's answers to clients were seen lately: a
  * question is then released by its client's answer, not before.
  */
@@ -391,17 +414,13 @@ evidence_client_answer(struct evidence *ev, const struct packet_info *info,
 	stats_inc(ev->stats, STATS_CLIENT_ANSWERS_MATCHED);
 	if (asks_release(ev->pending, q, mark))
 		stats_inc(ev->stats, STATS_PENDING_ANSWERED);
-	mark_key(KEY_UNANSWERED, mark, &key);
-	asks_settle(ev->unanswered, &key, mark, now_ms);
+	ask_over(ev, q, mark, now_ms);
 	/* A TCP client answered is no SYN's cause any more (a recursive
 	 * resolver opens connections of its own, for other clients). */
 	if (info->protocol == IPPROTO_TCP) {
 		mark_key(KEY_TCP_CLIENT, mark, &key);
 		asks_release(ev->tcp_clients, &key, mark);
 	}
-	for (size_t offset = 0;
-	    next_ancestor(q->name, q->name_len, &offset, &key);)
-		asks_settle(ev->ancestors, &key, mark, now_ms);
 }
 
 /*
@@ -418,6 +437,28 @@ only_the_last_moment(struct asks_marks *set, uint64_t now_ms)
 	    now_ms - set->other_last_ms >= EVIDENCE_ASKERS_MS) {
 		set->distinct_marks = 1;
 		set->first_mark = set->last_mark;
+	}
+}
+
+/*
+ * Nobody waits but clients answered a moment ago, of several marks: the
+ * one answered last, EVIDENCE_ANSWER_LEAD_MS or more after every other,
+ * is the one the resolver works for.  A resolver that answers from data
+ * past its TTL refreshes it as it answers (BIND: the refresh leaves a
+ * fraction of a millisecond before the answer on the wire, and dnsmark may
+ * read the answer first), and what it asks after an answer follows that
+ * answer; a client answered milliseconds earlier had its own.  Closer than
+ * that, which of them it follows cannot be told: a conflict, as before.
+ */
+static void
+only_the_last_answer(struct asks_marks *set)
+{
+	if (set->distinct_marks > 1 && !set->id_matched &&
+	    set->answered_count > 0 &&
+	    set->answered_ms >= set->other_answered_ms +
+	    EVIDENCE_ANSWER_LEAD_MS) {
+		set->distinct_marks = 1;
+		set->first_mark = set->last_mark = set->answered_mark;
 	}
 }
 
@@ -553,6 +594,8 @@ attribute(struct evidence *ev, const struct dns_question *q, uint64_t now_ms)
 			continue;
 		waiting = matches[look].unanswered.count > 0 ?
 		    &matches[look].unanswered : &matches[look].waiting;
+		if (waiting == &matches[look].waiting)
+			only_the_last_answer(waiting);
 		result = decide(ev, waiting, look == LOOK_PENDING,
 		    reasons[look]);
 		log_conflict(result, look, waiting == &matches[look].waiting ?
@@ -648,9 +691,15 @@ release_question(struct evidence *ev, const struct dns_question *q,
 
 	/* Where the client's answer is seen, it releases the question (and
 	 * settles its ancestors) a moment later: releasing it here too would
-	 * release another client's ask of the same question and mark. */
-	if (!answers_seen(ev, now_ms) && asks_release(ev->pending, q, mark))
-		stats_inc(ev->stats, STATS_PENDING_ANSWERED);
+	 * release another client's ask of the same question and mark.  Where
+	 * it is not (yet: the first answers of a start), this is the ask's
+	 * end. */
+	if (!answers_seen(ev, now_ms) &&
+	    asks_open(ev->pending, q, mark, now_ms) > 0) {
+		if (asks_release(ev->pending, q, mark))
+			stats_inc(ev->stats, STATS_PENDING_ANSWERED);
+		ask_over(ev, q, mark, now_ms);
+	}
 	for (size_t offset = 0;
 	    next_ancestor(q->name, q->name_len, &offset, &key);) {
 		if (asks_add(ev->validating, &key, &client, now_ms))

@@ -1455,6 +1455,47 @@ Test(asks, keeps_answered_asks_waiting_for_the_grace_only)
 	asks_free(table);
 }
 
+/*
+ * Of the entries in their grace, the waiting set says which mark was
+ * answered last, when, and when any other mark was last answered; the
+ * entries not answered yet count in none of it.
+ */
+Test(asks, tells_which_mark_was_answered_last)
+{
+	struct asks *table = table_new(64, 5000);
+	struct dns_question q = question_a("popular.example", 0);
+	struct asks_client a = client(1, 0, 0xa), b = client(2, 0, 0xb);
+	struct asks_client c = client(3, 0, 0xc);
+	struct asks_match m;
+
+	asks_set_waiting(table, 100, 1000);
+	asks_set_grace(table, 10);
+	cr_assert_eq(asks_add(table, &q, &a, 0), 0);
+	cr_assert_eq(asks_add(table, &q, &b, 1), 0);
+	cr_assert_eq(asks_add(table, &q, &c, 2), 0);
+	cr_assert_eq(match_at(table, &q, 3, &m), 3);
+	cr_assert_eq(m.waiting.answered_count, 0);
+	cr_assert_eq(m.waiting.other_answered_ms, 0);
+	/* b answered at 4, a at 7: a last, b before it. */
+	cr_assert_eq(asks_settle(table, &q, 0xb, 4), 1);
+	cr_assert_eq(asks_settle(table, &q, 0xa, 7), 1);
+	cr_assert_eq(match_at(table, &q, 8, &m), 3);
+	cr_assert_eq(m.waiting.count, 3);
+	cr_assert_eq(m.waiting.answered_count, 2);
+	cr_assert_eq(m.waiting.answered_mark, 0xa);
+	cr_assert_eq(m.waiting.answered_ms, 7);
+	cr_assert_eq(m.waiting.other_answered_ms, 4);
+	cr_assert_eq(m.unanswered.count, 1);
+	cr_assert_eq(m.unanswered.answered_count, 0);
+	/* b worked for at 9: it is the last now. */
+	cr_assert_eq(asks_engage(table, &q, 0xb, 9), 1);
+	cr_assert_eq(match_at(table, &q, 10, &m), 3);
+	cr_assert_eq(m.waiting.answered_mark, 0xb);
+	cr_assert_eq(m.waiting.answered_ms, 9);
+	cr_assert_eq(m.waiting.other_answered_ms, 7);
+	asks_free(table);
+}
+
 /* Without ASKS_REFS there is nothing to settle: waiting goes by time. */
 Test(asks, settles_nothing_without_refs)
 {
@@ -1583,6 +1624,60 @@ Test(asks, tells_its_owner_what_leaves_unanswered)
 	cr_assert_eq(w.last_mark, 0xb);
 	cr_assert_eq(asks_open(table, &r, 0xb, 1003), 0);
 	asks_free(table);
+}
+
+/*
+ * ASKS_SINCE: an entry kept alive by a mark asking again within the
+ * timeout still ends asks older than the timeout (their answers went
+ * unseen): asked again after it, the owner hears of them and the new ask
+ * alone counts.  Without the field, they count on.
+ */
+Test(asks, ends_asks_older_than_the_timeout_when_asked_again)
+{
+	struct asks *table = table_new(16, 1000);
+	struct asks *plain = asks_new(16, 1000, ASKS_REFS, test_key);
+	struct dns_question q = question_a("big.example", 0);
+	struct asks_client a = client(1, 0, 0xa);
+	struct watch w = { 0 }, plain_w = { 0 };
+
+	cr_assert_not_null(plain);
+	cr_assert_gt(asks_memory(table), asks_memory(plain));
+	asks_set_on_drop(table, watch_drop, &w);
+	asks_set_on_drop(plain, watch_drop, &plain_w);
+	/* Asked at 0 (never answered), again at 600 and answered. */
+	cr_assert_eq(asks_add(table, &q, &a, 0), 0);
+	cr_assert_eq(asks_add(plain, &q, &a, 0), 0);
+	cr_assert_eq(asks_add(table, &q, &a, 600), 0);
+	cr_assert_eq(asks_add(plain, &q, &a, 600), 0);
+	cr_assert_eq(asks_release(table, &q, 0xa), 0);
+	cr_assert_eq(asks_release(plain, &q, 0xa), 0);
+	/* At 999 the first ask is not over yet: asked again, three open. */
+	cr_assert_eq(asks_add(table, &q, &a, 999), 0);
+	cr_assert_eq(asks_add(plain, &q, &a, 999), 0);
+	cr_assert_eq(asks_open(table, &q, 0xa, 999), 2);
+	cr_assert_eq(w.drops, 0);
+	cr_assert_eq(asks_release(table, &q, 0xa), 0);
+	cr_assert_eq(asks_release(plain, &q, 0xa), 0);
+	/* At 1000 it is: asked again, the new ask alone counts, and the
+	 * owner hears of the one left open. */
+	cr_assert_eq(asks_add(table, &q, &a, 1000), 0);
+	cr_assert_eq(asks_add(plain, &q, &a, 1000), 0);
+	cr_assert_eq(w.drops, 1);
+	cr_assert_eq(w.last_mark, 0xa);
+	cr_assert_eq(w.last_asks, 1);
+	cr_assert_eq(asks_open(table, &q, 0xa, 1000), 1);
+	cr_assert_eq(plain_w.drops, 0);
+	cr_assert_eq(asks_open(plain, &q, 0xa, 1000), 2);
+	/* Its answer ends the entry; the plain table's counts on. */
+	cr_assert_eq(asks_release(table, &q, 0xa), 1);
+	cr_assert_eq(asks_release(plain, &q, 0xa), 0);
+	/* The new oldest ask is the next one: 1500 opens, 2499 keeps it. */
+	cr_assert_eq(asks_add(table, &q, &a, 1500), 0);
+	cr_assert_eq(asks_add(table, &q, &a, 2499), 0);
+	cr_assert_eq(asks_open(table, &q, 0xa, 2499), 2);
+	cr_assert_eq(w.drops, 1);
+	asks_free(table);
+	asks_free(plain);
 }
 
 /* The owner's check takes a mark out of the waiting set, never out of
