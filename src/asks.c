@@ -549,6 +549,25 @@ asks_add(struct asks *table, const struct dns_question *q,
 }
 
 /*
+ * Of times t of marks met one by one (first: none met yet), keeps the
+ * newest and its mark, and the newest of any other mark (ties: the last
+ * met is the newest).
+ */
+static void
+newest_two(int first, uint32_t mark, uint64_t t, uint64_t *newest,
+    uint32_t *newest_mark, uint64_t *other)
+{
+	if (first || t >= *newest) {
+		if (!first && mark != *newest_mark && *newest > *other)
+			*other = *newest;
+		*newest = t;
+		*newest_mark = mark;
+	} else if (mark != *newest_mark && t > *other) {
+		*other = t;
+	}
+}
+
+/*
  * Adds entry at (its mark, asked at asked_ms, its DNS id matching or not)
  * to the summary *marks.  Called for a question's entries in chain order,
  * newest created first.
@@ -563,16 +582,8 @@ marks_add(const struct asks *table, struct asks_marks *marks, uint32_t at,
 		marks->distinct_marks = 1;
 	else if (mark != marks->first_mark || marks->distinct_marks > 1)
 		marks->distinct_marks = 2;
-	if (marks->count == 0 || asked_ms >= marks->last_ms) {
-		if (marks->count > 0 && mark != marks->last_mark &&
-		    marks->last_ms > marks->other_last_ms)
-			marks->other_last_ms = marks->last_ms;
-		marks->last_ms = asked_ms;
-		marks->last_mark = mark;
-	} else if (mark != marks->last_mark &&
-	    asked_ms > marks->other_last_ms) {
-		marks->other_last_ms = asked_ms;
-	}
+	newest_two(marks->count == 0, mark, asked_ms, &marks->last_ms,
+	    &marks->last_mark, &marks->other_last_ms);
 	/* Chains run by last activity, an engagement included: who asked
 	 * longest ago is told by the ask's own time (ties: the last met). */
 	if (marks->count == 0 || asked_ms <= marks->first_ms) {
@@ -597,20 +608,9 @@ static void
 marks_answered(const struct asks *table, struct asks_marks *marks,
     uint32_t at, uint64_t answered_ms)
 {
-	uint32_t mark = table->entries[at].mark;
-
-	if (marks->answered_count == 0 ||
-	    answered_ms >= marks->answered_ms) {
-		if (marks->answered_count > 0 &&
-		    mark != marks->answered_mark &&
-		    marks->answered_ms > marks->other_answered_ms)
-			marks->other_answered_ms = marks->answered_ms;
-		marks->answered_ms = answered_ms;
-		marks->answered_mark = mark;
-	} else if (mark != marks->answered_mark &&
-	    answered_ms > marks->other_answered_ms) {
-		marks->other_answered_ms = answered_ms;
-	}
+	newest_two(marks->answered_count == 0, table->entries[at].mark,
+	    answered_ms, &marks->answered_ms, &marks->answered_mark,
+	    &marks->other_answered_ms);
 	marks->answered_count++;
 }
 
