@@ -102,6 +102,9 @@ asks_new(size_t max_entries, uint64_t timeout_ms, unsigned int fields,
 	if (max_entries == 0 || max_entries > ASKS_MAX_ENTRIES ||
 	    timeout_ms > ASKS_MAX_TIMEOUT_MS)
 		return NULL;
+	/* The oldest open ask's time goes with the counts of open asks. */
+	if (!(fields & ASKS_REFS))
+		fields &= ~(unsigned int)ASKS_SINCE;
 	/* One or two entries a bucket: a miss looks at 1.5 on average. */
 	while (buckets < (max_entries + 1) / 2)
 		buckets <<= 1;
@@ -120,7 +123,7 @@ asks_new(size_t max_entries, uint64_t timeout_ms, unsigned int fields,
 		    sizeof(*table->clients));
 	if (fields & ASKS_TAGS)
 		table->tags = calloc(max_entries + 1, sizeof(*table->tags));
-	if ((fields & ASKS_SINCE) && (fields & ASKS_REFS))
+	if (fields & ASKS_SINCE)
 		table->since = calloc(max_entries + 1, sizeof(*table->since));
 	if (table->entries == NULL || table->buckets == NULL ||
 	    table->pairs == NULL ||
@@ -128,8 +131,7 @@ asks_new(size_t max_entries, uint64_t timeout_ms, unsigned int fields,
 	    ((fields & ASKS_REFS) && table->refs == NULL) ||
 	    ((fields & ASKS_CLIENTS) && table->clients == NULL) ||
 	    ((fields & ASKS_TAGS) && table->tags == NULL) ||
-	    ((fields & ASKS_SINCE) && (fields & ASKS_REFS) &&
-	    table->since == NULL)) {
+	    ((fields & ASKS_SINCE) && table->since == NULL)) {
 		asks_free(table);
 		return NULL;
 	}

@@ -24,6 +24,11 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT INT TERM
+# handed: the packets the NFQUEUE rule took so far.
+handed() {
+	ip netns exec "$NS" iptables-save -c -t mangle |
+	    sed -n 's/^\[\([0-9]*\):.*NFQUEUE.*/\1/p'
+}
 # shellcheck disable=SC2046 # pkg-config's flags are several words
 cc -O2 -Wall -o "$TMP/nfq-bind-race" "$DIR/nfq-bind-race.c" \
     $(pkg-config --cflags --libs libmnl libnetfilter_queue)
@@ -53,24 +58,21 @@ for _ in 1 2; do
 	PIDS="$PIDS $!"
 done
 sleep 0.5
-before=$(ip netns exec "$NS" iptables-save -c -t mangle |
-    sed -n 's/^\[\([0-9]*\):.*NFQUEUE.*/\1/p')
+before=$(handed)
 start=$(date +%s.%N)
 ip netns exec "$NS" "$TMP/nfq-bind-race" 60 "$BINDS"
 end=$(date +%s.%N)
-after=$(ip netns exec "$NS" iptables-save -c -t mangle |
-    sed -n 's/^\[\([0-9]*\):.*NFQUEUE.*/\1/p')
+after=$(handed)
 for pid in $PIDS; do
 	kill "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 done
 PIDS=
-handed=$(ip netns exec "$NS" iptables-save -c -t mangle |
-    sed -n 's/^\[\([0-9]*\):.*NFQUEUE.*/\1/p')
+total=$(handed)
 passed=$(ip netns exec "$NS" nft list table inet count |
     sed -n 's/.*packets \([0-9]*\).*/\1/p')
 awk -v b="$BINDS" -v s="$start" -v e="$end" -v n="$((after - before))" \
-    -v h="$handed" -v p="$passed" 'BEGIN {
+    -v h="$total" -v p="$passed" 'BEGIN {
 	t = e - s
 	printf "%d binds in %.2f s while %.0f packets/s went to the queue\n", b, t, n / t
 	printf "handed to the queue %d, passed %d, dropped by the kernel %d\n", h, p, h - p
