@@ -283,14 +283,19 @@ lane_creds() {
 
 # lane_flush_flows: no upstream flow left in the conntrack table. One
 # conntrack -D can leave entries when the table changes during its dump
-# (hundreds of flows after a load run): delete until none is listed.
+# (hundreds of flows after a load run), and a resolver may still be
+# talking upstream a moment after the phase before it (under TCG a
+# moment is long): delete until none is listed, for up to 10 s, and show
+# what stayed when some did (CI once saw 5 tries in 1 s fail, then the
+# check itself pass).
 lane_flush_flows() {
-	for try in 1 2 3 4 5; do
+	for try in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
 		conntrack -D -p udp -d "$LANE_UPSTREAM" >/dev/null 2>&1
 		[ "$(conntrack -L -p udp -d "$LANE_UPSTREAM" 2>/dev/null | grep -c 'dport=53')" -eq 0 ] &&
 		    return 0
-		sleep 0.2
+		sleep 0.5
 	done
+	conntrack -L -p udp -d "$LANE_UPSTREAM" 2>/dev/null | sed 's/^/    left: /'
 	return 1
 }
 
