@@ -54,6 +54,21 @@ client_wakeup(void)
 	return used > size / 64 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
+/*
+ * Where the resolver's answers stand on each TCP connection to a client
+ * (struct bpfparse_stream): socket storage, freed with the socket.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct bpfparse_stream);
+} streams SEC(".maps");
+
+struct bpfparse_stream;
+static __always_inline struct bpfparse_stream *client_stream(
+    struct __sk_buff *skb);
+
 struct bpfparse_flow;
 static __always_inline void client_emit(struct __sk_buff *skb,
     const struct bpfparse_flow *flow, __u32 offset, __u32 len, __u32 present);
@@ -62,7 +77,28 @@ static __always_inline void client_emit(struct __sk_buff *skb,
 	client_load((ctx), (offset), (to), (len))
 #define BPFPARSE_EMIT(ctx, flow, offset, len, present) \
 	client_emit((ctx), (flow), (offset), (len), (present))
+#define BPFPARSE_STREAM(ctx) client_stream(ctx)
 #include "client_parse.h"
+
+/*
+ * The stream of the TCP socket that sends skb, created on its first
+ * answer; NULL for a socket that is no full one (a SYN-ACK's request) or
+ * when the kernel has no memory for it (the walk then reads each segment
+ * as starting with a message).
+ */
+static __always_inline struct bpfparse_stream *
+client_stream(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+
+	if (sk == NULL)
+		return NULL;
+	sk = bpf_sk_fullsock(sk);
+	if (sk == NULL)
+		return NULL;
+	return bpf_sk_storage_get(&streams, sk, NULL,
+	    BPF_SK_STORAGE_GET_F_CREATE);
+}
 
 /*
  * Writes a record of kind for the DNS message of len bytes at offset of the

@@ -14,6 +14,8 @@
  *   BPFPARSE_LOAD(ctx, offset, to, len)  copy len bytes at offset, 0 or < 0
  *   BPFPARSE_EMIT(ctx, flow, offset, len, present)  a message of len bytes
  *       found at offset, of which present (at most len) are in the packet
+ *   BPFPARSE_STREAM(ctx)  the struct bpfparse_stream of the TCP connection
+ *       the packet belongs to (the socket's storage), or NULL
  * It decides nothing about DNS beyond a header's length and an answer's QR
  * bit: dnsmark parses the copied message as it parses a queued one.
  */
@@ -75,8 +77,22 @@ struct bpfparse_flow {
 	__u8 direction;		/* enum bpfparse_direction of the walk */
 	__u16 src_port;		/* host byte order */
 	__u16 dst_port;
+	__u32 seq;		/* a TCP segment's sequence number, host order */
 	__u8 src_addr[16];
 	__u8 dst_addr[16];
+};
+
+/*
+ * Where the resolver's answers on one TCP connection stand: the sequence
+ * number at which the next message (its length prefix) starts.  Kept with
+ * the socket, so that an answer that starts inside a segment, after the end
+ * of a longer one, is found where it starts, and the middle of a long answer
+ * is not read as one.  Without it (a connection older than dnsmark, a walk
+ * that lost the framing) a segment is read as starting with a message.
+ */
+struct bpfparse_stream {
+	__u32 next_seq;
+	__u32 known;		/* next_seq holds */
 };
 
 static __always_inline __u16
@@ -203,6 +219,8 @@ bpfparse_tcp(void *ctx, __u32 offset, __u32 total, struct bpfparse_flow *flow,
 	flow->protocol = BPFPARSE_PROTO_TCP;
 	flow->src_port = bpfparse_read16(l4);
 	flow->dst_port = bpfparse_read16(l4 + 2);
+	flow->seq = (__u32)bpfparse_read16(l4 + 4) << 16 |
+	    bpfparse_read16(l4 + 6);
 	return 1;
 }
 
@@ -248,11 +266,11 @@ bpfparse_ports(const struct bpfparse_flow *flow,
  * is at least a DNS header long and, for an answer, has QR set (a query
  * the resolver sends from port 53 is none).  A UDP payload is the whole
  * message; a TCP one starts with the length of its message, which may go
- * on in later segments (and a later segment of a long answer starts
- * anywhere in it: those bytes pass for a message only when the QR bit and a
- * length fit, and dnsmark then finds no question of its own to match).
- * Returns 1 and, for a TCP message that ends inside the segment, where the
- * next one starts in *next (else end); else 0.
+ * on in later segments.  Sets *next to where the message after it starts
+ * (for TCP, possibly at or beyond end).  Returns 1 when it emitted the
+ * message; 0 for a TCP message whose header is not in the segment (its
+ * length is, and *next holds); -1 when the bytes at off are no message the
+ * walk records, and *next is unknown (end).
  */
 static __always_inline int
 bpfparse_message(void *ctx, const struct bpfparse_flow *flow, __u32 off,
@@ -264,30 +282,35 @@ bpfparse_message(void *ctx, const struct bpfparse_flow *flow, __u32 off,
 
 	*next = end;
 	if (off > end)
-		return 0;
+		return -1;
 	if (flow->protocol == BPFPARSE_PROTO_TCP) {
-		if (end - off < BPFPARSE_TCP_PREFIX + BPFPARSE_DNS_HEADER ||
+		if (end - off < BPFPARSE_TCP_PREFIX ||
 		    BPFPARSE_LOAD(ctx, off, prefix, BPFPARSE_TCP_PREFIX) < 0)
-			return 0;
+			return -1;
 		len = bpfparse_read16(prefix);
+		if (len < BPFPARSE_DNS_HEADER)
+			return -1;
 		off += BPFPARSE_TCP_PREFIX;
+		*next = off + len;
 		present = end - off < len ? end - off : len;
-		if (present < end - off)
-			*next = off + len;
+		if (present < BPFPARSE_DNS_HEADER)
+			return 0;
 	} else {
 		len = end - off;
 		present = len;
 	}
 	if (len < BPFPARSE_DNS_HEADER)
-		return 0;
+		return -1;
 	if (direction != BPFPARSE_QUERIES &&
 	    (BPFPARSE_LOAD(ctx, off + BPFPARSE_DNS_FLAGS, &flags, 1) < 0 ||
-	    (flags & BPFPARSE_DNS_QR) == 0))
-		return 0;
+	    (flags & BPFPARSE_DNS_QR) == 0)) {
+		*next = end;
+		return -1;
+	}
 	/* A truncated response stays on the queue, where dnsmark may hold
 	 * it until the TCP connection it leads to is tied to its client. */
 	if (direction == BPFPARSE_RESPONSES && (flags & BPFPARSE_DNS_TC) != 0)
-		return 0;
+		return -1;
 	BPFPARSE_EMIT(ctx, flow, off, len, present);
 	return 1;
 }
@@ -296,20 +319,30 @@ bpfparse_message(void *ctx, const struct bpfparse_flow *flow, __u32 off,
  * Emits the messages of the payload [off, end) of flow: a UDP datagram's
  * one, or those a TCP segment starts, up to BPFPARSE_TCP_MESSAGES (a
  * resolver writes the answers to a client's pipelined queries as it has
- * them, and one segment may carry several).  Returns how many it emitted.
+ * them, and one segment may carry several).  Sets *stop to where the
+ * message after the last one walked starts (for TCP, at or beyond end
+ * when the walk reached the segment's end), or to 0 when the framing was
+ * lost.  Returns how many it emitted.
  */
 static __always_inline int
 bpfparse_messages(void *ctx, const struct bpfparse_flow *flow, __u32 off,
-    __u32 end, enum bpfparse_direction direction)
+    __u32 end, enum bpfparse_direction direction, __u32 *stop)
 {
 	__u32 next = end;
 	int emitted = 0;
 
+	*stop = 0;
 	BPFPARSE_UNROLL
 	for (int i = 0; i < BPFPARSE_TCP_MESSAGES; i++) {
-		if (!bpfparse_message(ctx, flow, off, end, direction, &next))
-			break;
-		emitted++;
+		int ret = bpfparse_message(ctx, flow, off, end, direction,
+		    &next);
+
+		if (ret < 0) {
+			*stop = 0;
+			return emitted;
+		}
+		emitted += ret;
+		*stop = next;
 		if (next >= end)
 			break;
 		off = next;
@@ -340,6 +373,42 @@ bpfparse_fill(struct bpfrecord *record, const struct bpfparse_flow *flow,
 }
 
 /*
+ * Emits the answers of the TCP segment of flow whose payload is
+ * [off, end), from where the connection's next message starts when that
+ * is known (nothing when the segment lies inside one message, a
+ * retransmission too), else from the segment's start; and keeps where the
+ * message after the last one starts.  Returns how many it emitted.
+ */
+static __always_inline int
+bpfparse_stream_walk(void *ctx, const struct bpfparse_flow *flow, __u32 off,
+    __u32 end)
+{
+	struct bpfparse_stream *stream = BPFPARSE_STREAM(ctx);
+	__u32 start = off, stop = 0;
+	int emitted;
+
+	if (stream != NULL && stream->known) {
+		/* Signed: a next message before the segment's start means
+		 * the framing was lost (more messages than the walk reads);
+		 * the segment is then read as starting with one. */
+		__s32 ahead = (__s32)(stream->next_seq - flow->seq);
+
+		if (ahead >= 0) {
+			if ((__u32)ahead >= end - off)
+				return 0;
+			start = off + (__u32)ahead;
+		}
+	}
+	emitted = bpfparse_messages(ctx, flow, start, end, BPFPARSE_ANSWERS,
+	    &stop);
+	if (stream != NULL) {
+		stream->known = stop != 0;
+		stream->next_seq = flow->seq + (stop - off);
+	}
+	return emitted;
+}
+
+/*
  * The whole walk in direction: emits the messages of the packet of len
  * bytes that direction records, and returns how many.
  */
@@ -347,13 +416,22 @@ static __always_inline int
 bpfparse_walk(void *ctx, __u32 len, enum bpfparse_direction direction)
 {
 	struct bpfparse_flow flow = { 0 };
-	__u32 off = 0, end = 0;
+	__u32 off = 0, end = 0, stop = 0;
 
 	flow.direction = (__u8)direction;
 	if (!bpfparse_headers(ctx, len, &flow, &off, &end, direction) ||
 	    !bpfparse_ports(&flow, direction))
 		return 0;
-	return bpfparse_messages(ctx, &flow, off, end, direction);
+	/* Only answers are read over TCP (bpfparse_headers); the test on
+	 * direction leaves the stream out of the ingress programs. */
+	if (direction == BPFPARSE_ANSWERS &&
+	    flow.protocol == BPFPARSE_PROTO_TCP) {
+		/* A bare ACK, SYN or FIN moves no message. */
+		if (end <= off)
+			return 0;
+		return bpfparse_stream_walk(ctx, &flow, off, end);
+	}
+	return bpfparse_messages(ctx, &flow, off, end, direction, &stop);
 }
 
 /*

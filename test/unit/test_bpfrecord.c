@@ -29,6 +29,7 @@ struct skb {
 	const uint8_t *data;
 	uint32_t len;
 	uint32_t mark;
+	struct bpfparse_stream *stream;	/* its socket's, or NULL */
 	int emitted;
 	struct bpfrecord records[MAX_EMITTED];
 };
@@ -51,6 +52,7 @@ static void skb_emit(void *ctx, const struct bpfparse_flow *flow,
 #define BPFPARSE_LOAD(ctx, offset, to, len) skb_load((ctx), (offset), (to), (len))
 #define BPFPARSE_EMIT(ctx, flow, offset, len, present) \
 	skb_emit((ctx), (flow), (offset), (len), (present))
+#define BPFPARSE_STREAM(ctx) (((struct skb *)(ctx))->stream)
 #include "client_parse.h"
 
 /* What client_emit() in src/bpf/client.bpf.c writes. */
@@ -550,6 +552,169 @@ Test(bpfparse, copies_of_a_tcp_answer_what_its_segment_holds)
 	cr_assert_eq(skb->records[0].msg_len, msg.len);
 	cr_assert_eq(skb->records[0].copy_len, 100);
 	cr_assert_arr_eq(skb->records[0].msg, msg.buf, 100);
+}
+
+/*
+ * The segment of the resolver's answers to 192.0.2.10 that carries the
+ * stream's bytes [from, to) at sequence number isn + from, read with the
+ * socket's stream (NULL: none).
+ */
+static struct skb *
+walk_stream(const struct wire *stream, size_t from, size_t to, uint32_t isn,
+    struct bpfparse_stream *state)
+{
+	static uint8_t packet[PACKET_BUF];
+	struct skb *skb;
+	size_t len;
+
+	len = wire_tcp_packet(4, "192.0.2.1", 53, "192.0.2.10", 41000, 0x18,
+	    NULL, packet, sizeof(packet));
+	wire_put16(packet + 20 + 4, (uint16_t)((isn + from) >> 16));
+	wire_put16(packet + 20 + 6, (uint16_t)(isn + from));
+	append(packet, &len, stream->buf + from, to - from);
+	skb = skb_new(packet, len, 0);
+	skb->stream = state;
+	cr_assert_eq(bpfparse_answer(skb, skb->len), skb->emitted);
+	return skb;
+}
+
+static uint16_t
+record_id(const struct skb *skb, int i)
+{
+	return (uint16_t)(skb->records[i].msg[0] << 8 | skb->records[i].msg[1]);
+}
+
+/* Appends answer id for name, framed, to the stream; with pad zero bytes
+ * after its record (a long answer).  Returns where it starts. */
+static size_t
+stream_answer(struct wire *stream, uint16_t id, const char *name, size_t pad)
+{
+	static const uint8_t zeros[1200];
+	size_t start = stream->len;
+	struct wire msg;
+
+	answer(&msg, id, name);
+	wire_bytes(&msg, zeros, pad);
+	wire_u16(stream, (uint16_t)msg.len);
+	wire_bytes(stream, msg.buf, msg.len);
+	return start;
+}
+
+/*
+ * Over one TCP connection a long answer's end and the start of the next
+ * share a segment (BIND's 60-record AAAA, then the HTTPS answer): with the
+ * socket's stream the next answer is found where it starts, and the middle
+ * of a long answer is never read as one, at any sequence number (across
+ * the wrap too); a retransmission records nothing again.  Without a
+ * stream (a connection older than the program) each segment is read as
+ * starting with a message, and those answers are missed.
+ */
+Test(bpfparse, finds_tcp_answers_where_the_stream_starts_them)
+{
+	static const uint32_t isns[] = { 1, 0x7fffff00, 0xfffffc00 };
+	struct bpfparse_stream state;
+	struct wire stream = { .len = 0 };
+	size_t second, third;
+	struct skb *skb;
+
+	stream_answer(&stream, 1, "big.pop.test", 1000);
+	second = stream_answer(&stream, 2, "big.pop.test", 0);
+	third = stream_answer(&stream, 3, "big.pop.test", 0);
+	for (size_t i = 0; i < sizeof(isns) / sizeof(isns[0]); i++) {
+		memset(&state, 0, sizeof(state));
+		skb = walk_stream(&stream, 0, 700, isns[i], &state);
+		cr_assert_eq(skb->emitted, 1);
+		cr_assert_eq(record_id(skb, 0), 1);
+		cr_assert_eq(skb->records[0].copy_len, BPFRECORD_MSG_MAX);
+		cr_assert_eq(state.known, 1);
+		cr_assert_eq(state.next_seq, isns[i] + (uint32_t)second);
+		/* The long answer's end and 30 bytes of the second. */
+		skb = walk_stream(&stream, 700, second + 30, isns[i], &state);
+		cr_assert_eq(skb->emitted, 1, "isn %#x: %d emitted", isns[i],
+		    skb->emitted);
+		cr_assert_eq(record_id(skb, 0), 2);
+		cr_assert_eq(skb->records[0].copy_len, 30 - 2);
+		cr_assert_eq(state.next_seq, isns[i] + (uint32_t)third);
+		/* The second's rest and the third. */
+		skb = walk_stream(&stream, second + 30, stream.len, isns[i],
+		    &state);
+		cr_assert_eq(skb->emitted, 1);
+		cr_assert_eq(record_id(skb, 0), 3);
+		cr_assert_arr_eq(skb->records[0].msg, stream.buf + third + 2,
+		    stream.len - third - 2);
+		cr_assert_eq(state.next_seq, isns[i] + (uint32_t)stream.len);
+		/* A retransmission of the middle: nothing, nothing changed. */
+		cr_assert_eq(walk_stream(&stream, 700, second + 30, isns[i],
+		    &state)->emitted, 0);
+		cr_assert_eq(state.next_seq, isns[i] + (uint32_t)stream.len);
+		cr_assert_eq(state.known, 1);
+	}
+	/* Without the stream, the second and third are missed. */
+	cr_assert_eq(walk_stream(&stream, 700, second + 30, 1, NULL)->emitted,
+	    0);
+	cr_assert_eq(walk_stream(&stream, second + 30, stream.len, 1,
+	    NULL)->emitted, 0);
+}
+
+/*
+ * Where the walk loses the framing (more answers in a segment than it
+ * reads, bytes that are no answer, a segment that ends inside a length),
+ * the stream no longer holds, and the next segment is read as starting
+ * with a message, as without one.
+ */
+Test(bpfparse, reads_a_segment_from_its_start_once_the_framing_is_lost)
+{
+	struct bpfparse_stream state;
+	struct wire stream = { .len = 0 };
+	struct wire msg;
+	size_t cut, after, second;
+	struct skb *skb;
+
+	for (int i = 1; i <= BPFPARSE_TCP_MESSAGES + 1; i++)
+		stream_answer(&stream, (uint16_t)i, "a.example.test", 0);
+	after = stream.len;
+	stream_answer(&stream, 100, "a.example.test", 0);
+	memset(&state, 0, sizeof(state));
+	skb = walk_stream(&stream, 0, after, 1, &state);
+	cr_assert_eq(skb->emitted, BPFPARSE_TCP_MESSAGES);
+	/* Where the ninth starts: behind the next segment. */
+	cr_assert_eq(state.known, 1);
+	skb = walk_stream(&stream, after, stream.len, 1, &state);
+	cr_assert_eq(skb->emitted, 1);
+	cr_assert_eq(record_id(skb, 0), 100);
+	cr_assert_eq(state.next_seq, 1 + (uint32_t)stream.len);
+
+	/* A query in the stream: lost; the next segment from its start. */
+	stream.len = 0;
+	stream_answer(&stream, 1, "a.example.test", 0);
+	query(&msg, 2, "a.example.test", TYPE_A);
+	wire_u16(&stream, (uint16_t)msg.len);
+	wire_bytes(&stream, msg.buf, msg.len);
+	after = stream.len;
+	stream_answer(&stream, 3, "a.example.test", 0);
+	memset(&state, 0, sizeof(state));
+	cr_assert_eq(walk_stream(&stream, 0, after, 1, &state)->emitted, 1);
+	cr_assert_eq(state.known, 0);
+	skb = walk_stream(&stream, after, stream.len, 1, &state);
+	cr_assert_eq(skb->emitted, 1);
+	cr_assert_eq(record_id(skb, 0), 3);
+	cr_assert_eq(state.known, 1);
+
+	/* A segment that ends after one byte of the next length: lost. */
+	stream.len = 0;
+	stream_answer(&stream, 1, "a.example.test", 0);
+	second = stream_answer(&stream, 2, "a.example.test", 0);
+	cut = second + 1;
+	memset(&state, 0, sizeof(state));
+	cr_assert_eq(walk_stream(&stream, 0, cut, 1, &state)->emitted, 1);
+	cr_assert_eq(state.known, 0);
+	/* Ends after the length and 5 bytes of the header: known, nothing
+	 * recorded of it (its header is not there). */
+	cut = second + 2 + 5;
+	memset(&state, 0, sizeof(state));
+	cr_assert_eq(walk_stream(&stream, 0, cut, 1, &state)->emitted, 1);
+	cr_assert_eq(state.known, 1);
+	cr_assert_eq(state.next_seq, 1 + (uint32_t)stream.len);
 }
 
 Test(bpfparse, ignores_tcp_queries_on_either_side)
