@@ -28,6 +28,8 @@ enum bpfrecord_kind {
 				 * itself (the fast path): mark is its mark */
 	BPFRECORD_RESPONSE = 2,	/* an upstream server's response over UDP,
 				 * not truncated: a longer record (below) */
+	BPFRECORD_QUEUED = 3,	/* an upstream query over UDP the fast
+				 * path left to the queue, as it went there */
 };
 
 /*

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "attrib.h"
+#include "early.h"
 #include "evidence.h"
 #include "flows.h"
 #include "hold.h"
@@ -42,6 +43,8 @@ struct judge {
 	uint32_t mask;
 	struct hold hold;	/* SYN causes let through one at a time */
 	struct flows *flows;	/* marks of upstream TCP connections' queries */
+	struct early early;	/* upstream queries judged as they were
+				 * queued, waiting for their packet */
 	/* Told of each client question that came over TCP (bpf mode's
 	 * kernel fast path must know of it); NULL: nobody. */
 	void (*tcp_question)(void *arg, const struct dns_question *q);
@@ -132,6 +135,18 @@ void judge_upstream_marked(struct judge *judge,
 void judge_upstream_record(struct judge *judge,
     const struct packet_info *info, const uint8_t *msg, size_t msg_len,
     int partial, uint64_t now_ms);
+
+/*
+ * An upstream query over UDP the kernel left to the queue, recorded as it
+ * was queued (bpf mode's classify program), the DNS message msg of msg_len
+ * bytes sent as info says: judged now, as things stood when the resolver
+ * sent it, and learned from as a queued one is; its queued packet then
+ * gets this result from judge_packet() (counted there, as every queued
+ * query is).  A message that is no query is left to the packet.
+ */
+void judge_upstream_queued(struct judge *judge,
+    const struct packet_info *info, const uint8_t *msg, size_t msg_len,
+    uint64_t now_ms);
 
 void judge_expire(struct judge *judge, uint64_t now_ms);
 

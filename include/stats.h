@@ -92,6 +92,9 @@ enum stats_counter {
 	STATS_CNAMES_FOLLOWED,		/* CNAME targets filed for a client from memory */
 	STATS_CLIENT_ANSWERS,		/* the resolver's answers to clients seen */
 	STATS_CLIENT_ANSWERS_MATCHED,	/* ... that settled a pending question */
+	STATS_UPSTREAM_EARLY,		/* queued upstream queries judged as the
+					 * kernel queued them */
+	STATS_EARLY_DISPLACED,		/* ... whose result a newer one displaced */
 	STATS_COUNT
 };
 

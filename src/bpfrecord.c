@@ -33,7 +33,8 @@ bpfrecord_decode(const void *data, size_t size,
 			return -EINVAL;
 	} else if (size < sizeof(*record) ||
 	    (record->kind != BPFRECORD_CLIENT &&
-	    record->kind != BPFRECORD_UPSTREAM)) {
+	    record->kind != BPFRECORD_UPSTREAM &&
+	    record->kind != BPFRECORD_QUEUED)) {
 		return -EINVAL;
 	}
 	if (record->family == 4) {

@@ -59,6 +59,8 @@ judge_init(struct judge *judge, const struct judge_config *config,
 	if (judge->flows == NULL)
 		return -ENOMEM;
 	flows_init(judge->flows, config->key);
+	if (ret == 0)
+		ret = early_init(&judge->early, config->key);
 	return ret;
 }
 
@@ -68,12 +70,14 @@ judge_free(struct judge *judge)
 	evidence_free(&judge->evidence);
 	free(judge->flows);
 	judge->flows = NULL;
+	early_free(&judge->early);
 }
 
 size_t
 judge_memory(const struct judge *judge)
 {
-	return evidence_memory(&judge->evidence) + sizeof(*judge->flows);
+	return evidence_memory(&judge->evidence) + sizeof(*judge->flows) +
+	    early_memory(&judge->early);
 }
 
 /* The hold counts for itself; its counts are copied into the stats after
@@ -257,9 +261,17 @@ judge_upstream_query(struct judge *judge, const struct judge_packet *pkt,
 {
 	struct attrib_result result;
 	struct judge_verdict verdict;
+	int early;
 
 	judge_expire(judge, now_ms);
-	result = evidence_attribute(&judge->evidence, q, now_ms);
+	/* Judged already, as it was queued (bpf mode), and learned from
+	 * then: that result, not what things look like now. */
+	early = info->protocol == IPPROTO_UDP &&
+	    early_take(&judge->early, info, q, now_ms, &result);
+	if (early)
+		stats_inc(judge->stats, STATS_UPSTREAM_EARLY);
+	else
+		result = evidence_attribute(&judge->evidence, q, now_ms);
 	stats_inc(judge->stats, STATS_UPSTREAM_QUERIES);
 	if (info->protocol == IPPROTO_TCP) {
 		hold_query(&judge->hold, q, now_ms);
@@ -276,7 +288,7 @@ judge_upstream_query(struct judge *judge, const struct judge_packet *pkt,
 	} else {
 		verdict = judge_apply(judge, pkt, &result);
 	}
-	if (result.marked)
+	if (result.marked && !early)
 		evidence_sent(&judge->evidence, info, q, result.mark, now_ms);
 	judge_log_question("upstream", info, q, verdict.set_mark ?
 	    verdict.mark : pkt->mark, attrib_reason_name(result.reason));
@@ -484,6 +496,26 @@ judge_upstream_marked(struct judge *judge, const struct packet_info *info,
 	judge_count(judge, &result);
 	evidence_marked_by_kernel(&judge->evidence, info, &q, mark, now_ms);
 	judge_log_question("upstream", info, &q, mark, "kernel");
+}
+
+void
+judge_upstream_queued(struct judge *judge, const struct packet_info *info,
+    const uint8_t *msg, size_t msg_len, uint64_t now_ms)
+{
+	struct attrib_result result;
+	struct dns_question q;
+
+	/* Not counted: its packet is, when judged. */
+	if (info->protocol != IPPROTO_UDP ||
+	    dns_parse_question(msg, msg_len, &q) != DNS_OK ||
+	    dns_is_response(&q))
+		return;
+	judge_expire(judge, now_ms);
+	result = evidence_attribute(&judge->evidence, &q, now_ms);
+	if (result.marked)
+		evidence_sent(&judge->evidence, info, &q, result.mark, now_ms);
+	if (early_put(&judge->early, info, &q, &result, now_ms))
+		stats_inc(judge->stats, STATS_EARLY_DISPLACED);
 }
 
 void

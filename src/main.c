@@ -86,6 +86,9 @@ on_bpf_record(const struct bpfrecord_client *client, void *arg)
 		judge_upstream_marked(&daemon->judge, &client->info,
 		    client->mark, client->info.payload,
 		    client->info.payload_len, ms);
+	else if (client->kind == BPFRECORD_QUEUED)
+		judge_upstream_queued(&daemon->judge, &client->info,
+		    client->info.payload, client->info.payload_len, ms);
 	else if (client->kind == BPFRECORD_RESPONSE)
 		judge_upstream_record(&daemon->judge, &client->info,
 		    client->info.payload, client->info.payload_len,

@@ -86,6 +86,8 @@ static const struct {
 	[STATS_CNAMES_FOLLOWED] = { "cnames_followed", "CNAME targets filed for a client's question from the CNAMEs upstream answers showed earlier (a resolver follows a cached CNAME and asks only for its target)." },
 	[STATS_CLIENT_ANSWERS] = { "client_answers", "The resolver's answers to its clients seen (NFLOG copies in queue and observe mode, ring records in bpf mode)." },
 	[STATS_CLIENT_ANSWERS_MATCHED] = { "client_answers_matched", "Answers to clients that settled a pending question of theirs: the client no longer counts as waiting." },
+	[STATS_UPSTREAM_EARLY] = { "upstream_early", "Queued upstream queries judged as the kernel queued them (bpf mode: the fast path's classify program recorded them in the ring, in order with the client queries and answers around them)." },
+	[STATS_EARLY_DISPLACED] = { "upstream_early_displaced", "Upstream queries judged from the ring whose result a newer one displaced before their packet was read: judged again when read." },
 	[STATS_UPSTREAM_SYN] = { "upstream_syn", "TCP connections the resolver opened upstream (SYN)." },
 	[STATS_NFLOG_COPIES] = { "nflog_copies", "Observe mode: client queries and upstream responses read from NFLOG (not held)." },
 	[STATS_NFLOG_LOST] = { "nflog_lost", "Observe mode: NFLOG copies the kernel could not deliver (gaps in their sequence numbers)." },

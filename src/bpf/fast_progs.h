@@ -447,6 +447,80 @@ fast_scratch_get(void)
 int dnsmark_fast_classify(struct __sk_buff *skb);
 int dnsmark_fast_verify(struct __sk_buff *skb);
 
+/* Copies the source address (len bytes at offset) and the destination's
+ * after it into record: constant lengths, for the verifier. */
+static __always_inline int
+fast_addrs(struct __sk_buff *skb, struct bpfrecord *record, __u32 offset,
+    __u32 len)
+{
+	if (bpf_skb_load_bytes(skb, offset, record->src_addr, len) < 0)
+		return -1;
+	return bpf_skb_load_bytes(skb, offset + len, record->dst_addr, len);
+}
+
+/*
+ * Writes a BPFRECORD_QUEUED record of the upstream query whose DNS message
+ * starts at dns_off, a datagram fast_fingerprint() checked (an IPv4 header
+ * of 20 bytes or an IPv6 one of 40, then UDP).  Straight into the ring,
+ * not through a walk on the stack: classify's stack and this one's must
+ * fit in 512 bytes.  Returns 1 when written.
+ */
+static __always_inline int
+fast_queued(struct __sk_buff *skb, __u32 dns_off)
+{
+	struct bpfrecord *record;
+	__u64 len = skb->len - dns_off, copy = len;
+	__u32 ip6 = dns_off == FASTCONF_IPV6_HEADER + FASTCONF_UDP_HEADER;
+	__u8 ports[4];
+
+	record = bpf_ringbuf_reserve(&clients, sizeof(*record), 0);
+	if (record == NULL) {
+		__sync_fetch_and_add(&lost_records, 1);
+		return 0;
+	}
+	if (copy > BPFRECORD_MSG_MAX)
+		copy = BPFRECORD_MSG_MAX;
+	barrier_var(copy);
+	__builtin_memset(record->src_addr, 0, sizeof(record->src_addr));
+	__builtin_memset(record->dst_addr, 0, sizeof(record->dst_addr));
+	if (copy < BPFPARSE_DNS_HEADER || len > 0xffff ||
+	    bpf_skb_load_bytes(skb, dns_off, record->msg, copy) < 0 ||
+	    bpf_skb_load_bytes(skb, dns_off - FASTCONF_UDP_HEADER, ports,
+	    sizeof(ports)) < 0 ||
+	    (ip6 ? fast_addrs(skb, record, 8, 16) :
+	    fast_addrs(skb, record, 12, 4)) < 0) {
+		bpf_ringbuf_discard(record, BPF_RB_NO_WAKEUP);
+		return 0;
+	}
+	record->time_ns = bpf_ktime_get_ns();
+	record->mark = skb->mark;
+	record->family = ip6 ? 6 : 4;
+	record->protocol = FASTCONF_PROTO_UDP;
+	record->src_port = (__u16)(ports[0] << 8 | ports[1]);
+	record->dst_port = (__u16)(ports[2] << 8 | ports[3]);
+	record->msg_len = (__u16)len;
+	record->copy_len = (__u16)copy;
+	record->kind = BPFRECORD_QUEUED;
+	bpf_ringbuf_submit(record, client_wakeup());
+	return 1;
+}
+
+/*
+ * classify leaves the query to the queue for reason: counted, and written
+ * to the ring as it goes there (when it is a query classify could read:
+ * dns_off not 0), so that dnsmark judges it as things stand now, not when
+ * it reads the queued packet (the resolver may have answered the client it
+ * asks for meanwhile).  Returns 0, classify's answer.
+ */
+static __noinline int
+fast_miss(struct __sk_buff *skb, __u32 reason, __u32 dns_off)
+{
+	fast_count(reason);
+	if (dns_off != 0 && dns_off < skb->len)
+		fast_queued(skb, dns_off);
+	return 0;
+}
+
 /* mangle OUTPUT, an upstream query: 1 when the kernel marks it. */
 SEC("socket")
 int
@@ -475,11 +549,11 @@ dnsmark_fast_classify(struct __sk_buff *skb)
 	}
 	fp = fast_fingerprint(skb, &dns_off);
 	slot = fast_slot(FAST_SLOT_OUTPUT, &seq);
-	if (fp == 0 || slot == NULL || dns_off >= skb->len ||
-	    fast_question(skb, dns_off, skb->len - dns_off, 0, slot) <= 0) {
-		fast_count(FAST_PACKET);
-		return 0;
-	}
+	if (fp == 0 || dns_off >= skb->len)
+		return fast_miss(skb, FAST_PACKET, 0);
+	if (slot == NULL ||
+	    fast_question(skb, dns_off, skb->len - dns_off, 0, slot) <= 0)
+		return fast_miss(skb, FAST_PACKET, dns_off);
 	state = bpf_map_lookup_elem(&fast_questions, &slot->key);
 	reason = fast_state_verdict(state != NULL ? *state : 0,
 	    fast_time_units(now), conf->timeout_units, conf->mask, &mark);
@@ -492,10 +566,8 @@ dnsmark_fast_classify(struct __sk_buff *skb)
 	}
 	if (reason == FAST_MARKED && slot->seq != seq)
 		reason = FAST_UNDONE;
-	if (reason != FAST_MARKED) {
-		fast_count(reason);
-		return 0;
-	}
+	if (reason != FAST_MARKED)
+		return fast_miss(skb, reason, dns_off);
 	scratch->fingerprint = fp;
 	scratch->mark = mark & conf->mask;
 	scratch->client_mark = mark;
@@ -548,6 +620,7 @@ FAST_BIT(16) FAST_BIT(17) FAST_BIT(18) FAST_BIT(19)
 FAST_BIT(20) FAST_BIT(21) FAST_BIT(22) FAST_BIT(23)
 FAST_BIT(24) FAST_BIT(25) FAST_BIT(26) FAST_BIT(27)
 FAST_BIT(28) FAST_BIT(29) FAST_BIT(30) FAST_BIT(31)
+
 
 static __always_inline int fast_tell(struct __sk_buff *skb, __u32 dns_off,
     __u32 mark);

@@ -1264,7 +1264,10 @@ Test(bpfrecord, decodes_a_response_record_as_long_as_its_copy)
 	record.protocol = IPPROTO_UDP;
 	record.kind = BPFRECORD_CLIENT;
 	cr_assert_lt(bpfrecord_decode(&record, header + 100, &client), 0);
-	record.kind = 3;
+	record.kind = BPFRECORD_QUEUED;
+	cr_assert_eq(bpfrecord_decode(&record, sizeof(record), &client), 0);
+	cr_assert_eq(client.kind, BPFRECORD_QUEUED);
+	record.kind = 4;
 	cr_assert_lt(bpfrecord_decode(&record, sizeof(record), &client), 0);
 }
 

@@ -2392,3 +2392,118 @@ Test(judge, names_a_syn_for_the_only_client_not_answered)
 	cr_assert_eq(count(&bed, STATS_ATTRIB_TCP), 1);
 	bed_fini(&bed);
 }
+
+/*
+ * Two clients wait below pop.example; the resolver answers one, then, a
+ * millisecond later, sends pop.example's refresh for the other and answers
+ * that one a fraction of a millisecond after (BIND refreshing data past its
+ * TTL as it answers).  Read when dnsmark reads the queue, both answers are
+ * in: two clients answered a moment ago, no clear last one, unmarked.
+ * Recorded as it was queued (bpf mode's classify program), the query is
+ * judged as things stood then: one client waiting, its mark.  Its packet
+ * gets that result, once, and is counted then; another packet is judged
+ * when read.
+ */
+static void
+ring_answer(struct bed *bed, const char *client, uint16_t id,
+    const char *name, uint64_t now_ms)
+{
+	uint8_t pkt[PACKET_BUF];
+	struct packet_info info;
+	size_t len;
+
+	len = build_udp_dns(pkt, RESOLVER4, 53, client, 40000, id,
+	    FLAGS_RESPONSE, name);
+	cr_assert_eq(packet_parse(pkt, len, &info), PACKET_OK);
+	judge_client_message(&bed->judge, &info, 0, info.payload,
+	    info.payload_len, now_ms);
+}
+
+static void
+two_answered_a_moment_apart(struct bed *bed, int queued_at_once)
+{
+	uint8_t pkt[PACKET_BUF];
+	struct packet_info info;
+	size_t len;
+
+	bed_init(bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xff);
+	client_query(bed, "192.0.2.10", 0x1010, "www.pop.example", 0x1, 60);
+	client_query(bed, "192.0.2.11", 0x1111, "mail.pop.example", 0x2, 61);
+	ring_answer(bed, "192.0.2.11", 0x1111, "mail.pop.example", 100);
+	len = build_udp_dns(pkt, WAN4, 33333, SERVER4, 53, 0xabcd, 0,
+	    "pop.example");
+	cr_assert_eq(packet_parse(pkt, len, &info), PACKET_OK);
+	if (queued_at_once) {
+		judge_upstream_queued(&bed->judge, &info, info.payload,
+		    info.payload_len, 101);
+		cr_assert_eq(count(bed, STATS_UPSTREAM_QUERIES), 0,
+		    "counted when its packet is");
+	}
+	ring_answer(bed, "192.0.2.10", 0x1010, "www.pop.example", 101);
+	cr_assert_eq(count(bed, STATS_CLIENT_ANSWERS_MATCHED), 2);
+}
+
+Test(judge, judges_a_queued_query_as_things_stood_when_it_was_queued)
+{
+	uint8_t pkt[PACKET_BUF];
+	struct judge_verdict v;
+	struct bed bed;
+	size_t len;
+
+	/* Judged when read: a conflict. */
+	two_answered_a_moment_apart(&bed, 0);
+	assert_unchanged(upstream_query(&bed, WAN4, 0xabcd, "pop.example", 0,
+	    101), "judged when read");
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_EARLY), 0);
+	bed_fini(&bed);
+
+	/* Judged as queued: the client waiting then. */
+	two_answered_a_moment_apart(&bed, 1);
+	v = upstream_query(&bed, WAN4, 0xabcd, "pop.example", 0, 101);
+	cr_assert_eq(v.set_mark, 1);
+	cr_assert_eq(v.mark, 0x1, "mark 0x%x", v.mark);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_EARLY), 1);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_QUERIES), 1);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_MARKED), 1);
+	/* Learned from as it was judged: its response is one to a query
+	 * dnsmark marked. */
+	len = build_udp_dns(pkt, SERVER4, 53, WAN4, 33333, 0xabcd,
+	    FLAGS_RESPONSE, "pop.example");
+	feed(&bed, JUDGE_HOOK_LOCAL_IN, pkt, len, 0, 102);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_RESPONSES), 1);
+	cr_assert_eq(count(&bed, STATS_RESPONSES_UNMATCHED), 0);
+	/* Once: the same query sent again is judged when read. */
+	assert_unchanged(upstream_query(&bed, WAN4, 0xabcd, "pop.example", 0,
+	    101), "the same query again");
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_EARLY), 1);
+	bed_fini(&bed);
+
+	/* Another query (its DNS id) gets nothing of it. */
+	two_answered_a_moment_apart(&bed, 1);
+	assert_unchanged(upstream_query(&bed, WAN4, 0xabce, "pop.example", 0,
+	    101), "another id");
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_EARLY), 0);
+	bed_fini(&bed);
+}
+
+/* A record that is no query (a response, bytes that do not parse) is
+ * left to its packet, and counted nowhere. */
+Test(judge, leaves_a_queued_record_that_is_no_query_to_its_packet)
+{
+	uint8_t pkt[PACKET_BUF];
+	struct packet_info info;
+	struct bed bed;
+	size_t len;
+
+	bed_init(&bed, 64, 5000, ATTRIB_CONFLICT_NONE, 0xff);
+	client_query(&bed, "192.0.2.10", 0x1010, "www.pop.example", 0x1, 0);
+	len = build_udp_dns(pkt, WAN4, 33333, SERVER4, 53, 0xabcd,
+	    FLAGS_RESPONSE, "pop.example");
+	cr_assert_eq(packet_parse(pkt, len, &info), PACKET_OK);
+	judge_upstream_queued(&bed.judge, &info, info.payload,
+	    info.payload_len, 1);
+	judge_upstream_queued(&bed.judge, &info, info.payload, 5, 1);
+	cr_assert_eq(count(&bed, STATS_BAD_DNS), 0);
+	cr_assert_eq(count(&bed, STATS_UPSTREAM_QUERIES), 0);
+	bed_fini(&bed);
+}
