@@ -422,6 +422,82 @@ write_packet_corpus(void)
 	    FUZZ_PLAN_OUT_ANSWER, pkt, len);
 }
 
+/*
+ * A packet for fuzz_bpfparse, after its stream: control (bit 0 a stream,
+ * bit 1 known) and the sequence number where the next answer starts.
+ */
+static void
+write_walk(const char *name, uint8_t control, uint32_t next_seq,
+    const uint8_t *pkt, size_t len)
+{
+	uint8_t buf[4200 + 5];
+
+	buf[0] = control;
+	buf[1] = (uint8_t)(next_seq >> 24);
+	buf[2] = (uint8_t)(next_seq >> 16);
+	buf[3] = (uint8_t)(next_seq >> 8);
+	buf[4] = (uint8_t)next_seq;
+	memcpy(buf + 5, pkt, len);
+	write_file("bpfparse", name, 0, 0, buf, len + 5);
+}
+
+/* Appends msg to the TCP packet of *len bytes (IPv4), framed. */
+static void
+append_framed(uint8_t *pkt, size_t *len, const struct wire *msg)
+{
+	pkt[*len] = (uint8_t)(msg->len >> 8);
+	pkt[*len + 1] = (uint8_t)msg->len;
+	memcpy(pkt + *len + 2, msg->buf, msg->len);
+	*len += 2 + msg->len;
+	pkt[2] = (uint8_t)(*len >> 8);
+	pkt[3] = (uint8_t)*len;
+}
+
+static void
+write_bpfparse_corpus(void)
+{
+	uint8_t pkt[4200];
+	struct wire w, w2;
+	size_t len, first;
+
+	w.len = 0;
+	a_query(&w, 0x1234, FLAGS_QUERY, "www.example.test");
+	len = wire_udp_packet(4, CLIENT4, 40000, RESOLVER4, 53, &w, pkt,
+	    sizeof(pkt));
+	write_walk("in_ipv4_udp_query.bin", 0, 0, pkt, len);
+	w.len = 0;
+	response_cname_chain(&w, 0x1234);
+	len = wire_udp_packet(4, RESOLVER4, 53, CLIENT4, 40000, &w, pkt,
+	    sizeof(pkt));
+	write_walk("out_ipv4_udp_answer.bin", 0, 0, pkt, len);
+	len = wire_udp_packet(4, SERVER4, 53, WAN4, 33333, &w, pkt,
+	    sizeof(pkt));
+	write_walk("in_ipv4_udp_response.bin", 0, 0, pkt, len);
+	w.len = 0;
+	response_truncated(&w, 0x1234);
+	len = wire_udp_packet(4, SERVER4, 53, WAN4, 33333, &w, pkt,
+	    sizeof(pkt));
+	write_walk("in_ipv4_udp_response_truncated.bin", 0, 0, pkt, len);
+	/* Two answers in one segment, a stream new (first answer first). */
+	w.len = 0;
+	response_cname_chain(&w, 0x1111);
+	w2.len = 0;
+	response_nxdomain_soa(&w2, 0x2222);
+	len = wire_tcp_packet(4, RESOLVER4, 53, CLIENT4, 40001, TCP_PSH_ACK,
+	    &w, pkt, sizeof(pkt));
+	first = len;
+	append_framed(pkt, &len, &w2);
+	write_walk("out_ipv4_tcp_two_answers_new_stream.bin", 1, 0, pkt, len);
+	write_walk("out_ipv4_tcp_two_answers_no_stream.bin", 0, 0, pkt, len);
+	/* The stream says the second starts where the first ends (the
+	 * packet's sequence number is 1): read from there. */
+	write_walk("out_ipv4_tcp_answer_inside_segment.bin", 3,
+	    1 + (uint32_t)(first - 40), pkt, len);
+	/* A retransmission: the stream is past it. */
+	write_walk("out_ipv4_tcp_retransmission.bin", 3,
+	    1 + (uint32_t)(len - 40), pkt, len);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -437,5 +513,6 @@ main(int argc, char **argv)
 	write_question_corpus();
 	write_response_corpus();
 	write_packet_corpus();
+	write_bpfparse_corpus();
 	return 0;
 }
