@@ -67,6 +67,8 @@ enum stats_counter {
 	STATS_BPF_RECORDS,		/* client queries and answers read from the BPF ring (bpf mode) */
 	STATS_BPF_LOST,			/* ... lost because the ring was full */
 	STATS_BPF_RESPONSES,		/* upstream responses read from the ring */
+	STATS_BPF_QUEUED,		/* upstream queries the fast path left to
+					 * the queue, read from the ring */
 	STATS_FAST_MARKED,		/* upstream queries the kernel marked (fast path) */
 	STATS_FAST_ABSENT,		/* ... left to dnsmark: no client asked it */
 	STATS_FAST_STALE,		/* ... asked longer ago than --timeout */

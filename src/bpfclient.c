@@ -92,6 +92,8 @@ on_record(void *ctx, void *data, size_t size)
 	stats_inc(client->stats, STATS_BPF_RECORDS);
 	if (record.kind == BPFRECORD_RESPONSE)
 		stats_inc(client->stats, STATS_BPF_RESPONSES);
+	else if (record.kind == BPFRECORD_QUEUED)
+		stats_inc(client->stats, STATS_BPF_QUEUED);
 	client->cb(&record, client->arg);
 	return 0;
 }

@@ -61,6 +61,7 @@ static const struct {
 	[STATS_BPF_RECORDS] = { "bpf_records", "Client queries and the resolver's answers read from the BPF ring buffer (bpf mode)." },
 	[STATS_BPF_LOST] = { "bpf_ring_lost", "Client queries and answers the BPF programs could not record because the ring buffer was full: their questions, or that they were answered, are unknown to dnsmark." },
 	[STATS_BPF_RESPONSES] = { "bpf_responses", "Upstream servers' UDP responses read from the BPF ring buffer (bpf mode; truncated ones come through the queue), among bpf_records." },
+	[STATS_BPF_QUEUED] = { "bpf_queued", "Upstream UDP queries the kernel fast path left to the queue, read from the BPF ring buffer as they went there (bpf mode), among bpf_records." },
 	[STATS_FAST_MARKED] = { "fastpath_marked", "Upstream queries the kernel marked itself (the fast path, bpf mode): the clients of one mark alone waited for the question; dnsmark learned of them from the ring." },
 	[STATS_FAST_ABSENT] = { "fastpath_absent", "Upstream queries the fast path left to dnsmark because no client asked their question (minimised ancestors, name servers, CNAME targets, validation)." },
 	[STATS_FAST_STALE] = { "fastpath_stale", "Upstream queries the fast path left to dnsmark because their question was asked longer ago than --timeout (prefetch, serve-stale refreshes)." },

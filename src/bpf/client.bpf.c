@@ -70,7 +70,7 @@ static __always_inline struct bpfparse_stream *client_stream(
     struct __sk_buff *skb);
 
 struct bpfparse_flow;
-static __always_inline void client_emit(struct __sk_buff *skb,
+static __noinline void client_emit(struct __sk_buff *skb,
     const struct bpfparse_flow *flow, __u32 offset, __u32 len, __u32 present);
 
 #define BPFPARSE_LOAD(ctx, offset, to, len) \
@@ -194,9 +194,12 @@ response_record(struct __sk_buff *skb, const struct bpfparse_flow *flow,
 /*
  * A client's query (to port 53) or the resolver's answer to one: recorded
  * for dnsmark and, over UDP, filed for the fast path (a query) or counted
- * as answered (an answer, over UDP or TCP).
+ * as answered (an answer, over UDP or TCP).  A function of its own: the
+ * record's pointer, spilled, stays in its frame, which the verifier of a
+ * program loaded without CAP_PERFMON needs (a released pointer's slot the
+ * walk reused for a number was refused).
  */
-static __always_inline void
+static __noinline void
 client_emit(struct __sk_buff *skb, const struct bpfparse_flow *flow,
     __u32 offset, __u32 len, __u32 present)
 {

@@ -29,6 +29,9 @@
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
 #endif
+#ifndef __noinline
+#define __noinline __attribute__((noinline))
+#endif
 
 #define BPFPARSE_IPV4_HEADER 20
 #define BPFPARSE_IPV6_HEADER 40
@@ -373,6 +376,45 @@ bpfparse_fill(struct bpfrecord *record, const struct bpfparse_flow *flow,
 }
 
 /*
+ * Where to read the TCP segment at sequence number seq, of len payload
+ * bytes, from: the offset into its payload where the connection's next
+ * answer starts, when that is known and not behind the segment (len when
+ * the segment lies inside one answer, a retransmission too), else 0.  A
+ * function of its own, as bpfparse_stream_keep(): no pointer to the stream
+ * lives on the walk's stack, where the verifier of a program loaded
+ * without CAP_PERFMON refuses a spilled pointer's slot reused.
+ */
+static __noinline __u32
+bpfparse_stream_start(void *ctx, __u32 seq, __u32 len)
+{
+	struct bpfparse_stream *stream = BPFPARSE_STREAM(ctx);
+	__s32 ahead;
+
+	if (stream == NULL || !stream->known)
+		return 0;
+	/* Signed: a next answer before the segment's start means the
+	 * framing was lost (more answers than the walk reads); the segment
+	 * is then read as starting with one. */
+	ahead = (__s32)(stream->next_seq - seq);
+	if (ahead < 0)
+		return 0;
+	return (__u32)ahead < len ? (__u32)ahead : len;
+}
+
+/* Keeps where the connection's next answer starts: consumed bytes after
+ * seq, when known (else the framing is lost). */
+static __noinline void
+bpfparse_stream_keep(void *ctx, __u32 seq, __u32 known, __u32 consumed)
+{
+	struct bpfparse_stream *stream = BPFPARSE_STREAM(ctx);
+
+	if (stream == NULL)
+		return;
+	stream->known = known;
+	stream->next_seq = seq + consumed;
+}
+
+/*
  * Emits the answers of the TCP segment of flow whose payload is
  * [off, end), from where the connection's next message starts when that
  * is known (nothing when the segment lies inside one message, a
@@ -383,28 +425,15 @@ static __always_inline int
 bpfparse_stream_walk(void *ctx, const struct bpfparse_flow *flow, __u32 off,
     __u32 end)
 {
-	struct bpfparse_stream *stream = BPFPARSE_STREAM(ctx);
-	__u32 start = off, stop = 0;
+	__u32 skip = bpfparse_stream_start(ctx, flow->seq, end - off);
+	__u32 stop = 0;
 	int emitted;
 
-	if (stream != NULL && stream->known) {
-		/* Signed: a next message before the segment's start means
-		 * the framing was lost (more messages than the walk reads);
-		 * the segment is then read as starting with one. */
-		__s32 ahead = (__s32)(stream->next_seq - flow->seq);
-
-		if (ahead >= 0) {
-			if ((__u32)ahead >= end - off)
-				return 0;
-			start = off + (__u32)ahead;
-		}
-	}
-	emitted = bpfparse_messages(ctx, flow, start, end, BPFPARSE_ANSWERS,
-	    &stop);
-	if (stream != NULL) {
-		stream->known = stop != 0;
-		stream->next_seq = flow->seq + (stop - off);
-	}
+	if (skip >= end - off)
+		return 0;
+	emitted = bpfparse_messages(ctx, flow, off + skip, end,
+	    BPFPARSE_ANSWERS, &stop);
+	bpfparse_stream_keep(ctx, flow->seq, stop != 0, stop - off);
 	return emitted;
 }
 

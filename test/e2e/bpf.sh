@@ -22,7 +22,9 @@
 #     runs, and the kernel marks most upstream queries itself
 #     (fastpath_marked), each with its client's mark as the checks above
 #     say; the second resolver's dnsmark keeps the first one's pinned
-#     programs and maps, and the rules loaded once still mark.
+#     programs and maps, and the rules loaded once still mark; what the
+#     kernel leaves to the queue it records in the ring as it goes there,
+#     and dnsmark judges it from the record (upstream_early);
 # Resolvers: unbound forwarding over IPv4, with dnsmark started as the
 # shipped dnsmark-bpf@.service starts it (an unprivileged user with
 # CAP_NET_ADMIN and CAP_BPF as ambient capabilities: after loading it keeps
@@ -306,6 +308,8 @@ scenario() {
 	matched=$(e2e_metric "$stats_file" dnsmark_client_answers_matched_total)
 	fast=$(e2e_metric "$stats_file" dnsmark_fastpath_marked_total)
 	bresp=$(e2e_metric "$stats_file" dnsmark_bpf_responses_total)
+	bqueued=$(e2e_metric "$stats_file" dnsmark_bpf_queued_total)
+	early=$(e2e_metric "$stats_file" dnsmark_upstream_early_total)
 	e2e_check "$kind: the ring lost ${lost:-?} records" \
 	    "$([ "${lost:-1}" -eq 0 ] && echo 0 || echo 1)"
 	# Every UDP client query came as a ring record, and so did its one
@@ -316,14 +320,21 @@ scenario() {
 	# recorded too, or an answer missed or recorded twice would break the
 	# sums; and every answer recorded reached the judge as one. The
 	# upstream queries the kernel marked and the upstream servers' UDP
-	# responses came as ring records too.
+	# responses came as ring records too, and so did the upstream UDP
+	# queries the kernel left to the queue.
 	tcp_lookups=$((tcp_hits * 2))
 	udpq=$((${clientq:-0} - tcp_lookups))
-	answers=$((${records:-0} - udpq - ${fast:-0} - ${bresp:-0}))
-	e2e_check "$kind: ${records:-?} ring records ($udpq UDP queries, ${fast:-?} upstream queries the kernel marked, ${bresp:-?} upstream responses, $answers answers: $udpq to UDP and $tcp_lookups to TCP queries) and $tcp_lookups TCP queries on the queue, ${clientq:-?} client queries remembered, ${cansw:-?} answers judged (${matched:-?} matched a question)" \
+	answers=$((${records:-0} - udpq - ${fast:-0} - ${bresp:-0} - ${bqueued:-0}))
+	e2e_check "$kind: ${records:-?} ring records ($udpq UDP queries, ${fast:-?} upstream queries the kernel marked, ${bqueued:-?} it left to the queue, ${bresp:-?} upstream responses, $answers answers: $udpq to UDP and $tcp_lookups to TCP queries) and $tcp_lookups TCP queries on the queue, ${clientq:-?} client queries remembered, ${cansw:-?} answers judged (${matched:-?} matched a question)" \
 	    "$([ "$udpq" -gt 0 ] &&
 	    [ "$answers" -eq $((udpq + tcp_lookups)) ] &&
 	    [ "${cansw:-0}" -eq "$answers" ] && echo 0 || echo 1)"
+	# The upstream queries the kernel left to the queue were judged from
+	# the ring, as they went there, and their packets took that result
+	# (one read late, or displaced, is judged when read).
+	e2e_check "$kind: ${early:-?} of the ${bqueued:-?} upstream queries the kernel left to the queue judged as queued" \
+	    "$([ "${bqueued:-0}" -gt 0 ] && [ "${early:-0}" -gt 0 ] &&
+	    [ "${early:-0}" -le "${bqueued:-0}" ] && echo 0 || echo 1)"
 	# Everything on the queue is upstream traffic: queries, SYNs,
 	# responses, and TCP segments without a whole message.
 	e2e_say "$kind: queue packets=$packets upstream queries=$upq syn=$syn responses=$resp; queue: $E2E_QUEUE_STATS"

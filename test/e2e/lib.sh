@@ -18,7 +18,9 @@
 # For benchmarks: E2E_FORWARD_V4 / E2E_FORWARD_V6 (where the gateway's
 # unbound / dnsmasq forward; the upstream recursor by default),
 # E2E_LOG_QUERIES=no (no query logging by the gateway's resolver),
-# E2E_NSD_OPTIONS (more lines for nsd.conf's server: section).
+# E2E_NSD_OPTIONS (more lines for nsd.conf's server: section);
+# E2E_BIND_WAIT (tenths of a second dnsmark may take to bind its queue,
+# default 50: loading bpf mode's programs takes longer under emulation).
 
 PATH=$PATH:/usr/sbin:/sbin
 export PATH
@@ -643,7 +645,8 @@ e2e_dnsmark_start() {
 	E2E_DNSMARK_PID=$E2E_LAST_PID
 	e2e_n=0
 	while ! e2e_queue_bound; do
-		if ! kill -0 "$E2E_DNSMARK_PID" 2>/dev/null || [ $e2e_n -ge 50 ]; then
+		if ! kill -0 "$E2E_DNSMARK_PID" 2>/dev/null ||
+		    [ $e2e_n -ge "${E2E_BIND_WAIT:-50}" ]; then
 			e2e_show "dnsmark" "$E2E_DNSMARK_LOG"
 			e2e_die "dnsmark did not bind queue $E2E_QUEUE"
 		fi

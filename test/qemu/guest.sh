@@ -25,7 +25,10 @@
 DNSMARK=/opt/dnsmark/dnsmark
 RULES_DIR=/opt/dnsmark/rules
 E2E_DIR=/opt/dnsmark/e2e
-export DNSMARK RULES_DIR E2E_DIR
+# Under TCG the kernel verifies bpf mode's programs in several seconds
+# (0.7 s on the host), more when the host is busy: let dnsmark take 30.
+E2E_BIND_WAIT=300
+export DNSMARK RULES_DIR E2E_DIR E2E_BIND_WAIT
 . "$E2E_DIR/lib.sh"
 
 e2e_init qemu
