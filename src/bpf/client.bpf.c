@@ -100,6 +100,18 @@ client_stream(struct __sk_buff *skb)
 	    BPF_SK_STORAGE_GET_F_CREATE);
 }
 
+/* A record reserved in the ring, or NULL with the loss counted. */
+static __always_inline struct bpfrecord *
+client_reserve(void)
+{
+	struct bpfrecord *record;
+
+	record = bpf_ringbuf_reserve(&clients, sizeof(*record), 0);
+	if (record == NULL)
+		__sync_fetch_and_add(&lost_records, 1);
+	return record;
+}
+
 /*
  * Writes a record of kind for the DNS message of len bytes at offset of the
  * packet of flow (present of them in it), with mark.  Returns 1 when
@@ -115,11 +127,9 @@ client_record(struct __sk_buff *skb, const struct bpfparse_flow *flow,
 	 * copy, not on the length passed to bpf_skb_load_bytes(). */
 	__u64 copy = present;
 
-	record = bpf_ringbuf_reserve(&clients, sizeof(*record), 0);
-	if (record == NULL) {
-		__sync_fetch_and_add(&lost_records, 1);
+	record = client_reserve();
+	if (record == NULL)
 		return 0;
-	}
 	if (copy > BPFRECORD_MSG_MAX)
 		copy = BPFRECORD_MSG_MAX;
 	/* Two checks the verifier can follow: clang would fold them into

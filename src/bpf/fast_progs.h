@@ -473,11 +473,9 @@ fast_queued(struct __sk_buff *skb, __u32 dns_off)
 	__u32 ip6 = dns_off == FASTCONF_IPV6_HEADER + FASTCONF_UDP_HEADER;
 	__u8 ports[4];
 
-	record = bpf_ringbuf_reserve(&clients, sizeof(*record), 0);
-	if (record == NULL) {
-		__sync_fetch_and_add(&lost_records, 1);
+	record = client_reserve();
+	if (record == NULL)
 		return 0;
-	}
 	if (copy > BPFRECORD_MSG_MAX)
 		copy = BPFRECORD_MSG_MAX;
 	barrier_var(copy);
